@@ -1,0 +1,27 @@
+package registry
+
+// The registry supports exactly what this import block registers; a config
+// naming anything else fails to build an App and is refused on start and on
+// reload.
+//
+// Storage drivers:
+//   - filesystem: the default, /var/lib/registry on the unit;
+//   - s3-aws: S3 and S3-compatible object storage (shared storage for
+//     active/active units);
+//   - inmemory: tests only — its content lives in the driver instance, so a
+//     reload (which builds a new driver) starts it empty.
+//
+// Access controllers: htpasswd (basic auth) and token (an external token
+// service). The pull-through cache (proxy.remoteurl) is compiled into
+// handlers and needs no import here.
+//
+// Deliberately absent: azure and gcs (no charm options for them), the
+// storage middlewares (cloudfront, redirect, rewrite) and the "silly" test
+// access controller.
+import (
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
+)
