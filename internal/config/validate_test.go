@@ -1,0 +1,272 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// defaults mirrors config.yaml's defaults (the reference charm's).
+func defaults() Config {
+	return Config{
+		AuthBasicUser:                        "admin",
+		RegistryPort:                         5000,
+		DebugPort:                            5001,
+		LogLevel:                             "info",
+		RegistryImage:                        "registry:2",
+		RegistryName:                         "registry",
+		StorageCache:                         "inmemory",
+		StorageRedirectDisable:               true,
+		StorageSwiftContainer:                "docker-registry",
+		StorageS3Secure:                      true,
+		StorageS3SkipV4Auth:                  true,
+		StorageS3ChunkSize:                   10485760,
+		StorageS3MultipartCopyChunkSize:      33554432,
+		StorageS3MultipartCopyMaxConcurrency: 100,
+		StorageS3MultipartCopyThresholdSize:  33554432,
+		StorageS3StorageClass:                "STANDARD",
+		StorageS3ObjectACL:                   "private",
+		StorageS3LogLevel:                    "off",
+		TLSCAPath:                            "/etc/docker/registry/ca.crt",
+		TLSCertPath:                          "/etc/docker/registry/registry.crt",
+		TLSKeyPath:                           "/etc/docker/registry/registry.key",
+		TLSClientAuth:                        ClientAuthRequire,
+	}
+}
+
+// keyPair returns a fresh self-signed certificate and its EC key as PEM.
+func keyPair(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "registry"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func TestValidateAcceptsDefaults(t *testing.T) {
+	if got := defaults().Validate(); len(got) != 0 {
+		t.Fatalf("defaults: got problems %v", got)
+	}
+}
+
+func TestValidateAcceptsFullValidConfig(t *testing.T) {
+	cert, key := keyPair(t)
+	c := defaults()
+	c.AuthBasicPassword = "s3cret"
+	c.CacheRemoteURL = "https://registry-1.docker.io"
+	c.CacheUsername, c.CachePassword = "u", "p"
+	c.HTTPHost = "https://registry.example.com:5000/"
+	c.RegistryHTTPProxy = "proxy.example.com:3128"
+	c.RegistryHTTPSProxy = "http://user:pw@proxy.example.com:3128"
+	c.PrometheusMetrics = true
+	c.LogLevel = "DEBUG"
+	c.StorageS3Region, c.StorageS3Bucket = "us-east-1", "registry"
+	c.StorageS3RegionEndpoint = "http://127.0.0.1:8333"
+	c.StorageS3AccessKey, c.StorageS3SecretKey = "AK", "SK"
+	c.StorageS3SkipV4Auth = false
+	c.StorageS3StorageClass = "standard_ia"
+	c.StorageS3LogLevel = "DebugWithSigning"
+	c.StorageS3Encrypt, c.StorageS3KeyID = true, "kms-key"
+	c.TLSCertBlob, c.TLSKeyBlob, c.TLSCABlob = b64(cert), b64(key), b64(cert)
+	c.TLSClientAuth = ClientAuthVerifyIfGiven
+	if got := c.Validate(); len(got) != 0 {
+		t.Fatalf("got problems %v", got)
+	}
+}
+
+func TestValidateReportsEachOption(t *testing.T) {
+	cert, key := keyPair(t)
+	otherCert, _ := keyPair(t)
+	s3 := func(c *Config) { c.StorageS3Region, c.StorageS3Bucket = "us-east-1", "b" }
+	token := func(c *Config) {
+		c.AuthTokenIssuer, c.AuthTokenService = "issuer", "registry"
+		c.AuthTokenRealm, c.AuthTokenRootCerts = "https://auth.example.com/token", b64(cert)
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		option string
+		want   string // substring of the message
+	}{
+		{"port too high", func(c *Config) { c.RegistryPort = 70000 }, "registry-port", "must be between 1 and 65535 (got 70000)"},
+		{"port zero", func(c *Config) { c.RegistryPort = 0 }, "registry-port", "(got 0)"},
+		{"debug port when metrics", func(c *Config) { c.PrometheusMetrics, c.DebugPort = true, -1 }, "debug-port", "between 1 and 65535"},
+		{"debug port clash", func(c *Config) { c.PrometheusMetrics, c.DebugPort = true, 5000 }, "debug-port", "must differ from registry-port"},
+		{"log level", func(c *Config) { c.LogLevel = "trace" }, "log-level", `must be "error", "warn", "info" or "debug" (got "trace")`},
+		{"storage cache", func(c *Config) { c.StorageCache = "redis" }, "storage-cache", `must be "inmemory" or "disabled"`},
+		{"client auth", func(c *Config) { c.TLSClientAuth = "optional" }, "tls-client-auth", `"require", "verify-if-given" or "none"`},
+		{"http-host relative", func(c *Config) { c.HTTPHost = "registry.example.com" }, "http-host", "absolute http or https URL"},
+		{"http-host path", func(c *Config) { c.HTTPHost = "https://r.example.com/v2" }, "http-host", `ends in "/"`},
+		{"http-host scheme", func(c *Config) { c.HTTPHost = "ftp://r.example.com/" }, "http-host", "absolute http or https URL"},
+		{"http proxy", func(c *Config) { c.RegistryHTTPProxy = "ftp://proxy:21" }, "registry-http-proxy", "proxy URL"},
+		{"https proxy", func(c *Config) { c.RegistryHTTPSProxy = "http://" }, "registry-https-proxy", "proxy URL"},
+		{"user without password ok, password without user", func(c *Config) { c.AuthBasicUser, c.AuthBasicPassword = "", "pw" }, "auth-basic-user", "must be set when auth-basic-password is set"},
+		{"user with colon", func(c *Config) { c.AuthBasicUser = "a:b" }, "auth-basic-user", `must not contain ":"`},
+		{"user comment", func(c *Config) { c.AuthBasicUser = "#admin" }, "auth-basic-user", `start with "#"`},
+		{"long password", func(c *Config) { c.AuthBasicPassword = strings.Repeat("x", 73) }, "auth-basic-password", "at most 72 bytes"},
+		{"token partial", func(c *Config) { token(c); c.AuthTokenRealm = "" }, "auth-token-realm", "token authentication needs"},
+		{"token realm url", func(c *Config) { token(c); c.AuthTokenRealm = "auth.example.com" }, "auth-token-realm", "absolute http or https URL"},
+		{"token root certs base64", func(c *Config) { token(c); c.AuthTokenRootCerts = "%%%" }, "auth-token-root-certs", "cannot decode base64"},
+		{"token root certs pem", func(c *Config) { token(c); c.AuthTokenRootCerts = b64(key) }, "auth-token-root-certs", "no PEM certificate found"},
+		{"token and basic", func(c *Config) { token(c); c.AuthBasicPassword = "pw" }, "auth-basic-password", "cannot be combined with token authentication"},
+		{"cache url", func(c *Config) { c.CacheRemoteURL = "docker.io" }, "cache-remoteurl", "absolute http or https URL"},
+		{"cache user alone", func(c *Config) { c.CacheUsername = "u" }, "cache-password", "must be set when cache-username is set"},
+		{"cache password alone", func(c *Config) { c.CachePassword = "p" }, "cache-username", "must be set when cache-password is set"},
+		{"swift", func(c *Config) { c.StorageSwiftAuthURL = "https://keystone/v3" }, "storage-swift-authurl", "distribution v3 has no swift storage driver; use S3-compatible storage (storage-s3-*)"},
+		{"s3 region alone", func(c *Config) { c.StorageS3Region = "us-east-1" }, "storage-s3-bucket", "must be set when storage-s3-region is set"},
+		{"s3 bucket alone", func(c *Config) { c.StorageS3Bucket = "b" }, "storage-s3-region", "must be set when storage-s3-bucket is set"},
+		{"s3 endpoint", func(c *Config) { s3(c); c.StorageS3RegionEndpoint = "s3.example.com" }, "storage-s3-regionendpoint", "absolute http or https URL"},
+		{"s3 endpoint credentials", func(c *Config) { s3(c); c.StorageS3RegionEndpoint = "https://k:s@s3.example.com" }, "storage-s3-regionendpoint", "must not carry credentials"},
+		{"s3 accesskey alone", func(c *Config) { s3(c); c.StorageS3AccessKey = "AK" }, "storage-s3-secretkey", "must be set"},
+		{"s3 keyid without encrypt", func(c *Config) { s3(c); c.StorageS3KeyID = "k" }, "storage-s3-keyid", "storage-s3-encrypt=true"},
+		{"s3 v2 on aws", func(c *Config) { s3(c); c.StorageS3SkipV4Auth = false }, "storage-s3-skip-v4-auth", "must be true on Amazon S3"},
+		{"s3 storage class", func(c *Config) { s3(c); c.StorageS3StorageClass = "GLACIER" }, "storage-s3-storageclass", `(got "GLACIER")`},
+		{"s3 acl", func(c *Config) { s3(c); c.StorageS3ObjectACL = "PRIVATE" }, "storage-s3-objectacl", "bucket-owner-full-control"},
+		{"s3 loglevel", func(c *Config) { s3(c); c.StorageS3LogLevel = "verbose" }, "storage-s3-loglevel", `(got "verbose")`},
+		{"s3 chunksize", func(c *Config) { s3(c); c.StorageS3ChunkSize = 1 << 20 }, "storage-s3-chunksize", "between 5242880 and 5368709120 bytes (got 1048576)"},
+		{"s3 copy chunksize", func(c *Config) { s3(c); c.StorageS3MultipartCopyChunkSize = 6 << 30 }, "storage-s3-multipartcopychunksize", "between 5242880"},
+		{"s3 threshold", func(c *Config) { s3(c); c.StorageS3MultipartCopyThresholdSize = -1 }, "storage-s3-multipartcopythresholdsize", "between 0 and"},
+		{"s3 concurrency", func(c *Config) { s3(c); c.StorageS3MultipartCopyMaxConcurrency = 0 }, "storage-s3-multipartcopymaxconcurrency", "at least 1"},
+		{"cert blob base64", func(c *Config) { c.TLSCertBlob, c.TLSKeyBlob = "not base64!", b64(key) }, "tls-cert-blob", "cannot decode base64"},
+		{"cert blob holds key", func(c *Config) { c.TLSCertBlob, c.TLSKeyBlob = b64(key), b64(key) }, "tls-cert-blob", "no PEM certificate found"},
+		{"key blob holds cert", func(c *Config) { c.TLSCertBlob, c.TLSKeyBlob = b64(cert), b64(cert) }, "tls-key-blob", "no PEM private key found"},
+		{"ca blob", func(c *Config) { c.TLSCABlob = b64([]byte("hello")) }, "tls-ca-blob", "no PEM certificate found"},
+		{"cert without key", func(c *Config) { c.TLSCertBlob = b64(cert) }, "tls-key-blob", "must be set when tls-cert-blob is set"},
+		{"key without cert", func(c *Config) { c.TLSKeyBlob = b64(key) }, "tls-cert-blob", "must be set when tls-key-blob is set"},
+		{"key mismatch", func(c *Config) { c.TLSCertBlob, c.TLSKeyBlob = b64(otherCert), b64(key) }, "tls-key-blob", "does not match"},
+		{"relative path", func(c *Config) { c.TLSCertPath = "registry.crt" }, "tls-cert-path", "absolute file path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := defaults()
+			tt.change(&c)
+			got := c.Validate()
+			if len(got) != 1 || got[0].Option != tt.option || !strings.Contains(got[0].Message, tt.want) {
+				t.Fatalf("want one problem %s: ...%s...; got %v", tt.option, tt.want, got)
+			}
+		})
+	}
+}
+
+func TestValidateIgnoresInertOptions(t *testing.T) {
+	c := defaults()
+	c.DebugPort = 0 // prometheus-metrics is off: nothing listens there
+	c.StorageS3ChunkSize = 1
+	c.StorageS3StorageClass = "bogus" // S3 is not in use
+	c.TLSClientAuth = ""              // unset means the reference's "require"
+	if got := c.Validate(); len(got) != 0 {
+		t.Fatalf("got problems %v", got)
+	}
+}
+
+func TestValidateNeverQuotesSecrets(t *testing.T) {
+	secrets := []string{"pässwörd-with-secret", "AKIA-SECRET-ID", "S3-SECRET-KEY", "cache-secret-pw", "proxy-secret-pw"}
+	c := defaults()
+	c.AuthBasicUser = ""
+	c.AuthBasicPassword = secrets[0] + strings.Repeat("!", 80)
+	c.StorageS3Region, c.StorageS3Bucket = "us-east-1", "b"
+	c.StorageS3AccessKey = secrets[1]
+	c.StorageS3RegionEndpoint = "https://x:" + secrets[2] + "@s3.example.com"
+	c.CachePassword = secrets[3]
+	c.RegistryHTTPProxy = "ftp://u:" + secrets[4] + "@proxy"
+	c.TLSKeyBlob = b64([]byte("-----BEGIN PRIVATE KEY-----\nU0VDUkVULUtFWQ==\n-----END PRIVATE KEY-----\n"))
+	secrets = append(secrets, "U0VDUkVULUtFWQ", c.TLSKeyBlob)
+	got := c.Validate()
+	if len(got) < 6 {
+		t.Fatalf("expected many problems, got %v", got)
+	}
+	for _, p := range got {
+		for _, s := range secrets {
+			if strings.Contains(p.String(), s) {
+				t.Errorf("problem %q quotes a secret", p.Option)
+			}
+		}
+	}
+}
+
+func TestValidateSortsByOption(t *testing.T) {
+	c := defaults()
+	c.StorageCache = "x"
+	c.RegistryPort = 0
+	c.LogLevel = "x"
+	c.AuthBasicUser = "a:b"
+	var options []string
+	for _, p := range c.Validate() {
+		options = append(options, p.Option)
+	}
+	want := []string{"auth-basic-user", "log-level", "registry-port", "storage-cache"}
+	if !reflect.DeepEqual(options, want) {
+		t.Fatalf("got %v, want %v", options, want)
+	}
+}
+
+func TestFormatProblems(t *testing.T) {
+	p := func(options ...string) []Problem {
+		var ps []Problem
+		for _, o := range options {
+			ps = append(ps, Problem{Option: o, Message: "m"})
+		}
+		return ps
+	}
+	tests := []struct {
+		in   []Problem
+		want string
+	}{
+		{nil, ""},
+		{p("storage-cache"), "Invalid charm config: storage-cache (see juju debug-log)"},
+		{p("storage-cache", "registry-port", "registry-port"), "Invalid charm config: registry-port, storage-cache (see juju debug-log)"},
+		{p("f", "e", "d", "c", "b", "a"), "Invalid charm config: a, b, c, d, 2 more (see juju debug-log)"},
+	}
+	for _, tt := range tests {
+		if got := FormatProblems(tt.in); got != tt.want {
+			t.Errorf("FormatProblems(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	got := Problem{"registry-port", "must be between 1 and 65535 (got 70000)"}.String()
+	if got != "registry-port: must be between 1 and 65535 (got 70000)" {
+		t.Fatal(got)
+	}
+}
+
+func TestValidateTokenNeedsAllFour(t *testing.T) {
+	c := defaults()
+	c.AuthTokenIssuer = "issuer"
+	var options []string
+	for _, p := range c.Validate() {
+		options = append(options, p.Option)
+	}
+	want := []string{"auth-token-realm", "auth-token-root-certs", "auth-token-service"}
+	if !reflect.DeepEqual(options, want) {
+		t.Fatalf("got %v, want %v", options, want)
+	}
+}
