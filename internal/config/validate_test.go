@@ -7,40 +7,47 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
-// defaults mirrors config.yaml's defaults (the reference charm's).
+// defaults decodes the defaults of the charm's config.yaml the way Juju
+// hands them to the charm (config-get --all --format=json), so the tests
+// follow config.yaml instead of a copy of it.
 func defaults() Config {
-	return Config{
-		AuthBasicUser:                        "admin",
-		RegistryPort:                         5000,
-		DebugPort:                            5001,
-		LogLevel:                             "info",
-		RegistryImage:                        "registry:2",
-		RegistryName:                         "registry",
-		StorageCache:                         "inmemory",
-		StorageRedirectDisable:               true,
-		StorageSwiftContainer:                "docker-registry",
-		StorageS3Secure:                      true,
-		StorageS3SkipV4Auth:                  true,
-		StorageS3ChunkSize:                   10485760,
-		StorageS3MultipartCopyChunkSize:      33554432,
-		StorageS3MultipartCopyMaxConcurrency: 100,
-		StorageS3MultipartCopyThresholdSize:  33554432,
-		StorageS3StorageClass:                "STANDARD",
-		StorageS3ObjectACL:                   "private",
-		StorageS3LogLevel:                    "off",
-		TLSCAPath:                            "/etc/docker/registry/ca.crt",
-		TLSCertPath:                          "/etc/docker/registry/registry.crt",
-		TLSKeyPath:                           "/etc/docker/registry/registry.key",
-		TLSClientAuth:                        ClientAuthRequire,
+	data, err := os.ReadFile("../../config.yaml")
+	if err != nil {
+		panic(err)
 	}
+	var file struct {
+		Options map[string]struct {
+			Default any `yaml:"default"`
+		} `yaml:"options"`
+	}
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		panic(err)
+	}
+	values := map[string]any{}
+	for name, o := range file.Options {
+		values[name] = o.Default
+	}
+	asJSON, err := json.Marshal(values)
+	if err != nil {
+		panic(err)
+	}
+	c, err := Parse(asJSON)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // keyPair returns a fresh self-signed certificate and its EC key as PEM.
@@ -71,6 +78,10 @@ func keyPair(t *testing.T) (certPEM, keyPEM []byte) {
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func TestValidateAcceptsDefaults(t *testing.T) {
+	c := defaults()
+	if c.RegistryPort != 5000 || c.StorageS3ChunkSize != 10485760 || !c.StorageS3SkipV4Auth {
+		t.Fatalf("config.yaml defaults not decoded: %+v", c)
+	}
 	if got := defaults().Validate(); len(got) != 0 {
 		t.Fatalf("defaults: got problems %v", got)
 	}
