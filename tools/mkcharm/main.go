@@ -1,0 +1,200 @@
+// Command mkcharm packs docker-registry.charm: the zip archive Juju deploys.
+//
+// It does what `charmcraft pack` would for this charm, without charmcraft:
+// the contract files, the Go binary as `dispatch` (mode 0755 in its zip
+// header, which is where Juju's extraction takes file modes from), and a
+// hooks/<name> symlink to dispatch for every hook the metadata implies, so
+// that agents older than 2.8, which do not know dispatch, still run it.
+//
+// The archive is deterministic: entries are sorted and carry a fixed time,
+// so the same inputs always give the same bytes.
+//
+// Usage:
+//
+//	mkcharm [-src DIR] [-dispatch FILE] [-o FILE]
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/juju/charm/v12"
+)
+
+// requiredFiles must be in the source directory; optionalFiles are packed
+// when present.
+var (
+	requiredFiles = []string{"metadata.yaml", "manifest.yaml", "config.yaml", "actions.yaml"}
+	optionalFiles = []string{"README.md", "icon.svg", "LICENSE"}
+)
+
+// epoch is every entry's modification time. Zip stores DOS times, which
+// start in 1980; any fixed time gives reproducible archives.
+var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func main() {
+	src := flag.String("src", ".", "directory holding metadata.yaml and the other charm files")
+	dispatch := flag.String("dispatch", "build/dispatch", "the charm binary, packed as dispatch")
+	out := flag.String("o", "docker-registry.charm", "archive to write")
+	flag.Parse()
+	if err := run(*src, *dispatch, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "mkcharm:", err)
+		os.Exit(1)
+	}
+}
+
+func run(src, dispatch, out string) error {
+	entries, err := collect(src, dispatch)
+	if err != nil {
+		return err
+	}
+	data, err := pack(entries)
+	if err != nil {
+		return err
+	}
+	if err := check(data); err != nil {
+		return err
+	}
+	return writeAtomic(out, data)
+}
+
+// entry is one archive member.
+type entry struct {
+	name string
+	mode fs.FileMode // fs.ModeSymlink for links, whose data is the target
+	data []byte
+}
+
+// collect reads every member from disk and derives the hook links.
+func collect(src, dispatch string) ([]entry, error) {
+	var entries []entry
+	for _, name := range requiredFiles {
+		data, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			return nil, fmt.Errorf("cannot read charm file: %w", err)
+		}
+		entries = append(entries, entry{name: name, mode: 0o644, data: data})
+	}
+	for _, name := range optionalFiles {
+		data, err := os.ReadFile(filepath.Join(src, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read charm file: %w", err)
+		}
+		entries = append(entries, entry{name: name, mode: 0o644, data: data})
+	}
+	bin, err := os.ReadFile(dispatch)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read dispatch binary: %w", err)
+	}
+	entries = append(entries, entry{name: "dispatch", mode: 0o755, data: bin})
+
+	hooks, err := hookNames(filepath.Join(src, "metadata.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hooks {
+		entries = append(entries, entry{name: "hooks/" + h, mode: fs.ModeSymlink | 0o777, data: []byte("../dispatch")})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	return entries, nil
+}
+
+// hookNames lists, sorted, every hook Juju may run for this metadata
+// (unit, secret, relation and storage hooks), as juju/charm computes them.
+func hookNames(metadataPath string) ([]string, error) {
+	f, err := os.Open(metadataPath)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read metadata: %w", err)
+	}
+	defer f.Close()
+	meta, err := charm.ReadMeta(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse metadata: %w", err)
+	}
+	var names []string
+	for name := range meta.Hooks() {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// pack writes the entries, in order, into a zip archive. Hooks are
+// symlinks rather than copies: juju/utils' zip extraction, which Juju's
+// CharmArchive.ExpandTo uses, recreates entries with the symlink mode as
+// symlinks (a relative target that stays inside the charm), and copies
+// would repeat the binary once per hook.
+func pack(entries []entry) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: epoch}
+		h.SetMode(e.mode)
+		if e.mode&fs.ModeSymlink != 0 {
+			h.Method = zip.Store
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return nil, fmt.Errorf("cannot add %s to archive: %w", e.name, err)
+		}
+		if _, err := w.Write(e.data); err != nil {
+			return nil, fmt.Errorf("cannot add %s to archive: %w", e.name, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("cannot finish archive: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// check reads the archive back the way Juju does and refuses one Juju
+// would refuse, so a broken charm fails the build rather than the deploy.
+func check(data []byte) error {
+	ch, err := charm.ReadCharmArchiveBytes(data)
+	if err != nil {
+		return fmt.Errorf("cannot read packed charm: %w", err)
+	}
+	if err := charm.CheckMeta(ch); err != nil {
+		return fmt.Errorf("packed charm has invalid metadata: %w", err)
+	}
+	if charm.MetaFormat(ch) != charm.FormatV2 {
+		return errors.New("packed charm is not format v2: manifest.yaml needs bases and metadata.yaml no series")
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data, so a failed run never leaves a
+// truncated charm behind.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mkcharm-*")
+	if err != nil {
+		return fmt.Errorf("cannot write charm: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write charm: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write charm: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("cannot write charm: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write charm: %w", err)
+	}
+	return nil
+}

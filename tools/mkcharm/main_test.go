@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/juju/charm/v12"
+)
+
+// source writes a minimal charm source tree and a stand-in binary.
+func source(t *testing.T, metadata string) (src, bin string) {
+	t.Helper()
+	src = t.TempDir()
+	files := map[string]string{
+		"metadata.yaml": metadata,
+		"manifest.yaml": "bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [amd64]\n",
+		"config.yaml":   "options:\n  a:\n    type: string\n    default: x\n",
+		"actions.yaml":  "go:\n  description: d\n",
+		"icon.svg":      "<svg/>",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin = filepath.Join(src, "bin")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho dispatched \"$0\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return src, bin
+}
+
+const meta = "name: t\nsummary: s\ndescription: d\nrequires:\n  cert:\n    interface: tls-certificates\n" +
+	"storage:\n  data:\n    type: filesystem\n    location: /srv/data\n"
+
+func TestPackIsDeterministic(t *testing.T) {
+	src, bin := source(t, meta)
+	out1 := filepath.Join(t.TempDir(), "a.charm")
+	out2 := filepath.Join(t.TempDir(), "b.charm")
+	if err := run(src, bin, out1); err != nil {
+		t.Fatal(err)
+	}
+	// A different mtime on the inputs must not change the archive.
+	later := epoch.AddDate(3, 0, 0)
+	if err := os.Chtimes(bin, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(src, bin, out2); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(out1)
+	b, _ := os.ReadFile(out2)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("two packs of the same inputs differ (%d and %d bytes)", len(a), len(b))
+	}
+}
+
+func TestHooksExpandToLinksToDispatch(t *testing.T) {
+	src, bin := source(t, meta)
+	out := filepath.Join(t.TempDir(), "t.charm")
+	if err := run(src, bin, out); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := charm.ReadCharmArchive(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ch.ExpandTo(dir); err != nil {
+		t.Fatal(err)
+	}
+	dispatch, err := os.Stat(filepath.Join(dir, "dispatch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dispatch.Mode().Perm() != 0o755 {
+		t.Errorf("dispatch mode = %v, want 0755", dispatch.Mode().Perm())
+	}
+	for _, hook := range []string{"install", "upgrade-charm", "cert-relation-changed", "data-storage-attached"} {
+		p := filepath.Join(dir, "hooks", hook)
+		target, err := os.Readlink(p)
+		if err != nil {
+			t.Errorf("hook %s is not a symlink: %v", hook, err)
+			continue
+		}
+		if target != "../dispatch" {
+			t.Errorf("hook %s -> %q, want ../dispatch", hook, target)
+		}
+		fi, err := os.Stat(p)
+		if err != nil || !os.SameFile(fi, dispatch) {
+			t.Errorf("hook %s does not resolve to dispatch: %v", hook, err)
+		}
+	}
+	// A hook name the metadata does not imply must not be there.
+	if _, err := os.Lstat(filepath.Join(dir, "hooks", "website-relation-joined")); err == nil {
+		t.Error("hooks/website-relation-joined exists for a charm without that endpoint")
+	}
+}
+
+func TestRefusesFormatV1(t *testing.T) {
+	src, bin := source(t, meta+"series: [jammy]\n")
+	out := filepath.Join(t.TempDir(), "t.charm")
+	err := run(src, bin, out)
+	if err == nil || !strings.Contains(err.Error(), "format v2") {
+		t.Errorf("err = %v, want a format v2 error", err)
+	}
+	if _, statErr := os.Stat(out); statErr == nil {
+		t.Error("an archive was written despite the error")
+	}
+}
+
+func TestMissingRequiredFile(t *testing.T) {
+	src, bin := source(t, meta)
+	if err := os.Remove(filepath.Join(src, "actions.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	err := run(src, bin, filepath.Join(t.TempDir(), "t.charm"))
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot read charm file") {
+		t.Errorf("err = %v, want a missing-file error", err)
+	}
+}
