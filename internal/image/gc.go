@@ -1,0 +1,60 @@
+package image
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/storage"
+	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+
+	// The drivers the charm configures (internal/registry registers the same
+	// set for the server; importing them here keeps this package whole).
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
+)
+
+// GCOptions are distribution's garbage-collect flags.
+type GCOptions struct {
+	DryRun bool // count what would go, delete nothing
+	// DeleteUntagged also removes manifests no tag points to (the children
+	// of a deleted index, earlier pushes of a moved tag).
+	DeleteUntagged bool
+}
+
+// GCResult counts what the sweep removed (or would remove, in a dry run).
+type GCResult struct {
+	BlobsDeleted     int
+	ManifestsDeleted int
+	BytesFreed       int64 // sizes of the removed blobs' data
+}
+
+// GarbageCollect runs distribution's own mark and sweep over the storage of
+// cfg. The registry must not accept writes meanwhile (a blob uploaded
+// between mark and sweep is deleted), and must be reloaded afterwards so no
+// cached blob descriptor outlives its blob; see the package doc.
+func GarbageCollect(ctx context.Context, cfg *configuration.Configuration, opts GCOptions, log func(string)) (GCResult, error) {
+	d, err := factory.Create(ctx, cfg.Storage.Type(), cfg.Storage.Parameters())
+	if err != nil {
+		return GCResult{}, fmt.Errorf("cannot open %s storage: %w", cfg.Storage.Type(), err)
+	}
+	rec := &recordingDriver{StorageDriver: d, dryRun: opts.DryRun}
+	ns, err := storage.NewRegistry(ctx, rec)
+	if err != nil {
+		return GCResult{}, fmt.Errorf("cannot open the registry storage: %w", err)
+	}
+	say(log, "garbage collection on %s storage (dry run: %t, delete untagged: %t)", cfg.Storage.Type(), opts.DryRun, opts.DeleteUntagged)
+	// DryRun stays false for distribution: the recording driver is what
+	// skips the deletes, so a dry run counts exactly what a real one removes.
+	err = storage.MarkAndSweep(ctx, rec, ns, storage.GCOpts{RemoveUntagged: opts.DeleteUntagged, Quiet: true})
+	res := rec.result()
+	if err != nil {
+		return res, fmt.Errorf("cannot garbage collect: %w", err)
+	}
+	verb := "removed"
+	if opts.DryRun {
+		verb = "would remove"
+	}
+	say(log, "%s %d blobs (%s) and %d manifests", verb, res.BlobsDeleted, humanBytes(res.BytesFreed), res.ManifestsDeleted)
+	return res, nil
+}

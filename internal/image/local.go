@@ -1,0 +1,70 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// source is an opened image, ready for remote.Push.
+type source struct {
+	taggable    remote.Taggable // a v1.Image or v1.ImageIndex
+	name        string          // the image's reference, for the default destination
+	digest      v1.Hash
+	keepsDigest bool // registry and OCI sources: the target must hold the same digest
+	platforms   []string
+	cleanup     func()
+}
+
+func openSource(ctx context.Context, req PushRequest) (*source, error) {
+	if !req.Local {
+		return openRemote(ctx, req)
+	}
+	fi, err := os.Stat(req.Source)
+	switch {
+	case err == nil && fi.IsDir():
+		return openLayoutDir(req.Source, req.Pick)
+	case err == nil:
+		return openArchive(req.Source, req.Pick)
+	case os.IsNotExist(err):
+		return openDaemon(ctx, req.Source)
+	default:
+		return nil, fmt.Errorf("cannot read %s: %w", req.Source, err)
+	}
+}
+
+// openRemote reads the source's top manifest only: blobs stream later,
+// straight from the source to the target.
+func openRemote(ctx context.Context, req PushRequest) (*source, error) {
+	ref, err := name.ParseReference(req.Source)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse image reference: %w", err)
+	}
+	opts, err := sourceOptions(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot get %s from its registry: %w", ref, err)
+	}
+	src := &source{name: req.Source, digest: desc.Digest, keepsDigest: true, cleanup: func() {}}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the index of %s: %w", ref, err)
+		}
+		src.taggable, src.platforms = idx, platformsOf(idx, nil)
+		return src, nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the image %s: %w", ref, err)
+	}
+	src.taggable, src.platforms = img, platformsOf(nil, img)
+	return src, nil
+}

@@ -1,0 +1,235 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	)
+
+const (
+	user     = "admin"
+	password = "s3cret-pass"
+)
+
+// pullAndVerify pulls ref from the target, every manifest and blob, and
+// checks all digests and sizes.
+func pullAndVerify(t testing.TB, tg Target, ref string) v1.Hash {
+	t.Helper()
+	r, err := tg.ref(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := tg.Options(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		t.Fatalf("cannot pull %s: %v", ref, err)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, _ := desc.ImageIndex()
+		m, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range m.Manifests {
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifyImage(t, img)
+		}
+	} else {
+		img, _ := desc.Image()
+		verifyImage(t, img)
+	}
+	return desc.Digest
+}
+
+func TestPushKeepsIndexDigestAndEveryPlatform(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{tls: true, user: user, password: password})
+	want := putIndex(t, src.Netloc+"/team/app:1.0", twoPlatformIndex(t, 64<<10, 2))
+
+	var lines []string
+	res := Push(context.Background(), PushRequest{
+		Source:   src.Netloc + "/team/app:1.0",
+		Target:   dst.target(user, password),
+		Progress: func(s string) { lines = append(lines, s) },
+	})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.Dest != dst.Netloc+"/team/app:1.0" {
+		t.Errorf("dest %q, want the source path on the target", res.Dest)
+	}
+	if res.Digest != want.String() {
+		t.Errorf("digest %s, want the index digest %s", res.Digest, want)
+	}
+	if !slices.Equal(res.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms %v", res.Platforms)
+	}
+	if res.BytesCopied < 4*64<<10 {
+		t.Errorf("copied %d bytes, want at least the four layers", res.BytesCopied)
+	}
+	if got := pullAndVerify(t, dst.target(user, password), "team/app:1.0"); got != want {
+		t.Errorf("target holds %s, want %s", got, want)
+	}
+	if len(lines) > 5 {
+		t.Errorf("%d progress lines for a small image: %q", len(lines), lines)
+	}
+}
+
+func TestPushAgainCopiesNothing(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{tls: true, user: user, password: password})
+	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 256<<10, 3))
+	req := PushRequest{Source: src.Netloc + "/app:1", Target: dst.target(user, password)}
+	if res := Push(context.Background(), req); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res := Push(context.Background(), req)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.BytesCopied != 0 {
+		t.Errorf("re-push uploaded %d bytes, want 0", res.BytesCopied)
+	}
+	if res.Duration > time.Second {
+		t.Errorf("re-push took %s", res.Duration)
+	}
+	// Same content under a new tag: every blob is skipped too.
+	req.Dest = "app:copy"
+	if res := Push(context.Background(), req); res.Err != nil || res.BytesCopied != 0 {
+		t.Errorf("push under a new tag: err %v, copied %d", res.Err, res.BytesCopied)
+	}
+}
+
+// privateSource is a TLS + basic-auth source registry (credentials only
+// ever travel over TLS), trusted through SourceCAPEM.
+func privateSource(t *testing.T) (*testRegistry, string) {
+	src := newRegistry(t, regOpts{tls: true, user: "puller", password: "pull-pass"})
+	ref := src.Netloc + "/private/app:2"
+	r, _ := name.ParseReference(ref)
+	opts, _ := src.target("puller", "pull-pass").Options(context.Background())
+	if err := remote.WriteIndex(r, twoPlatformIndex(t, 32<<10, 1), opts...); err != nil {
+		t.Fatal(err)
+	}
+	return src, ref
+}
+
+func TestPushFromPrivateSource(t *testing.T) {
+	src, ref := privateSource(t)
+	dst := newRegistry(t, regOpts{})
+	req := PushRequest{Source: ref, SourceCAPEM: src.CAPEM, Target: dst.target("", "")}
+
+	res := Push(context.Background(), req)
+	errContains(t, res.Err, "cannot push", ref, "UNAUTHORIZED")
+
+	req.SourceAuth = Auth{Username: "puller", Password: "pull-pass"}
+	if res := Push(context.Background(), req); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	pullAndVerify(t, dst.target("", ""), "private/app:2")
+}
+
+func TestSourceCredentialsNeverGoOverPlainHTTP(t *testing.T) {
+	src := newRegistry(t, regOpts{user: "puller", password: "pull-pass"})
+	dst := newRegistry(t, regOpts{})
+	res := Push(context.Background(), PushRequest{
+		Source:     src.Netloc + "/x:1",
+		SourceAuth: Auth{Username: "puller", Password: "pull-pass"},
+		Target:     dst.target("", ""),
+	})
+	errContains(t, res.Err, "cannot send credentials over plain http")
+	if strings.Contains(res.Err.Error(), "pull-pass") {
+		t.Fatal("the error shows the password")
+	}
+}
+
+func TestTLSTargetNeedsItsCA(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{tls: true, user: user, password: password})
+	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
+	tg := dst.target(user, password)
+	tg.CAPEM = nil // no trust, and no silent fallback to plain http
+	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg})
+	errContains(t, res.Err, "certificate")
+}
+
+func TestPushAllCarriesOnAfterABadReference(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{tls: true, user: user, password: password})
+	putIndex(t, src.Netloc+"/a:1", twoPlatformIndex(t, 8<<10, 1))
+	putIndex(t, src.Netloc+"/b:1", twoPlatformIndex(t, 8<<10, 1))
+	tg := dst.target(user, password)
+	reqs := []PushRequest{
+		{Source: src.Netloc + "/a:1", Target: tg},
+		{Source: src.Netloc + "/missing:1", Target: tg},
+		{Source: "Not A Reference", Target: tg},
+		{Source: src.Netloc + "/b:1", Target: tg},
+	}
+	var lines []string
+	results := PushAll(context.Background(), reqs, func(s string) { lines = append(lines, s) })
+	if len(results) != 4 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, i := range []int{0, 3} {
+		if results[i].Err != nil {
+			t.Errorf("%s: %v", results[i].Source, results[i].Err)
+		}
+	}
+	errContains(t, results[1].Err, "missing:1", "MANIFEST_UNKNOWN")
+	errContains(t, results[2].Err, "cannot parse")
+	pullAndVerify(t, tg, "b:1")
+	if len(lines) > 3*len(reqs) {
+		t.Errorf("too chatty: %q", lines)
+	}
+}
+
+// verifyImage reads the manifest, config and every layer and checks each
+// against its digest and size.
+func verifyImage(t testing.TB, img v1.Image) {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := img.RawConfigFile()
+	checkBlob(t, "config", bytes.NewReader(raw), m.Config)
+	for _, l := range m.Layers {
+		layer, err := img.LayerByDigest(l.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := layer.Compressed()
+		if err != nil {
+			t.Fatalf("cannot pull layer %s: %v", l.Digest, err)
+		}
+		checkBlob(t, "layer", rc, l)
+		rc.Close()
+	}
+}
+
+func checkBlob(t testing.TB, what string, r io.Reader, want v1.Descriptor) {
+	t.Helper()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		t.Fatalf("cannot read %s %s: %v", what, want.Digest, err)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != want.Digest.String() || n != want.Size {
+		t.Fatalf("%s %s: got %s (%d bytes), want %d bytes", what, want.Digest, got, n, want.Size)
+	}
+}
