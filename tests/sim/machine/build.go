@@ -1,0 +1,103 @@
+package machine
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// The simmachine binary is built once per source version and cached in
+// the temp dir, so parallel test packages and repeated runs share it.
+var built struct {
+	once      sync.Once
+	dir       string // holds simmachine and bin/systemctl
+	err       error
+}
+
+// BinaryEnv names an environment variable that points at a prebuilt
+// simmachine binary (for CI caches); a bin/systemctl link to it is made
+// beside it.
+const BinaryEnv = "SIMMACHINE_BINARY"
+
+func agentDir() (string, error) {
+	built.once.Do(func() { built.dir, built.err = buildAgent() })
+	return built.dir, built.err
+}
+
+func buildAgent() (string, error) {
+	if bin := os.Getenv(BinaryEnv); bin != "" {
+		dir := filepath.Dir(bin)
+		return dir, linkSystemctl(dir, bin)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Dir(file)
+	sum, err := sourceHash(src)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), "simmachine-"+sum[:16])
+	bin := filepath.Join(dir, "simmachine")
+	if _, err := os.Stat(filepath.Join(dir, "bin", "systemctl")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
+	cmd := exec.Command(goTool(), "build", "-o", tmp, "./cmd/simmachine")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build simmachine: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("cannot install simmachine: %w", err)
+	}
+	return dir, linkSystemctl(dir, bin)
+}
+
+// linkSystemctl installs the binary under the name systemctl; Main
+// switches on its own name.
+func linkSystemctl(dir, bin string) error {
+	bindir := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bindir, 0o755); err != nil {
+		return fmt.Errorf("cannot create %s: %w", bindir, err)
+	}
+	tmp := filepath.Join(bindir, fmt.Sprintf(".systemctl.%d", os.Getpid()))
+	os.Remove(tmp)
+	if err := os.Link(bin, tmp); err != nil {
+		return fmt.Errorf("cannot link systemctl: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(bindir, "systemctl"))
+}
+
+// sourceHash identifies the agent's source: this package, its command and
+// the toolchain.
+func sourceHash(src string) (string, error) {
+	h := sha256.New()
+	io.WriteString(h, runtime.Version())
+	files, _ := filepath.Glob(filepath.Join(src, "*.go"))
+	more, _ := filepath.Glob(filepath.Join(src, "cmd", "simmachine", "*.go"))
+	mod, _ := filepath.Glob(filepath.Join(src, "..", "..", "..", "go.sum"))
+	for _, f := range append(append(files, more...), mod...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("cannot hash agent source: %w", err)
+		}
+		io.WriteString(h, f)
+		h.Write(data)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), nil
+}
+
+func goTool() string {
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return "go"
+}
