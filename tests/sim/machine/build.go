@@ -14,9 +14,9 @@ import (
 // The simmachine binary is built once per source version and cached in
 // the temp dir, so parallel test packages and repeated runs share it.
 var built struct {
-	once      sync.Once
-	dir       string // holds simmachine and bin/systemctl
-	err       error
+	once sync.Once
+	dir  string // holds simmachine and bin/systemctl
+	err  error
 }
 
 // BinaryEnv names an environment variable that points at a prebuilt

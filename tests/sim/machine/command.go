@@ -109,7 +109,6 @@ type Process struct {
 	m *Machine
 }
 
-
 // Start starts the command in the background (daemons: containerd,
 // dockerd, haproxy...); its output goes to Process.Log. It dies with the
 // machine at the latest.

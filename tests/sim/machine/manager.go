@@ -24,8 +24,8 @@ type manager struct {
 	logDir  string // host-visible directory of per-unit logs
 	wrapper string // this binary, run as "exec-wrapper"
 
-	jobs sync.Mutex // serialises every state change (systemd's job queue)
-	mu   sync.Mutex // guards units, held briefly
+	jobs  sync.Mutex // serialises every state change (systemd's job queue)
+	mu    sync.Mutex // guards units, held briefly
 	units map[string]*unitState
 }
 

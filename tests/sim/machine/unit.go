@@ -73,9 +73,9 @@ type InstallSection struct {
 // Command is one Exec*= line: argv plus the systemd prefixes that change
 // how it runs.
 type Command struct {
-	Argv         []string
-	IgnoreFail   bool // "-"
-	Privileged   bool // "+": ignore User=/Group=
+	Argv          []string
+	IgnoreFail    bool // "-"
+	Privileged    bool // "+": ignore User=/Group=
 	Argv0Override bool // "@": Argv[1] is argv[0]
 }
 
