@@ -1,0 +1,169 @@
+package relation
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// docker-registry interface, provider side (containerd, docker and old
+// kubernetes-worker require it). Every value is JSON-encoded unit data, as
+// reactive's to_publish writes it; the requirer decodes with json.loads.
+
+// Keys of the provider's unit bag.
+const (
+	keyNetloc        = "registry_netloc"
+	keyURL           = "registry_url"
+	keyBasicUser     = "basic_user"
+	keyBasicPassword = "basic_password"
+	keyTLSCA         = "tls_ca"
+)
+
+// ClientConfig is what registry clients are told. A nil pointer is
+// Python's None: published as the JSON literal null, never as "" (the
+// requirer tests "is not None", so "" would mean "set, and empty").
+type ClientConfig struct {
+	Netloc        string // host[:port] clients pull from, e.g. "10.0.0.5:5000"
+	URL           string // registry_url
+	BasicUser     *string
+	BasicPassword *string
+	TLSCA         *string // PEM of the CA that signed our certificate
+}
+
+// ErrNotReady is returned by ParseClientConfig while the provider has not
+// published a netloc (reactive's is_ready is false).
+var ErrNotReady = errors.New("registry has published no registry_netloc")
+
+// Bag is the provider bag. All five keys are always present so a client
+// sees a removed setting turn into null. Basic auth is all or nothing, as
+// in the reference: unless both user and password are non-empty, both are
+// null. An empty CA is null too.
+func (c ClientConfig) Bag() (map[string]string, error) {
+	if c.Netloc == "" {
+		return nil, errors.New("cannot publish client config: empty registry_netloc")
+	}
+	user, password := c.BasicUser, c.BasicPassword
+	if user == nil || password == nil || *user == "" || *password == "" {
+		user, password = nil, nil
+	}
+	ca := c.TLSCA
+	if ca != nil && *ca == "" {
+		ca = nil
+	}
+	values := map[string]any{
+		keyNetloc: c.Netloc, keyURL: c.URL,
+		keyBasicUser: user, keyBasicPassword: password, keyTLSCA: ca,
+	}
+	bag := make(map[string]string, len(values))
+	for k, v := range values {
+		enc, err := ReactiveJSON(v)
+		if err != nil {
+			// The error names the key only: the value may be a password.
+			return nil, fmt.Errorf("cannot publish client config %s: %w", k, err)
+		}
+		bag[k] = enc
+	}
+	return bag, nil
+}
+
+// HasAuthBasic is requires.py's has_auth_basic: both user and password set.
+func (c ClientConfig) HasAuthBasic() bool { return c.BasicUser != nil && c.BasicPassword != nil }
+
+// HasTLS is requires.py's has_tls: a CA was published.
+func (c ClientConfig) HasTLS() bool { return c.TLSCA != nil }
+
+// ParseClientConfig reads a provider bag as the reactive requirer does
+// (json.loads with fallback to the raw string, missing or null = None).
+// ErrNotReady means is_ready is false. A value that decodes to something
+// other than a string is an error; the message never quotes the value.
+// A URL of None comes back as "" (has_custom_url is URL != "").
+func ParseClientConfig(bag map[string]string) (ClientConfig, error) {
+	var c ClientConfig
+	fields := []struct {
+		key string
+		dst **string
+	}{
+		{keyBasicUser, &c.BasicUser}, {keyBasicPassword, &c.BasicPassword}, {keyTLSCA, &c.TLSCA},
+	}
+	netloc, err := receivedString(bag, keyNetloc)
+	if err != nil {
+		return ClientConfig{}, err
+	}
+	if netloc == nil {
+		return ClientConfig{}, ErrNotReady
+	}
+	c.Netloc = *netloc
+	u, err := receivedString(bag, keyURL)
+	if err != nil {
+		return ClientConfig{}, err
+	}
+	if u != nil {
+		c.URL = *u
+	}
+	for _, f := range fields {
+		if *f.dst, err = receivedString(bag, f.key); err != nil {
+			return ClientConfig{}, err
+		}
+	}
+	return c, nil
+}
+
+func receivedString(bag map[string]string, key string) (*string, error) {
+	switch v := ReactiveDecode(bag[key]).(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return &v, nil
+	default:
+		return nil, fmt.Errorf("cannot read %s: got a JSON %T, want a string", key, v)
+	}
+}
+
+// Netloc is the registry_netloc clients are told, in the reference's
+// order of preference:
+//
+//  1. http-host's host[:port], as urlparse(http-host).netloc: an explicit
+//     port is kept, none means the scheme's default port, and any
+//     user:password@ is dropped (never published);
+//  2. the first related proxy's address, with our port: haproxy listens on
+//     the service_port we ask for, which is our port. The reference sent
+//     the bare proxy address, which sent clients to port 80/443 where
+//     nothing listened (a weakness we fix);
+//  3. our own ingress address and port.
+//
+// IPv6 addresses are bracketed.
+func Netloc(httpHost, proxyAddr, ingress string, port int) (string, error) {
+	if httpHost != "" {
+		u, err := url.Parse(httpHost)
+		if err != nil || u.Host == "" {
+			// Not quoted: a URL may carry credentials.
+			return "", errors.New("cannot derive registry_netloc from http-host: not an absolute URL")
+		}
+		return u.Host, nil
+	}
+	if port < 1 || port > 65535 {
+		return "", fmt.Errorf("cannot derive registry_netloc: port %d out of range", port)
+	}
+	addr := strings.TrimSpace(proxyAddr)
+	if addr == "" {
+		addr = strings.TrimSpace(ingress)
+	}
+	if addr == "" {
+		return "", errors.New("cannot derive registry_netloc: no address")
+	}
+	return net.JoinHostPort(strings.Trim(addr, "[]"), strconv.Itoa(port)), nil
+}
+
+// URL is registry_url: http-host verbatim when set, since the operator
+// knows best how clients reach us, else scheme://netloc. (The reference
+// read a misspelt option, "http_config", so it always sent
+// scheme://netloc; http-host is what its code meant.)
+func URL(httpHost, scheme, netloc string) string {
+	if httpHost != "" {
+		return httpHost
+	}
+	return scheme + "://" + netloc
+}
