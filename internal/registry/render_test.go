@@ -1,0 +1,391 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/auth"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	"gopkg.in/yaml.v3"
+
+	"github.com/canonical/docker-registry-charm/internal/config"
+)
+
+// charmDefaults decodes config.yaml's defaults as Juju hands them over.
+func charmDefaults(t *testing.T) config.Config {
+	t.Helper()
+	data, err := os.ReadFile("../../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Options map[string]struct {
+			Default any `yaml:"default"`
+		} `yaml:"options"`
+	}
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{}
+	for name, o := range file.Options {
+		values[name] = o.Default
+	}
+	asJSON, _ := json.Marshal(values)
+	c, err := config.Parse(asJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// baseInput is a production-like input: defaults, filesystem storage.
+func baseInput(t *testing.T) RenderInput {
+	return RenderInput{
+		Config:                  charmDefaults(t),
+		AppName:                 "docker-registry",
+		HTTPSecret:              "http-secret-value",
+		DataDir:                 "/srv/registry",
+		HtpasswdPath:            "/etc/docker/registry/htpasswd",
+		TokenRootCertBundlePath: "/etc/docker/registry/auth_token.pem",
+	}
+}
+
+// roundTrip renders in, writes the file, and parses it back with
+// distribution's own parser: tests assert on what the registry will read.
+func roundTrip(t *testing.T, in RenderInput) (rendered, parsed *configuration.Configuration) {
+	t.Helper()
+	rendered, err := Render(in)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	data, err := Marshal(rendered)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parsed, err = configuration.Parse(f)
+	if err != nil {
+		t.Fatalf("configuration.Parse refuses our file: %v", err)
+	}
+	return rendered, parsed
+}
+
+func TestRenderDefaults(t *testing.T) {
+	_, got := roundTrip(t, baseInput(t))
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"version", got.Version, configuration.Version("0.1")},
+		{"http.addr", got.HTTP.Addr, ":5000"},
+		{"http.host", got.HTTP.Host, ""},
+		{"http.secret", got.HTTP.Secret, "http-secret-value"},
+		{"http.relativeurls", got.HTTP.RelativeURLs, true},
+		{"http.draintimeout", got.HTTP.DrainTimeout, 20 * time.Second},
+		{"http.headers", got.HTTP.Headers, http.Header{"X-Content-Type-Options": {"nosniff"}}},
+		{"http.tls", got.HTTP.TLS, configuration.TLS{}},
+		{"http.debug", got.HTTP.Debug, configuration.Debug{}},
+		{"log.level", got.Log.Level, configuration.Loglevel("info")},
+		{"log.formatter", got.Log.Formatter, "json"},
+		{"log.fields", got.Log.Fields, map[string]any{"service": "registry"}},
+		{"health", got.Health.StorageDriver, configuration.StorageDriver{Enabled: true, Interval: 10 * time.Second, Threshold: 3}},
+		{"proxy", got.Proxy, configuration.Proxy{}},
+		{"auth", got.Auth.Type(), ""},
+		{"storage type", got.Storage.Type(), "filesystem"},
+		{"filesystem", got.Storage["filesystem"], configuration.Parameters{"rootdirectory": "/srv/registry"}},
+		{"delete", got.Storage["delete"], configuration.Parameters{"enabled": false}},
+		{"readonly", got.Storage["maintenance"]["readonly"], map[any]any{"enabled": false}},
+		{"uploadpurging", got.Storage["maintenance"]["uploadpurging"], map[any]any{"enabled": true, "age": "168h", "interval": "24h", "dryrun": false}},
+		{"cache", got.Storage["cache"], configuration.Parameters{"blobdescriptor": "inmemory"}},
+		{"redirect", got.Storage["redirect"], configuration.Parameters{"disable": true}},
+		{"validation", got.Validation.Manifests.URLs.Allow, []string{"^https?://"}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestRenderOptions walks each option from its default to another value
+// and checks what the registry reads back.
+func TestRenderOptions(t *testing.T) {
+	s3 := func(in *RenderInput) {
+		in.Config.StorageS3Region, in.Config.StorageS3Bucket = "us-east-1", "registry"
+	}
+	tests := []struct {
+		name   string
+		change func(*RenderInput)
+		check  func(*configuration.Configuration) (got, want any)
+	}{
+		{"registry-port", func(in *RenderInput) { in.Config.RegistryPort = 5443 },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Addr, ":5443" }},
+		{"ListenAddr wins", func(in *RenderInput) { in.ListenAddr = "127.0.0.1:5000" },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Addr, "127.0.0.1:5000" }},
+		{"http-host", func(in *RenderInput) { in.Config.HTTPHost = "https://registry.example.com/" },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Host, "https://registry.example.com/" }},
+		{"prometheus-metrics", func(in *RenderInput) { in.Config.PrometheusMetrics = true },
+			func(c *configuration.Configuration) (any, any) {
+				return c.HTTP.Debug, configuration.Debug{Addr: ":5001", Prometheus: configuration.Prometheus{Enabled: true, Path: "/metrics"}}
+			}},
+		{"debug-port with DebugAddr", func(in *RenderInput) { in.Config.PrometheusMetrics, in.DebugAddr = true, "127.0.0.1:6001" },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, "127.0.0.1:6001" }},
+		{"log-level", func(in *RenderInput) { in.Config.LogLevel = "DEBUG" },
+			func(c *configuration.Configuration) (any, any) { return c.Log.Level, configuration.Loglevel("debug") }},
+		{"tls without CA", func(in *RenderInput) { in.TLS = &TLSPaths{Cert: "/c.crt", Key: "/c.key"} },
+			func(c *configuration.Configuration) (any, any) {
+				return c.HTTP.TLS, configuration.TLS{Certificate: "/c.crt", Key: "/c.key"}
+			}},
+		{"tls-client-auth require", func(in *RenderInput) { in.TLS = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"} },
+			func(c *configuration.Configuration) (any, any) {
+				return c.HTTP.TLS, configuration.TLS{Certificate: "/c.crt", Key: "/c.key", ClientCAs: []string{"/ca.crt"}, ClientAuth: "require-and-verify-client-cert"}
+			}},
+		{"tls-client-auth unset", func(in *RenderInput) {
+			in.TLS, in.Config.TLSClientAuth = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}, ""
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.HTTP.TLS.ClientAuth, configuration.ClientAuth("require-and-verify-client-cert")
+		}},
+		{"tls-client-auth verify-if-given", func(in *RenderInput) {
+			in.TLS, in.Config.TLSClientAuth = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}, "verify-if-given"
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.HTTP.TLS, configuration.TLS{Certificate: "/c.crt", Key: "/c.key", ClientCAs: []string{"/ca.crt"}, ClientAuth: "verify-client-cert-if-given"}
+		}},
+		{"tls-client-auth none", func(in *RenderInput) {
+			in.TLS, in.Config.TLSClientAuth = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}, "none"
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.HTTP.TLS, configuration.TLS{Certificate: "/c.crt", Key: "/c.key"}
+		}},
+		{"cache-remoteurl", func(in *RenderInput) {
+			in.Config.CacheRemoteURL, in.Config.CacheUsername, in.Config.CachePassword = "https://registry-1.docker.io", "u", "p"
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.Proxy, configuration.Proxy{RemoteURL: "https://registry-1.docker.io", Username: "u", Password: "p"}
+		}},
+		{"auth-basic", func(in *RenderInput) { in.Config.AuthBasicPassword = "pw" },
+			func(c *configuration.Configuration) (any, any) {
+				return c.Auth, configuration.Auth{"htpasswd": {"realm": "docker-registry", "path": "/etc/docker/registry/htpasswd"}}
+			}},
+		{"auth-basic user only", func(in *RenderInput) { in.Config.AuthBasicUser = "admin" },
+			func(c *configuration.Configuration) (any, any) { return c.Auth.Type(), "" }},
+		{"auth-token", func(in *RenderInput) {
+			in.Config.AuthTokenIssuer, in.Config.AuthTokenRealm = "issuer", "https://auth.example.com/token"
+			in.Config.AuthTokenService, in.Config.AuthTokenRootCerts = "registry", "Y2VydHM="
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.Auth, configuration.Auth{"token": {"realm": "https://auth.example.com/token", "service": "registry",
+				"issuer": "issuer", "rootcertbundle": "/etc/docker/registry/auth_token.pem"}}
+		}},
+		{"auth-token partial", func(in *RenderInput) { in.Config.AuthTokenIssuer = "issuer" },
+			func(c *configuration.Configuration) (any, any) { return c.Auth.Type(), "" }},
+		{"storage-delete", func(in *RenderInput) { in.Config.StorageDelete = true },
+			func(c *configuration.Configuration) (any, any) { return c.Storage["delete"]["enabled"], true }},
+		{"storage-read-only", func(in *RenderInput) { in.Config.StorageReadOnly = true },
+			func(c *configuration.Configuration) (any, any) {
+				return c.Storage["maintenance"]["readonly"], map[any]any{"enabled": true}
+			}},
+		{"forced read-only", func(in *RenderInput) { in.ReadOnly = true },
+			func(c *configuration.Configuration) (any, any) {
+				return c.Storage["maintenance"]["readonly"], map[any]any{"enabled": true}
+			}},
+		{"storage-cache disabled", func(in *RenderInput) { in.Config.StorageCache = "disabled" },
+			func(c *configuration.Configuration) (any, any) { _, ok := c.Storage["cache"]; return ok, false }},
+		{"storage-redirect-disable ignored on filesystem", func(in *RenderInput) { in.Config.StorageRedirectDisable = false },
+			func(c *configuration.Configuration) (any, any) { return c.Storage["redirect"]["disable"], true }},
+		{"s3 defaults", s3, func(c *configuration.Configuration) (any, any) {
+			return c.Storage["s3"], configuration.Parameters{
+				"region": "us-east-1", "bucket": "registry", "encrypt": false, "secure": true,
+				"skipverify": false, "v4auth": true, "forcepathstyle": false, "usedualstack": false,
+				"accelerate": false, "chunksize": 10485760, "multipartcopychunksize": 33554432,
+				"multipartcopymaxconcurrency": 100, "multipartcopythresholdsize": 33554432,
+				"storageclass": "STANDARD", "objectacl": "private", "loglevel": "off",
+			}
+		}},
+		{"s3 replaces filesystem", s3, func(c *configuration.Configuration) (any, any) { return c.Storage.Type(), "s3" }},
+		{"s3 redirect follows storage-redirect-disable", func(in *RenderInput) { s3(in); in.Config.StorageRedirectDisable = false },
+			func(c *configuration.Configuration) (any, any) { return c.Storage["redirect"]["disable"], false }},
+		{"s3 every option", func(in *RenderInput) {
+			s3(in)
+			c := &in.Config
+			c.StorageS3AccessKey, c.StorageS3SecretKey = "AK", "SK"
+			c.StorageS3RegionEndpoint, c.StorageS3RootDirectory = "http://127.0.0.1:8333", "/registry"
+			c.StorageS3UserAgent, c.StorageS3KeyID, c.StorageS3Encrypt = "charm", "kms", true
+			c.StorageS3ForcePathStyle, c.StorageS3Secure, c.StorageS3SkipVerify = true, false, true
+			c.StorageS3SkipV4Auth, c.StorageS3UseDualStack, c.StorageS3Accelerate = false, true, true
+			c.StorageS3ChunkSize, c.StorageS3MultipartCopyChunkSize = 6<<20, 7<<20
+			c.StorageS3MultipartCopyMaxConcurrency, c.StorageS3MultipartCopyThresholdSize = 3, 0
+			c.StorageS3StorageClass, c.StorageS3ObjectACL, c.StorageS3LogLevel = "standard_ia", "bucket-owner-read", "Debug"
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.Storage["s3"], configuration.Parameters{
+				"region": "us-east-1", "bucket": "registry", "accesskey": "AK", "secretkey": "SK",
+				"regionendpoint": "http://127.0.0.1:8333", "rootdirectory": "/registry", "useragent": "charm",
+				"keyid": "kms", "encrypt": true, "secure": false, "skipverify": true, "v4auth": false,
+				"forcepathstyle": true, "usedualstack": true, "accelerate": true, "chunksize": 6 << 20,
+				"multipartcopychunksize": 7 << 20, "multipartcopymaxconcurrency": 3,
+				"multipartcopythresholdsize": 0, "storageclass": "STANDARD_IA",
+				"objectacl": "bucket-owner-read", "loglevel": "debug",
+			}
+		}},
+		{"s3 keyid only with encrypt", func(in *RenderInput) { s3(in); in.Config.StorageS3KeyID = "kms" },
+			func(c *configuration.Configuration) (any, any) { _, ok := c.Storage["s3"]["keyid"]; return ok, false }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := baseInput(t)
+			tt.change(&in)
+			_, parsed := roundTrip(t, in)
+			if got, want := tt.check(parsed); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %#v\nwant %#v", got, want)
+			}
+		})
+	}
+}
+
+// TestRenderRoundTripIsExact: what we render is exactly what the registry
+// reads, so the in-memory value and the file never disagree.
+func TestRenderRoundTripIsExact(t *testing.T) {
+	full := baseInput(t)
+	full.Config.AuthBasicPassword = "pw"
+	full.Config.PrometheusMetrics = true
+	full.Config.CacheRemoteURL = "https://registry-1.docker.io"
+	full.TLS = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}
+	s3 := baseInput(t)
+	s3.Config.StorageS3Region, s3.Config.StorageS3Bucket = "us-east-1", "registry"
+	s3.Config.StorageCache = "disabled"
+	for name, in := range map[string]RenderInput{"defaults": baseInput(t), "full": full, "s3": s3} {
+		rendered, parsed := roundTrip(t, in)
+		if !reflect.DeepEqual(rendered, parsed) {
+			t.Errorf("%s: parsed differs from rendered\nrendered %#v\nparsed   %#v", name, rendered, parsed)
+		}
+	}
+}
+
+func TestMarshalIsDeterministic(t *testing.T) {
+	in := baseInput(t)
+	in.Config.StorageS3Region, in.Config.StorageS3Bucket = "us-east-1", "registry"
+	in.Config.AuthBasicPassword = "pw"
+	var first []byte
+	for i := 0; i < 20; i++ {
+		cfg, err := Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = data
+		} else if !bytes.Equal(first, data) {
+			t.Fatalf("marshal %d differs:\n%s\n---\n%s", i, first, data)
+		}
+	}
+	if !bytes.HasPrefix(first, []byte("# Written by the docker-registry charm")) {
+		t.Errorf("missing header:\n%s", first)
+	}
+}
+
+func TestRenderRefuses(t *testing.T) {
+	tests := map[string]func(*RenderInput){
+		"basic and token": func(in *RenderInput) {
+			in.Config.AuthBasicPassword = "pw"
+			in.Config.AuthTokenIssuer, in.Config.AuthTokenRealm = "i", "https://auth/"
+			in.Config.AuthTokenService, in.Config.AuthTokenRootCerts = "s", "Y2VydHM="
+		},
+		"basic without htpasswd path": func(in *RenderInput) { in.Config.AuthBasicPassword, in.HtpasswdPath = "pw", "" },
+		"basic without realm":         func(in *RenderInput) { in.Config.AuthBasicPassword, in.AppName = "pw", "" },
+		"token without bundle path": func(in *RenderInput) {
+			in.Config.AuthTokenIssuer, in.Config.AuthTokenRealm = "i", "https://auth/"
+			in.Config.AuthTokenService, in.Config.AuthTokenRootCerts = "s", "Y2VydHM="
+			in.TokenRootCertBundlePath = ""
+		},
+		"filesystem without data dir": func(in *RenderInput) { in.DataDir = "" },
+	}
+	for name, change := range tests {
+		in := baseInput(t)
+		change(&in)
+		_, err := Render(in)
+		if err == nil || !strings.HasPrefix(err.Error(), "cannot render registry config: ") {
+			t.Errorf("%s: got error %v", name, err)
+		}
+	}
+}
+
+// TestRenderedConfigRuns hands the parsed file to distribution itself: the
+// app, the s3 driver and the token access controller accept what we write.
+func TestRenderedConfigRuns(t *testing.T) {
+	in := baseInput(t)
+	in.DataDir = t.TempDir()
+	in.HtpasswdPath = filepath.Join(t.TempDir(), "htpasswd")
+	in.Config.AuthBasicPassword = "pw"
+	entry, err := HtpasswdEntry("admin", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in.HtpasswdPath, entry, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rendered, parsed := roundTrip(t, in)
+	for name, cfg := range map[string]*configuration.Configuration{"rendered": rendered, "parsed": parsed} {
+		app := handlers.NewApp(context.Background(), cfg)
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/v2/", nil)
+		req.SetBasicAuth("admin", "pw")
+		app.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s: GET /v2/ = %d: %s", name, rec.Code, rec.Body)
+		}
+		_ = app.Shutdown()
+	}
+}
+
+func TestRenderedS3ParametersAcceptedByDriver(t *testing.T) {
+	in := baseInput(t)
+	c := &in.Config
+	c.StorageS3Region, c.StorageS3Bucket = "us-east-1", "registry"
+	c.StorageS3RegionEndpoint, c.StorageS3ForcePathStyle, c.StorageS3Secure = "http://127.0.0.1:1", true, false
+	c.StorageS3AccessKey, c.StorageS3SecretKey = "AK", "SK"
+	c.StorageS3SkipV4Auth = false // v2 signing: allowed off AWS
+	c.StorageS3StorageClass, c.StorageS3LogLevel = "reduced_redundancy", "debug"
+	_, parsed := roundTrip(t, in)
+	if _, err := factory.Create(context.Background(), parsed.Storage.Type(), parsed.Storage.Parameters()); err != nil {
+		t.Fatalf("s3 driver refuses our parameters: %v", err)
+	}
+}
+
+func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
+	ca := newCA(t)
+	bundle := filepath.Join(t.TempDir(), "auth_token.pem")
+	in := baseInput(t)
+	in.TokenRootCertBundlePath = bundle
+	c := &in.Config
+	c.AuthTokenIssuer, c.AuthTokenRealm = "issuer", "https://auth.example.com/token"
+	c.AuthTokenService, c.AuthTokenRootCerts = "registry", b64(ca.certPEM)
+	pemBytes, err := TokenRootCertBundle(*c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bundle, pemBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, parsed := roundTrip(t, in)
+	if _, err := auth.GetAccessController(parsed.Auth.Type(), parsed.Auth.Parameters()); err != nil {
+		t.Fatalf("token access controller refuses our config: %v", err)
+	}
+}

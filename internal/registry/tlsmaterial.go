@@ -1,0 +1,218 @@
+package registry
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/config"
+)
+
+// Material is the PEM the registry serves TLS with, as found in the
+// tls-*-blob options or the cert-provider relation. CAPEM may be empty.
+type Material struct {
+	CertPEM []byte
+	KeyPEM  []byte
+	CAPEM   []byte
+}
+
+// dateLayout is how certificate dates appear in operator messages.
+const dateLayout = "2006-01-02 15:04 UTC"
+
+// CheckServing reports why m cannot serve TLS at time now, in operator
+// terms, or nil. The certificate and key must parse and match, the
+// certificate must be valid now, chain to the CA when one is given, and
+// cover addrs[0] when addrs is not empty. Errors never quote key material.
+func CheckServing(m Material, now time.Time, addrs []string) error {
+	chain, err := parseCertificates(m.CertPEM)
+	if err != nil {
+		return fmt.Errorf("cannot parse certificate: %w", err)
+	}
+	key, err := parsePrivateKey(m.KeyPEM)
+	if err != nil {
+		return fmt.Errorf("cannot parse private key: %w", err)
+	}
+	leaf := chain[0]
+	if !publicKeyMatches(key, leaf) {
+		return errors.New("certificate and key do not match")
+	}
+	if err := checkValidity(leaf, now); err != nil {
+		return err
+	}
+	if len(m.CAPEM) > 0 {
+		if err := checkChain(chain, m.CAPEM, now); err != nil {
+			return err
+		}
+	}
+	if len(addrs) > 0 {
+		return checkCovers(leaf, addrs[0])
+	}
+	return nil
+}
+
+func publicKeyMatches(key crypto.Signer, cert *x509.Certificate) bool {
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pub.Equal(cert.PublicKey)
+}
+
+func checkValidity(cert *x509.Certificate, now time.Time) error {
+	if now.Before(cert.NotBefore) {
+		return fmt.Errorf("certificate is not valid before %s", cert.NotBefore.UTC().Format(dateLayout))
+	}
+	if now.After(cert.NotAfter) {
+		return fmt.Errorf("certificate expired on %s", cert.NotAfter.UTC().Format(dateLayout))
+	}
+	return nil
+}
+
+// checkChain verifies the certificate (with any intermediates that follow
+// it in the file) against the CA for TLS server use. A certificate without
+// extended key usages, or with "any", is accepted, as by TLS clients.
+func checkChain(chain []*x509.Certificate, caPEM []byte, now time.Time) error {
+	cas, err := parseCertificates(caPEM)
+	if err != nil {
+		return fmt.Errorf("cannot parse CA certificate: %w", err)
+	}
+	opts := x509.VerifyOptions{
+		Roots:         x509.NewCertPool(),
+		Intermediates: x509.NewCertPool(),
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, ca := range cas {
+		opts.Roots.AddCert(ca)
+	}
+	for _, c := range chain[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err = chain[0].Verify(opts)
+	var invalid x509.CertificateInvalidError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &invalid) && invalid.Reason == x509.IncompatibleUsage:
+		return errors.New("certificate is not valid for TLS server authentication")
+	case errors.As(err, new(x509.UnknownAuthorityError)):
+		return errors.New("certificate is not signed by the CA")
+	}
+	return fmt.Errorf("certificate does not chain to the CA: %w", err)
+}
+
+// checkCovers reports whether the certificate names addr (an IP or DNS
+// name, optionally with a port) in its subject alternative names.
+func checkCovers(cert *x509.Certificate, addr string) error {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if err := cert.VerifyHostname(host); err != nil {
+		return fmt.Errorf("certificate does not cover %s", host)
+	}
+	return nil
+}
+
+// NormalizePEM returns only the PEM blocks of b, re-encoded, without the
+// text tools such as easyrsa put before them; nil when b holds none. The
+// charm writes this to disk so the files are clean and compare stably.
+func NormalizePEM(b []byte) []byte {
+	var out bytes.Buffer
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		_ = pem.Encode(&out, block) // writing to a bytes.Buffer cannot fail
+	}
+	if out.Len() == 0 {
+		return nil
+	}
+	return out.Bytes()
+}
+
+// DecodeBlob decodes a tls-*-blob (or auth-token-root-certs) value: base64
+// of PEM, line-wrapped or not, padded or not, as the reference accepted.
+func DecodeBlob(b64 string) ([]byte, error) {
+	s := strings.Join(strings.Fields(b64), "")
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(s); err != nil {
+			return nil, fmt.Errorf("cannot decode base64: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// TokenRootCertBundle returns the PEM bundle to write at
+// RenderInput.TokenRootCertBundlePath: auth-token-root-certs decoded,
+// certificates only.
+func TokenRootCertBundle(c config.Config) ([]byte, error) {
+	raw, err := DecodeBlob(c.AuthTokenRootCerts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read auth-token-root-certs: %w", err)
+	}
+	certs, err := parseCertificates(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read auth-token-root-certs: %w", err)
+	}
+	var out bytes.Buffer
+	for _, cert := range certs {
+		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	}
+	return out.Bytes(), nil
+}
+
+// parseCertificates returns every CERTIFICATE block of b, leaf first;
+// pem.Decode skips any text around the blocks.
+func parseCertificates(b []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, cert)
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("no PEM certificate found")
+	}
+	return certs, nil
+}
+
+// parsePrivateKey returns the key of the first private key block in PKCS#8,
+// PKCS#1 or EC form. Its errors are fixed strings: parser errors could
+// quote key bytes.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["Proc-Type"] != "" {
+			return nil, errors.New("the key is encrypted; provide it unencrypted")
+		}
+		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
+			continue
+		}
+		if key := parseKeyDER(block.Bytes); key != nil {
+			return key, nil
+		}
+		return nil, errors.New("the key is not PKCS#8, PKCS#1 or EC")
+	}
+	return nil, errors.New("no PEM private key found")
+}
+
+func parseKeyDER(der []byte) crypto.Signer {
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		s, _ := k.(crypto.Signer)
+		return s
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k
+	}
+	return nil
+}
