@@ -376,7 +376,7 @@ func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
 	in.TokenRootCertBundlePath = bundle
 	c := &in.Config
 	c.AuthTokenIssuer, c.AuthTokenRealm = "issuer", "https://auth.example.com/token"
-	c.AuthTokenService, c.AuthTokenRootCerts = "registry", b64(ca.certPEM)
+	c.AuthTokenService, c.AuthTokenRootCerts = "registry", blob64(ca.certPEM)
 	pemBytes, err := TokenRootCertBundle(*c)
 	if err != nil {
 		t.Fatal(err)

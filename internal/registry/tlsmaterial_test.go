@@ -18,12 +18,12 @@ import (
 	"time"
 )
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+func blob64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// now is the fixed "current time" of these tests.
-var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+// testNow is the fixed "current time" of these tests.
+var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-var serial int64
+var certSerial int64
 
 // testCA is a self-signed CA that issues server certificates.
 type testCA struct {
@@ -35,10 +35,10 @@ type testCA struct {
 func newCA(t *testing.T) testCA {
 	t.Helper()
 	key := ecKey(t)
-	tmpl := template("Test CA", now.Add(-24*time.Hour), now.Add(365*24*time.Hour))
+	tmpl := certTemplate("Test CA", testNow.Add(-24*time.Hour), testNow.Add(365*24*time.Hour))
 	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 	tmpl.KeyUsage = x509.KeyUsageCertSign
-	cert, certPEM := sign(t, tmpl, tmpl, key.Public(), key)
+	cert, certPEM := signCert(t, tmpl, tmpl, key.Public(), key)
 	return testCA{cert, key, certPEM}
 }
 
@@ -55,31 +55,31 @@ type leafOpts struct {
 func (ca testCA) issue(t *testing.T, o leafOpts) []byte {
 	t.Helper()
 	if o.notBefore.IsZero() {
-		o.notBefore, o.notAfter = now.Add(-time.Hour), now.Add(90*24*time.Hour)
+		o.notBefore, o.notAfter = testNow.Add(-time.Hour), testNow.Add(90*24*time.Hour)
 	}
 	if o.usage == nil {
 		o.usage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
-	tmpl := template("10.0.0.5", o.notBefore, o.notAfter)
+	tmpl := certTemplate("10.0.0.5", o.notBefore, o.notAfter)
 	tmpl.ExtKeyUsage, tmpl.DNSNames = o.usage, o.dns
 	for _, ip := range o.ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
 	}
-	_, certPEM := sign(t, tmpl, ca.cert, o.key.Public(), ca.key)
+	_, certPEM := signCert(t, tmpl, ca.cert, o.key.Public(), ca.key)
 	return certPEM
 }
 
-func template(cn string, notBefore, notAfter time.Time) *x509.Certificate {
-	serial++
+func certTemplate(cn string, notBefore, notAfter time.Time) *x509.Certificate {
+	certSerial++
 	return &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
+		SerialNumber: big.NewInt(certSerial),
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 	}
 }
 
-func sign(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, []byte) {
+func signCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, []byte) {
 	t.Helper()
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
 	if err != nil {
@@ -169,7 +169,7 @@ func TestCheckServingAccepts(t *testing.T) {
 		{"any extended key usage", Material{ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}), ecPEM(t, ec), ca.certPEM}, nil},
 	}
 	for _, tt := range tests {
-		if err := CheckServing(tt.m, now, tt.addrs); err != nil {
+		if err := CheckServing(tt.m, testNow, tt.addrs); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
@@ -186,8 +186,8 @@ func TestCheckServingRejects(t *testing.T) {
 		want  string
 	}{
 		{"wrong key", Material{CertPEM: good, KeyPEM: ecPEM(t, otherEC)}, nil, "certificate and key do not match"},
-		{"expired", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: now.AddDate(-1, 0, 0), notAfter: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate expired on 2026-01-01 00:00 UTC"},
-		{"not yet valid", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: now.Add(48 * time.Hour), notAfter: now.AddDate(1, 0, 0)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate is not valid before 2026-06-03 12:00 UTC"},
+		{"expired", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: testNow.AddDate(-1, 0, 0), notAfter: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate expired on 2026-01-01 00:00 UTC"},
+		{"not yet valid", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: testNow.Add(48 * time.Hour), notAfter: testNow.AddDate(1, 0, 0)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate is not valid before 2026-06-03 12:00 UTC"},
 		{"wrong CA", Material{good, ecPEM(t, ec), otherCA.certPEM}, nil, "certificate is not signed by the CA"},
 		{"client-only usage", Material{ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}), ecPEM(t, ec), ca.certPEM}, nil, "not valid for TLS server authentication"},
 		{"wrong SAN", Material{CertPEM: good, KeyPEM: ecPEM(t, ec)}, []string{"10.0.0.6"}, "certificate does not cover 10.0.0.6"},
@@ -199,7 +199,7 @@ func TestCheckServingRejects(t *testing.T) {
 		{"garbage CA", Material{good, ecPEM(t, ec), []byte("nothing")}, nil, "cannot parse CA certificate"},
 	}
 	for _, tt := range tests {
-		err := CheckServing(tt.m, now, tt.addrs)
+		err := CheckServing(tt.m, testNow, tt.addrs)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want ...%s...", tt.name, err, tt.want)
 		}
@@ -212,13 +212,13 @@ func TestCheckServingRejects(t *testing.T) {
 func TestCheckServingWithIntermediate(t *testing.T) {
 	root := newCA(t)
 	interKey := ecKey(t)
-	tmpl := template("Intermediate", now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	tmpl := certTemplate("Intermediate", testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0))
 	tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-	interCert, interPEM := sign(t, tmpl, root.cert, interKey.Public(), root.key)
+	interCert, interPEM := signCert(t, tmpl, root.cert, interKey.Public(), root.key)
 	inter := testCA{interCert, interKey, interPEM}
 	leafKey := ecKey(t)
 	chain := append(inter.issue(t, leafOpts{key: leafKey}), interPEM...)
-	if err := CheckServing(Material{chain, ecPEM(t, leafKey), root.certPEM}, now, nil); err != nil {
+	if err := CheckServing(Material{chain, ecPEM(t, leafKey), root.certPEM}, testNow, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -240,7 +240,7 @@ func TestNormalizePEM(t *testing.T) {
 
 func TestDecodeBlob(t *testing.T) {
 	data := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-	enc := b64(data)
+	enc := blob64(data)
 	wrapped := enc[:20] + "\n" + enc[20:40] + "\r\n  " + enc[40:] + "\n"
 	for name, in := range map[string]string{
 		"plain":     enc,
@@ -262,7 +262,7 @@ func TestTokenRootCertBundle(t *testing.T) {
 	ca1, ca2 := newCA(t), newCA(t)
 	in := append(append([]byte(easyrsaText), ca1.certPEM...), ca2.certPEM...)
 	c := charmDefaults(t)
-	c.AuthTokenRootCerts = b64(in)
+	c.AuthTokenRootCerts = blob64(in)
 	got, err := TokenRootCertBundle(c)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestTokenRootCertBundle(t *testing.T) {
 	if want := append(append([]byte(nil), ca1.certPEM...), ca2.certPEM...); !bytes.Equal(got, want) {
 		t.Fatalf("got\n%s", got)
 	}
-	c.AuthTokenRootCerts = b64([]byte("no certificates"))
+	c.AuthTokenRootCerts = blob64([]byte("no certificates"))
 	if _, err := TokenRootCertBundle(c); err == nil {
 		t.Fatal("want error for a bundle without certificates")
 	}
