@@ -1,0 +1,203 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/health"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/sirupsen/logrus"
+)
+
+// generation is one configuration being served: its App (storage driver
+// instance, access controller, blob-descriptor cache, upload purger), its
+// health checks and its handler chain.
+type generation struct {
+	cfg     *configuration.Configuration
+	app     *handlers.App
+	cancel  context.CancelFunc
+	health  *health.Registry
+	handler http.Handler
+
+	// inflight is read-held by every request on this generation; retire
+	// write-locks it, which waits for them and refuses new holders.
+	inflight sync.RWMutex
+}
+
+func (g *generation) acquire() bool { return g.inflight.TryRLock() }
+func (g *generation) release()      { g.inflight.RUnlock() }
+
+// retire waits for the generation's requests to finish, then stops its
+// background work (upload purger, health polls, proxy scheduler).
+func (g *generation) retire() {
+	g.inflight.Lock()
+	if err := g.app.Shutdown(); err != nil {
+		logrus.Warnf("cannot shut down the previous registry app cleanly: %v", err)
+	}
+	g.cancel()
+}
+
+// pending is everything a configuration needs, built but not yet serving.
+type pending struct {
+	gen    *generation
+	tls    *tlsMaterial
+	log    logSettings
+	debug  *debugServer
+	secret string
+}
+
+// abort releases what prepare built when the configuration is not used.
+func (p *pending) abort() {
+	p.gen.app.Shutdown()
+	p.gen.cancel()
+	if p.debug != nil && p.debug.fresh {
+		p.debug.ln.Close()
+	}
+}
+
+// Reload re-reads the configuration file and, if it is valid, serves it from
+// the next request on: requests already running finish on the previous App,
+// which is then shut down. On any error nothing changes and the previous
+// configuration keeps serving. The listening address cannot change in place
+// (the socket may come from systemd): a changed http.addr is logged as
+// needing a restart and otherwise ignored.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	cfg, err := readConfig(s.opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	warnRestartOnly(s.boundCfg, cfg)
+	p, err := s.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	old := s.commit(p)
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		old.retire()
+	}()
+	logrus.Info("configuration reloaded")
+	return nil
+}
+
+func readConfig(path string) (*configuration.Configuration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read registry configuration: %w", err)
+	}
+	defer f.Close()
+	cfg, err := configuration.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse registry configuration %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// warnRestartOnly logs the settings that only take effect when the process
+// restarts: they belong to the socket and the http.Server around it.
+func warnRestartOnly(bound, cfg *configuration.Configuration) {
+	if bound.HTTP.Net != cfg.HTTP.Net || bound.HTTP.Addr != cfg.HTTP.Addr {
+		logrus.Warnf("http.addr changed to %q: restart the registry to listen there; still listening on %q",
+			cfg.HTTP.Addr, bound.HTTP.Addr)
+	}
+	if bound.HTTP.H2C.Enabled != cfg.HTTP.H2C.Enabled {
+		logrus.Warn("http.h2c changed: takes effect on restart")
+	}
+}
+
+// prepare builds everything cfg needs without touching what is serving.
+func (s *Server) prepare(cfg *configuration.Configuration) (*pending, error) {
+	if err := checkSupported(cfg); err != nil {
+		return nil, err
+	}
+	ls, err := newLogSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tm, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &pending{tls: tm, log: ls, secret: s.secret}
+	generated := cfg.HTTP.Secret == ""
+	if generated {
+		cfg.HTTP.Secret = s.secret // empty the first time: NewApp draws one
+	}
+	if p.gen, err = s.newGeneration(cfg); err != nil {
+		return nil, err
+	}
+	if generated {
+		p.secret = cfg.HTTP.Secret
+	}
+	if p.debug, err = s.prepareDebug(cfg); err != nil {
+		p.abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+// commit makes p the configuration being served and returns the generation
+// it replaces (nil on the first commit).
+func (s *Server) commit(p *pending) *generation {
+	p.log.apply()
+	s.commitTLS(p.tls)
+	s.secret = p.secret
+	old := s.gen.Swap(p.gen)
+	s.commitDebug(p.debug)
+	return old
+}
+
+// checkSupported refuses configurations whose effects we do not want at
+// runtime.
+func checkSupported(cfg *configuration.Configuration) error {
+	if cfg.HTTP.TLS.LetsEncrypt.CacheFile != "" {
+		return fmt.Errorf("cannot use http.tls.letsencrypt: not supported by this registry")
+	}
+	// distribution creates a missing htpasswd file with a random password
+	// and logs that password: never let it.
+	if params, ok := cfg.Auth["htpasswd"]; ok {
+		path, _ := params["path"].(string)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("cannot use htpasswd file %q: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// newGeneration builds the App for cfg. handlers.NewApp reports a bad
+// configuration by panicking; that becomes an error here.
+func (s *Server) newGeneration(cfg *configuration.Configuration) (g *generation, err error) {
+	// The App's background work must outlive a cancelled Serve context
+	// until the App is retired, after the last request.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(context.Background()))
+	defer func() {
+		if r := recover(); r != nil {
+			cancel()
+			g, err = nil, fmt.Errorf("cannot build the registry from its configuration: %v", r)
+		}
+	}()
+	g = &generation{cfg: cfg, cancel: cancel, health: health.NewRegistry()}
+	g.app = newApp(ctx, cfg)
+	// Health checks go to a registry of this generation: the global one
+	// refuses a second registration of the same check.
+	g.app.RegisterHealthChecks(g.health)
+	g.handler = s.handlerChain(g)
+	return g, nil
+}
+
+// newApp builds the App. With Prometheus enabled, NewApp registers its
+// per-route metrics globally, which a second App would find already
+// registered (and panic): the later App's metrics replace the earlier's.
+func newApp(ctx context.Context, cfg *configuration.Configuration) *handlers.App {
+	if cfg.HTTP.Debug.Prometheus.Enabled {
+		defer replaceMetricsDuring()()
+	}
+	return handlers.NewApp(ctx, cfg)
+}
