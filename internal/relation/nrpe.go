@@ -1,0 +1,201 @@
+package relation
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// nrpe-external-master, provider side (container scope; the nrpe
+// subordinate requires it). The check itself lives in two files on our
+// machine, written exactly as the reactive interface's add_check wrote
+// them, so that an upgraded unit overwrites the reference's files rather
+// than leaving a stale duplicate:
+//
+//   - /etc/nagios/nrpe.d/check_<name>.cfg, read by the local nrpe daemon;
+//   - /var/lib/nagios/export/service__<unit-dash>_<name>.cfg, the service
+//     definition collected for nagios by the export mechanism.
+//
+// On the relation we publish what the current nrpe charm reads: a
+// "monitors" YAML naming our checks (charmhelpers' NRPE.write format),
+// which it forwards to nagios over its monitors relation, plus the
+// reactive interface's "timestamp", whose only job is to fire
+// relation-changed on the nrpe unit so it reloads the check files.
+
+// Keys we read from the nrpe unit's bag.
+const (
+	keyNagiosHostname    = "nagios_hostname"
+	keyNagiosHostContext = "nagios_host_context"
+)
+
+// Keys we publish.
+const (
+	keyMonitors  = "monitors"
+	keyTimestamp = "timestamp"
+)
+
+// DefaultNagiosContext is charmhelpers' and layer:nagios's default
+// nagios_context, used when neither config nor the nrpe unit gives one.
+const DefaultNagiosContext = "juju"
+
+const pluginsDir = "/usr/lib/nagios/plugins"
+
+// Check is one NRPE check: Name is the nrpe command name (command[Name])
+// and nagios's check_nrpe!Name.
+type Check struct {
+	Name        string
+	Description string
+	Command     string
+}
+
+// ClientCertProbe says how the check can pass a registry that requires
+// client certificates (mutual TLS).
+type ClientCertProbe struct {
+	Required bool
+	// CertFile and KeyFile are a client pair the registry accepts (easyrsa's
+	// client certificate), readable by the nagios user that nrpe runs as.
+	CertFile, KeyFile string
+}
+
+// HTTPCheck probes the registry on 127.0.0.1:<port> over the scheme it
+// really serves; the reference always probed plain http, which failed as
+// soon as TLS was on. It expects "200 OK" for GET /, which distribution
+// answers without authentication. nrpe runs the command through /bin/sh,
+// so the expectation is single-quoted (the reference's unquoted " 200 OK"
+// only worked by accident: -e got "200" and "OK" became a host name).
+//
+// When the registry requires client certificates, check_http must present
+// one (-J/-K); without a pair we can only check that the port accepts TCP
+// connections (check_tcp), since the TLS handshake is refused.
+func HTTPCheck(scheme string, port int, client ClientCertProbe) (Check, error) {
+	if port < 1 || port > 65535 {
+		return Check{}, fmt.Errorf("cannot build nrpe check: port %d out of range", port)
+	}
+	c := Check{Name: "check_http", Description: "Verify docker-registry is responding"}
+	p := strconv.Itoa(port)
+	switch {
+	case scheme == "http":
+		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -e '200 OK' -u /"
+	case scheme != "https":
+		return Check{}, fmt.Errorf("cannot build nrpe check: unknown scheme %q", scheme)
+	case !client.Required:
+		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -e '200 OK' -u /"
+	case client.CertFile != "" && client.KeyFile != "":
+		if !isShellSafePath(client.CertFile) || !isShellSafePath(client.KeyFile) {
+			return Check{}, errors.New("cannot build nrpe check: client certificate paths must not need shell quoting")
+		}
+		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -J " + client.CertFile +
+			" -K " + client.KeyFile + " -e '200 OK' -u /"
+	default:
+		c.Command = pluginsDir + "/check_tcp -H 127.0.0.1 -p " + p
+	}
+	return c, nil
+}
+
+// isShellSafePath reports whether p is an absolute path that /bin/sh
+// passes through unchanged, so it can go into the command unquoted.
+func isShellSafePath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, r := range p {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+const jujuManagedHeader = "\n" +
+	"#---------------------------------------------------\n" +
+	"# This file is Juju managed\n" +
+	"#---------------------------------------------------\n"
+
+// CheckPath is the nrpe command file of c. The reactive interface prefixed
+// "check_" to a name that already had it: check_check_http.cfg.
+func CheckPath(c Check) string { return "/etc/nagios/nrpe.d/check_" + c.Name + ".cfg" }
+
+// CheckFile is the content of CheckPath(c), byte for byte the reactive
+// interface's (which starts with an empty line).
+func CheckFile(c Check) []byte {
+	return []byte(jujuManagedHeader + "command[" + c.Name + "]=" + c.Command + "\n")
+}
+
+// ExportFile is the nagios service definition of c for unit. hostname is
+// the nrpe unit's nagios_hostname, or "" for <context>-<unit-dash>;
+// servicegroups "" means the context; context "" means
+// DefaultNagiosContext.
+func ExportFile(unit, hostname, context, servicegroups string, c Check) (path string, content []byte) {
+	dash := strings.ReplaceAll(unit, "/", "-")
+	if context == "" {
+		context = DefaultNagiosContext
+	}
+	if hostname == "" {
+		hostname = context + "-" + dash
+	}
+	if servicegroups == "" {
+		servicegroups = context
+	}
+	path = "/var/lib/nagios/export/service__" + dash + "_" + c.Name + ".cfg"
+	content = []byte(jujuManagedHeader +
+		"define service {\n" +
+		"    use                             active-service\n" +
+		"    host_name                       " + hostname + "\n" +
+		"    service_description             " + c.Description + "\n" +
+		"    check_command                   check_nrpe!" + c.Name + "\n" +
+		"    servicegroups                   " + servicegroups + "\n" +
+		"}\n")
+	return path, content
+}
+
+// NagiosRemote is what the nrpe unit tells us; empty when not (yet) sent.
+type NagiosRemote struct {
+	Hostname string
+	Context  string
+}
+
+// RemoteContext reads the nrpe unit's bag. Its context, when set,
+// overrides ours, as the reactive interface's get_remote did.
+func RemoteContext(bag map[string]string) NagiosRemote {
+	return NagiosRemote{
+		Hostname: strings.TrimSpace(bag[keyNagiosHostname]),
+		Context:  strings.TrimSpace(bag[keyNagiosHostContext]),
+	}
+}
+
+// NRPEBag is what we publish: monitors as charmhelpers' NRPE.write dumps
+// it ({"monitors": {"remote": {"nrpe": {<name>: {"command": <name>}}}}},
+// block-style YAML) and the timestamp. Pass a new stamp (Timestamp(now))
+// only when a check file changed, so that the bag, and with it the nrpe
+// unit's relation-changed, does not churn on every hook.
+func NRPEBag(checks []Check, stamp string) (map[string]string, error) {
+	nrpe := map[string]map[string]string{}
+	for _, c := range checks {
+		nrpe[c.Name] = map[string]string{"command": c.Name}
+	}
+	doc := map[string]any{"monitors": map[string]any{"remote": map[string]any{"nrpe": nrpe}}}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("cannot encode nrpe monitors: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("cannot encode nrpe monitors: %w", err)
+	}
+	return map[string]string{keyMonitors: b.String(), keyTimestamp: stamp}, nil
+}
+
+// Timestamp formats t as Python's datetime.isoformat() does for a naive
+// local time, the reactive interface's timestamp format.
+func Timestamp(t time.Time) string {
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05")
+	}
+	return t.Format("2006-01-02T15:04:05.000000")
+}

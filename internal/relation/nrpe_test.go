@@ -1,0 +1,209 @@
+package relation
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestHTTPCheck(t *testing.T) {
+	const plugin = "/usr/lib/nagios/plugins/"
+	tests := []struct {
+		name   string
+		scheme string
+		port   int
+		client ClientCertProbe
+		want   string
+	}{
+		{"plain http", "http", 5000, ClientCertProbe{},
+			plugin + "check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /"},
+		{"https on the configured port", "https", 5443, ClientCertProbe{},
+			plugin + "check_http -I 127.0.0.1 -p 5443 -S -e '200 OK' -u /"},
+		{"mutual TLS with a client pair", "https", 5000,
+			ClientCertProbe{Required: true, CertFile: "/var/lib/docker-registry/nrpe/client.crt", KeyFile: "/var/lib/docker-registry/nrpe/client.key"},
+			plugin + "check_http -I 127.0.0.1 -p 5000 -S -J /var/lib/docker-registry/nrpe/client.crt -K /var/lib/docker-registry/nrpe/client.key -e '200 OK' -u /"},
+		{"mutual TLS without a pair: TCP only", "https", 5000, ClientCertProbe{Required: true},
+			plugin + "check_tcp -H 127.0.0.1 -p 5000"},
+		{"mutual TLS with half a pair: TCP only", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c.crt"},
+			plugin + "check_tcp -H 127.0.0.1 -p 5000"},
+		{"client pair ignored when not required", "https", 5000, ClientCertProbe{CertFile: "/c.crt", KeyFile: "/c.key"},
+			plugin + "check_http -I 127.0.0.1 -p 5000 -S -e '200 OK' -u /"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HTTPCheck(tt.scheme, tt.port, tt.client)
+			if err != nil {
+				t.Fatalf("HTTPCheck: %v", err)
+			}
+			want := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
+			if got != want {
+				t.Errorf("HTTPCheck =\n%+v\nwant\n%+v", got, want)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		scheme string
+		port   int
+		client ClientCertProbe
+	}{
+		{"port zero", "http", 0, ClientCertProbe{}},
+		{"port too big", "https", 65536, ClientCertProbe{}},
+		{"unknown scheme", "ftp", 21, ClientCertProbe{}},
+		{"path with a space", "https", 5000, ClientCertProbe{Required: true, CertFile: "/a b.crt", KeyFile: "/k.key"}},
+		{"path with a shell metacharacter", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c.crt", KeyFile: "/k;rm.key"}},
+		{"path with a quote", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c'.crt", KeyFile: "/k.key"}},
+		{"relative path", "https", 5000, ClientCertProbe{Required: true, CertFile: "c.crt", KeyFile: "/k.key"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HTTPCheck(tt.scheme, tt.port, tt.client)
+			if err == nil {
+				t.Fatalf("HTTPCheck = %+v, want an error", got)
+			}
+			if !strings.HasPrefix(err.Error(), "cannot ") {
+				t.Errorf("error %q does not start with \"cannot \"", err)
+			}
+		})
+	}
+}
+
+// Expected bytes come from the reactive interface's own templates
+// (canonical/nrpe-external-master-interface provides.py), rendered by Python.
+func TestCheckFile(t *testing.T) {
+	c, err := HTTPCheck("http", 5000, ClientCertProbe{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\n#---------------------------------------------------\n# This file is Juju managed\n" +
+		"#---------------------------------------------------\n" +
+		"command[check_http]=/usr/lib/nagios/plugins/check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /\n"
+	if got := string(CheckFile(c)); got != want {
+		t.Errorf("CheckFile =\n%q\nwant\n%q", got, want)
+	}
+	if got := CheckPath(c); got != "/etc/nagios/nrpe.d/check_check_http.cfg" {
+		t.Errorf("CheckPath = %q", got)
+	}
+}
+
+func TestExportFile(t *testing.T) {
+	c := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: "x"}
+	body := func(host, groups string) string {
+		return "\n#---------------------------------------------------\n# This file is Juju managed\n" +
+			"#---------------------------------------------------\n" +
+			"define service {\n" +
+			"    use                             active-service\n" +
+			"    host_name                       " + host + "\n" +
+			"    service_description             Verify docker-registry is responding\n" +
+			"    check_command                   check_nrpe!check_http\n" +
+			"    servicegroups                   " + groups + "\n" +
+			"}\n"
+	}
+	tests := []struct {
+		name                            string
+		unit, hostname, context, groups string
+		wantPath, wantBody              string
+	}{
+		{"all defaults", "docker-registry/0", "", "", "",
+			"/var/lib/nagios/export/service__docker-registry-0_check_http.cfg", body("juju-docker-registry-0", "juju")},
+		{"nrpe's hostname wins", "docker-registry/12", "prod-docker-registry-12", "prod", "",
+			"/var/lib/nagios/export/service__docker-registry-12_check_http.cfg", body("prod-docker-registry-12", "prod")},
+		{"context builds the host name", "docker-registry/1", "", "staging", "",
+			"/var/lib/nagios/export/service__docker-registry-1_check_http.cfg", body("staging-docker-registry-1", "staging")},
+		{"servicegroups given", "docker-registry/0", "", "juju", "registry,k8s",
+			"/var/lib/nagios/export/service__docker-registry-0_check_http.cfg", body("juju-docker-registry-0", "registry,k8s")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, content := ExportFile(tt.unit, tt.hostname, tt.context, tt.groups, c)
+			if path != tt.wantPath {
+				t.Errorf("path = %q, want %q", path, tt.wantPath)
+			}
+			if string(content) != tt.wantBody {
+				t.Errorf("content =\n%q\nwant\n%q", content, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestRemoteContext(t *testing.T) {
+	tests := []struct {
+		name string
+		bag  map[string]string
+		want NagiosRemote
+	}{
+		{"nothing sent yet", map[string]string{"private-address": "10.0.0.5"}, NagiosRemote{}},
+		{"both sent", map[string]string{"nagios_hostname": "juju-docker-registry-0", "nagios_host_context": "juju"},
+			NagiosRemote{Hostname: "juju-docker-registry-0", Context: "juju"}},
+		{"hostname only", map[string]string{"nagios_hostname": "host-a"}, NagiosRemote{Hostname: "host-a"}},
+		{"whitespace is nothing", map[string]string{"nagios_hostname": " ", "nagios_host_context": "\n"}, NagiosRemote{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RemoteContext(tt.bag); got != tt.want {
+				t.Errorf("RemoteContext = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Expected monitors bytes are PyYAML's yaml.dump of the same dict, as
+// charmhelpers' NRPE.write publishes it.
+func TestNRPEBag(t *testing.T) {
+	tests := []struct {
+		name   string
+		checks []Check
+		want   string
+	}{
+		{"one check", []Check{{Name: "check_http", Command: "x"}},
+			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
+		{"no checks", nil, "monitors:\n  remote:\n    nrpe: {}\n"},
+		{"sorted names", []Check{{Name: "check_tcp"}, {Name: "check_http"}},
+			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n      check_tcp:\n        command: check_tcp\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NRPEBag(tt.checks, "2026-11-28T08:38:45.123456")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"monitors": tt.want, "timestamp": "2026-11-28T08:38:45.123456"}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("NRPEBag =\n%q\nwant\n%q", got, want)
+			}
+			var doc map[string]map[string]map[string]map[string]map[string]string
+			if err := yaml.Unmarshal([]byte(got["monitors"]), &doc); err != nil {
+				t.Fatalf("monitors is not YAML: %v", err)
+			}
+			for _, c := range tt.checks {
+				if doc["monitors"]["remote"]["nrpe"][c.Name]["command"] != c.Name {
+					t.Errorf("check %s missing from monitors", c.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	tests := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 28, 8, 38, 45, 123456789, time.UTC), "2026-11-28T08:38:45.123456"},
+		{time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "2026-01-02T03:04:05"},
+		// isoformat drops the fraction only when the microseconds are zero.
+		{time.Date(2026, 1, 2, 3, 4, 5, 999, time.UTC), "2026-01-02T03:04:05"},
+		{time.Date(2026, 1, 2, 3, 4, 5, 1000, time.UTC), "2026-01-02T03:04:05.000001"},
+	}
+	for _, tt := range tests {
+		if got := Timestamp(tt.in); got != tt.want {
+			t.Errorf("Timestamp(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
