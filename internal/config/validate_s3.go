@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go/aws/endpoints"
 )
 
 // Limits and values of distribution v3.1.2's s3-aws driver
@@ -39,6 +41,9 @@ func (c Config) checkS3(v *validator) {
 	if e := c.StorageS3RegionEndpoint; e != "" && !isHTTPURL(e) {
 		v.add("storage-s3-regionendpoint", "must be an absolute http or https URL (e.g. https://s3.example.com)")
 	}
+	if c.StorageS3RegionEndpoint == "" && !isAWSRegion(c.StorageS3Region) {
+		v.add("storage-s3-region", "must be an AWS region such as us-east-1 (got %q), or set storage-s3-regionendpoint for other S3 services", c.StorageS3Region)
+	}
 	c.checkS3Signing(v)
 	c.checkS3Values(v)
 	c.checkS3Sizes(v)
@@ -57,6 +62,17 @@ func (c Config) checkS3Signing(v *validator) {
 	if !c.StorageS3SkipV4Auth && isAWSEndpoint(c.StorageS3RegionEndpoint) {
 		v.add("storage-s3-skip-v4-auth", "must be true on Amazon S3 (it means \"use v4 authentication\"); v2 signing needs a non-AWS storage-s3-regionendpoint")
 	}
+}
+
+// isAWSRegion reports whether the s3-aws driver knows region: it checks
+// the same aws-sdk partitions when no regionendpoint is set.
+func isAWSRegion(region string) bool {
+	for _, p := range endpoints.DefaultPartitions() {
+		if _, ok := p.Regions()[region]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func isAWSEndpoint(endpoint string) bool {

@@ -98,7 +98,7 @@ func TestValidateAcceptsFullValidConfig(t *testing.T) {
 	c.RegistryHTTPSProxy = "http://user:pw@proxy.example.com:3128"
 	c.PrometheusMetrics = true
 	c.LogLevel = "DEBUG"
-	c.StorageS3Region, c.StorageS3Bucket = "us-east-1", "registry"
+	c.StorageS3Region, c.StorageS3Bucket = "garage-dc1", "registry" // any region off AWS
 	c.StorageS3RegionEndpoint = "http://127.0.0.1:8333"
 	c.StorageS3AccessKey, c.StorageS3SecretKey = "AK", "SK"
 	c.StorageS3SkipV4Auth = false
@@ -153,6 +153,7 @@ func TestValidateReportsEachOption(t *testing.T) {
 		{"swift", func(c *Config) { c.StorageSwiftAuthURL = "https://keystone/v3" }, "storage-swift-authurl", "distribution v3 has no swift storage driver; use S3-compatible storage (storage-s3-*)"},
 		{"s3 region alone", func(c *Config) { c.StorageS3Region = "us-east-1" }, "storage-s3-bucket", "must be set when storage-s3-region is set"},
 		{"s3 bucket alone", func(c *Config) { c.StorageS3Bucket = "b" }, "storage-s3-region", "must be set when storage-s3-bucket is set"},
+		{"s3 unknown AWS region", func(c *Config) { s3(c); c.StorageS3Region = "moon-1" }, "storage-s3-region", `must be an AWS region such as us-east-1 (got "moon-1")`},
 		{"s3 endpoint", func(c *Config) { s3(c); c.StorageS3RegionEndpoint = "s3.example.com" }, "storage-s3-regionendpoint", "absolute http or https URL"},
 		{"s3 endpoint credentials", func(c *Config) { s3(c); c.StorageS3RegionEndpoint = "https://k:s@s3.example.com" }, "storage-s3-regionendpoint", "must not carry credentials"},
 		{"s3 accesskey alone", func(c *Config) { s3(c); c.StorageS3AccessKey = "AK" }, "storage-s3-secretkey", "must be set"},
