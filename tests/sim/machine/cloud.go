@@ -213,3 +213,6 @@ func (c *Cloud) Close() error {
 }
 
 func (c *Cloud) stateDir(name string) string { return filepath.Join(c.opts.StateDir, name) }
+
+// StateDir is the directory holding the machines' state.
+func (c *Cloud) StateDir() string { return c.opts.StateDir }
