@@ -74,3 +74,12 @@ func (r *Runner) Run(ctx context.Context, stdin []byte, tool string, args ...str
 }
 
 var _ juju.Runner = (*Runner)(nil)
+
+// ExecutorFunc adapts a function to Executor, e.g. a simulated machine's
+// Dispatch with the tools directory prepended as PATH.
+type ExecutorFunc func(ctx context.Context, unit string, env []string) (Result, error)
+
+// Dispatch implements Executor.
+func (f ExecutorFunc) Dispatch(ctx context.Context, unit string, env []string) (Result, error) {
+	return f(ctx, unit, env)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -126,3 +127,5 @@ func execIn(t *testing.T, m *sim.Model, unit string, ev sim.Event, stdin string,
 
 // hookNames lists every hook run on unit so far.
 func hookNames(m *sim.Model, unit string) []string { return sim.HookNames(m.Hooks(0), unit) }
+
+func itoa(i int) string { return strconv.Itoa(i) }

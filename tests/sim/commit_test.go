@@ -1,0 +1,99 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/canonical/docker-registry-charm/tests/sim"
+)
+
+// A hook that fails loses its relation data and ports but keeps what Juju
+// applies at once: status, leader data, logs.
+func TestFailedHookDiscardsBufferedChanges(t *testing.T) {
+	c := &charm{}
+	m := deploy(t, c, 1)
+	peer := m.PeerRelation("peer")
+	c.fn = func(h *hook) int {
+		if h.event() != "config-changed" {
+			return 0
+		}
+		for _, call := range [][]string{
+			{"relation-set", "-r", "peer:0", "seen=yes"},
+			{"open-port", "5000/tcp"},
+			{"state-set", "k=v"},
+			{"status-set", "blocked", "cannot start"},
+			{"leader-set", "secret=s3"},
+			{"juju-log", "-l", "ERROR", "giving up"},
+		} {
+			if _, err := h.tool(call[0], call[1:]...); err != nil {
+				t.Errorf("%s: %v", call[0], err)
+			}
+		}
+		return 1
+	}
+	err := m.SetConfig(context.Background(), map[string]any{"registry-port": 5001})
+	var he *sim.HookError
+	if !errors.As(err, &he) || he.Run.Hook != "config-changed" || he.Run.ExitCode != 1 {
+		t.Fatalf("SetConfig error = %v, want config-changed HookError", err)
+	}
+	u := m.Unit("docker-registry/0")
+	if got := m.RelationData(peer, u.Name())["seen"]; got != "" {
+		t.Errorf("relation-set survived a failed hook: %q", got)
+	}
+	if len(u.OpenedPorts()) != 0 || len(u.State()) != 0 {
+		t.Errorf("ports %v / state %v survived a failed hook", u.OpenedPorts(), u.State())
+	}
+	if st := u.Status(); st.Name != "error" || st.Message != `hook failed: "config-changed"` {
+		t.Errorf("status while failed = %+v", st)
+	}
+	if m.LeaderData()["secret"] != "s3" {
+		t.Errorf("leader-set was rolled back")
+	}
+	logs := u.Logs()
+	if len(logs) == 0 || logs[len(logs)-1].Message != "giving up" || logs[len(logs)-1].Level != "ERROR" {
+		t.Errorf("logs = %+v", logs)
+	}
+
+	// juju resolve --no-retry: the set status shows again.
+	if err := m.Resolve(context.Background(), u.Name(), false); err != nil {
+		t.Fatal(err)
+	}
+	if st := u.Status(); st.Name != "blocked" || st.Message != "cannot start" {
+		t.Errorf("status after resolve = %+v", st)
+	}
+}
+
+func TestSuccessfulHookCommitsAndPeersHearOfIt(t *testing.T) {
+	c := &charm{}
+	m := deploy(t, c, 2)
+	peer := m.PeerRelation("peer")
+	var seenOwnWrite string
+	c.fn = func(h *hook) int {
+		if h.event() == "update-status" && h.env["JUJU_UNIT_NAME"] == "docker-registry/0" {
+			h.tool("relation-set", "-r", "peer:0", "addr=10.0.0.5")
+			h.tool("open-port", "5000")
+			h.tool("open-port", "5001/udp")
+			h.tool("close-port", "5001/udp")
+			seenOwnWrite, _ = h.tool("relation-get", "-r", "0", "addr", "docker-registry/0")
+			if out, _ := h.tool("opened-ports"); out != "" {
+				t.Errorf("opened-ports lists this hook's ports: %q", out)
+			}
+		}
+		return 0
+	}
+	mark := m.HookMark()
+	if err := m.UpdateStatus(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if seenOwnWrite != "10.0.0.5\n" {
+		t.Errorf("own relation-get in the same hook = %q", seenOwnWrite)
+	}
+	if got := m.RelationData(peer, "docker-registry/0")["addr"]; got != "10.0.0.5" {
+		t.Errorf("committed addr = %q", got)
+	}
+	equal(t, "ports", m.Unit("docker-registry/0").OpenedPorts(), []string{"5000/tcp"})
+	equal(t, "hooks", sim.HookNames(m.Hooks(mark), ""), []string{
+		"update-status", "update-status", "peer-relation-changed (docker-registry/0)",
+	})
+}
