@@ -1,8 +1,6 @@
 package relation
 
 import (
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +42,13 @@ const DefaultNagiosContext = "juju"
 
 const pluginsDir = "/usr/lib/nagios/plugins"
 
+// The reference's check name and description: keeping them keeps nagios's
+// service (check_nrpe!check_http) and our file names across the upgrade.
+const (
+	checkName        = "check_http"
+	checkDescription = "Verify docker-registry is responding"
+)
+
 // Check is one NRPE check: Name is the nrpe command name (command[Name])
 // and nagios's check_nrpe!Name.
 type Check struct {
@@ -52,48 +57,40 @@ type Check struct {
 	Command     string
 }
 
-// ClientCertProbe says how the check can pass a registry that requires
-// client certificates (mutual TLS).
-type ClientCertProbe struct {
-	Required bool
-	// CertFile and KeyFile are a client pair the registry accepts (easyrsa's
-	// client certificate), readable by the nagios user that nrpe runs as.
-	CertFile, KeyFile string
+// HTTPCheck probes the registry on 127.0.0.1:<port> over the scheme it
+// really serves ("https", anything else meaning http); the reference
+// always probed plain http, which failed as soon as TLS was on. It expects
+// "200 OK" for GET /, which distribution answers without authentication.
+// nrpe runs the command through /bin/sh, so the expectation is
+// single-quoted (the reference's unquoted " 200 OK" only worked by
+// accident: -e got "200" and "OK" became a host name). When the registry
+// requires client certificates, use MutualTLSCheck instead.
+func HTTPCheck(scheme string, port int) Check {
+	tls := ""
+	if scheme == "https" {
+		tls = " -S"
+	}
+	return Check{
+		Name:        checkName,
+		Description: checkDescription,
+		Command:     pluginsDir + "/check_http -I 127.0.0.1 -p " + strconv.Itoa(port) + tls + " -e '200 OK' -u /",
+	}
 }
 
-// HTTPCheck probes the registry on 127.0.0.1:<port> over the scheme it
-// really serves; the reference always probed plain http, which failed as
-// soon as TLS was on. It expects "200 OK" for GET /, which distribution
-// answers without authentication. nrpe runs the command through /bin/sh,
-// so the expectation is single-quoted (the reference's unquoted " 200 OK"
-// only worked by accident: -e got "200" and "OK" became a host name).
-//
-// When the registry requires client certificates, check_http must present
-// one (-J/-K); without a pair we can only check that the port accepts TCP
-// connections (check_tcp), since the TLS handshake is refused.
-func HTTPCheck(scheme string, port int, client ClientCertProbe) (Check, error) {
-	if port < 1 || port > 65535 {
-		return Check{}, fmt.Errorf("cannot build nrpe check: port %d out of range", port)
-	}
-	c := Check{Name: "check_http", Description: "Verify docker-registry is responding"}
+// MutualTLSCheck probes a registry that requires client certificates.
+// check_http presents certFile/keyFile (-J/-K): a pair the registry
+// accepts (easyrsa's client certificate), readable by the nagios user nrpe
+// runs as. Without a usable pair the TLS handshake would be refused, so
+// the most we can check is that the port accepts TCP connections.
+func MutualTLSCheck(port int, certFile, keyFile string) Check {
 	p := strconv.Itoa(port)
-	switch {
-	case scheme == "http":
-		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -e '200 OK' -u /"
-	case scheme != "https":
-		return Check{}, fmt.Errorf("cannot build nrpe check: unknown scheme %q", scheme)
-	case !client.Required:
-		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -e '200 OK' -u /"
-	case client.CertFile != "" && client.KeyFile != "":
-		if !isShellSafePath(client.CertFile) || !isShellSafePath(client.KeyFile) {
-			return Check{}, errors.New("cannot build nrpe check: client certificate paths must not need shell quoting")
-		}
-		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -J " + client.CertFile +
-			" -K " + client.KeyFile + " -e '200 OK' -u /"
-	default:
+	c := Check{Name: checkName, Description: checkDescription}
+	if isShellSafePath(certFile) && isShellSafePath(keyFile) {
+		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -J " + certFile + " -K " + keyFile + " -e '200 OK' -u /"
+	} else {
 		c.Command = pluginsDir + "/check_tcp -H 127.0.0.1 -p " + p
 	}
-	return c, nil
+	return c
 }
 
 // isShellSafePath reports whether p is an absolute path that /bin/sh
@@ -153,27 +150,21 @@ func ExportFile(unit, hostname, context, servicegroups string, c Check) (path st
 	return path, content
 }
 
-// NagiosRemote is what the nrpe unit tells us; empty when not (yet) sent.
-type NagiosRemote struct {
-	Hostname string
-	Context  string
-}
-
-// RemoteContext reads the nrpe unit's bag. Its context, when set,
-// overrides ours, as the reactive interface's get_remote did.
-func RemoteContext(bag map[string]string) NagiosRemote {
-	return NagiosRemote{
-		Hostname: strings.TrimSpace(bag[keyNagiosHostname]),
-		Context:  strings.TrimSpace(bag[keyNagiosHostContext]),
-	}
+// RemoteContext reads the nrpe unit's nagios_hostname and
+// nagios_host_context ("" when not sent). Its context, when set, overrides
+// ours, as the reactive interface's get_remote did.
+func RemoteContext(bag map[string]string) (hostname, context string) {
+	return strings.TrimSpace(bag[keyNagiosHostname]), strings.TrimSpace(bag[keyNagiosHostContext])
 }
 
 // NRPEBag is what we publish: monitors as charmhelpers' NRPE.write dumps
 // it ({"monitors": {"remote": {"nrpe": {<name>: {"command": <name>}}}}},
-// block-style YAML) and the timestamp. Pass a new stamp (Timestamp(now))
-// only when a check file changed, so that the bag, and with it the nrpe
-// unit's relation-changed, does not churn on every hook.
-func NRPEBag(checks []Check, stamp string) (map[string]string, error) {
+// block-style YAML, keys sorted) and, unless stamp is "", timestamp.
+// The nrpe charm restarts its daemon on relation-changed, which is what
+// makes it read a rewritten check file; so pass Timestamp(now) when a
+// check file changes and "" otherwise (leaving the published stamp alone),
+// or the bag would churn on every hook.
+func NRPEBag(stamp string, checks ...Check) map[string]string {
 	nrpe := map[string]map[string]string{}
 	for _, c := range checks {
 		nrpe[c.Name] = map[string]string{"command": c.Name}
@@ -183,12 +174,14 @@ func NRPEBag(checks []Check, stamp string) (map[string]string, error) {
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("cannot encode nrpe monitors: %w", err)
+		panic("relation: cannot encode a map of strings as YAML: " + err.Error())
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("cannot encode nrpe monitors: %w", err)
+	enc.Close()
+	bag := map[string]string{keyMonitors: b.String()}
+	if stamp != "" {
+		bag[keyTimestamp] = stamp
 	}
-	return map[string]string{keyMonitors: b.String(), keyTimestamp: stamp}, nil
+	return bag
 }
 
 // Timestamp formats t as Python's datetime.isoformat() does for a naive

@@ -2,7 +2,6 @@ package relation
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,60 +14,44 @@ func TestHTTPCheck(t *testing.T) {
 		name   string
 		scheme string
 		port   int
-		client ClientCertProbe
 		want   string
 	}{
-		{"plain http", "http", 5000, ClientCertProbe{},
-			plugin + "check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /"},
-		{"https on the configured port", "https", 5443, ClientCertProbe{},
-			plugin + "check_http -I 127.0.0.1 -p 5443 -S -e '200 OK' -u /"},
-		{"mutual TLS with a client pair", "https", 5000,
-			ClientCertProbe{Required: true, CertFile: "/var/lib/docker-registry/nrpe/client.crt", KeyFile: "/var/lib/docker-registry/nrpe/client.key"},
-			plugin + "check_http -I 127.0.0.1 -p 5000 -S -J /var/lib/docker-registry/nrpe/client.crt -K /var/lib/docker-registry/nrpe/client.key -e '200 OK' -u /"},
-		{"mutual TLS without a pair: TCP only", "https", 5000, ClientCertProbe{Required: true},
-			plugin + "check_tcp -H 127.0.0.1 -p 5000"},
-		{"mutual TLS with half a pair: TCP only", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c.crt"},
-			plugin + "check_tcp -H 127.0.0.1 -p 5000"},
-		{"client pair ignored when not required", "https", 5000, ClientCertProbe{CertFile: "/c.crt", KeyFile: "/c.key"},
-			plugin + "check_http -I 127.0.0.1 -p 5000 -S -e '200 OK' -u /"},
+		{"plain http", "http", 5000, plugin + "check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /"},
+		{"https on the configured port", "https", 5443, plugin + "check_http -I 127.0.0.1 -p 5443 -S -e '200 OK' -u /"},
+		{"unknown scheme is http", "", 5000, plugin + "check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HTTPCheck(tt.scheme, tt.port, tt.client)
-			if err != nil {
-				t.Fatalf("HTTPCheck: %v", err)
-			}
 			want := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
-			if got != want {
+			if got := HTTPCheck(tt.scheme, tt.port); got != want {
 				t.Errorf("HTTPCheck =\n%+v\nwant\n%+v", got, want)
 			}
 		})
 	}
 }
 
-func TestHTTPCheckErrors(t *testing.T) {
+func TestMutualTLSCheck(t *testing.T) {
+	const plugin = "/usr/lib/nagios/plugins/"
+	const tcp = plugin + "check_tcp -H 127.0.0.1 -p 5000"
 	tests := []struct {
-		name   string
-		scheme string
-		port   int
-		client ClientCertProbe
+		name      string
+		cert, key string
+		want      string
 	}{
-		{"port zero", "http", 0, ClientCertProbe{}},
-		{"port too big", "https", 65536, ClientCertProbe{}},
-		{"unknown scheme", "ftp", 21, ClientCertProbe{}},
-		{"path with a space", "https", 5000, ClientCertProbe{Required: true, CertFile: "/a b.crt", KeyFile: "/k.key"}},
-		{"path with a shell metacharacter", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c.crt", KeyFile: "/k;rm.key"}},
-		{"path with a quote", "https", 5000, ClientCertProbe{Required: true, CertFile: "/c'.crt", KeyFile: "/k.key"}},
-		{"relative path", "https", 5000, ClientCertProbe{Required: true, CertFile: "c.crt", KeyFile: "/k.key"}},
+		{"client pair presented", "/var/lib/docker-registry/nrpe/client.crt", "/var/lib/docker-registry/nrpe/client.key",
+			plugin + "check_http -I 127.0.0.1 -p 5000 -S -J /var/lib/docker-registry/nrpe/client.crt -K /var/lib/docker-registry/nrpe/client.key -e '200 OK' -u /"},
+		{"no pair: TCP only", "", "", tcp},
+		{"half a pair: TCP only", "/c.crt", "", tcp},
+		{"path with a space", "/a b.crt", "/k.key", tcp},
+		{"path with a shell metacharacter", "/c.crt", "/k;rm.key", tcp},
+		{"path with a quote", "/c'.crt", "/k.key", tcp},
+		{"relative path", "c.crt", "/k.key", tcp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HTTPCheck(tt.scheme, tt.port, tt.client)
-			if err == nil {
-				t.Fatalf("HTTPCheck = %+v, want an error", got)
-			}
-			if !strings.HasPrefix(err.Error(), "cannot ") {
-				t.Errorf("error %q does not start with \"cannot \"", err)
+			want := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
+			if got := MutualTLSCheck(5000, tt.cert, tt.key); got != want {
+				t.Errorf("MutualTLSCheck =\n%+v\nwant\n%+v", got, want)
 			}
 		})
 	}
@@ -77,10 +60,7 @@ func TestHTTPCheckErrors(t *testing.T) {
 // Expected bytes come from the reactive interface's own templates
 // (canonical/nrpe-external-master-interface provides.py), rendered by Python.
 func TestCheckFile(t *testing.T) {
-	c, err := HTTPCheck("http", 5000, ClientCertProbe{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := HTTPCheck("http", 5000)
 	want := "\n#---------------------------------------------------\n# This file is Juju managed\n" +
 		"#---------------------------------------------------\n" +
 		"command[check_http]=/usr/lib/nagios/plugins/check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /\n"
@@ -134,20 +114,22 @@ func TestExportFile(t *testing.T) {
 
 func TestRemoteContext(t *testing.T) {
 	tests := []struct {
-		name string
-		bag  map[string]string
-		want NagiosRemote
+		name          string
+		bag           map[string]string
+		host, context string
 	}{
-		{"nothing sent yet", map[string]string{"private-address": "10.0.0.5"}, NagiosRemote{}},
+		{"nothing sent yet", map[string]string{"private-address": "10.0.0.5"}, "", ""},
 		{"both sent", map[string]string{"nagios_hostname": "juju-docker-registry-0", "nagios_host_context": "juju"},
-			NagiosRemote{Hostname: "juju-docker-registry-0", Context: "juju"}},
-		{"hostname only", map[string]string{"nagios_hostname": "host-a"}, NagiosRemote{Hostname: "host-a"}},
-		{"whitespace is nothing", map[string]string{"nagios_hostname": " ", "nagios_host_context": "\n"}, NagiosRemote{}},
+			"juju-docker-registry-0", "juju"},
+		{"hostname only", map[string]string{"nagios_hostname": "host-a"}, "host-a", ""},
+		{"whitespace is nothing", map[string]string{"nagios_hostname": " ", "nagios_host_context": "\n"}, "", ""},
+		{"no bag", nil, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := RemoteContext(tt.bag); got != tt.want {
-				t.Errorf("RemoteContext = %+v, want %+v", got, tt.want)
+			host, context := RemoteContext(tt.bag)
+			if host != tt.host || context != tt.context {
+				t.Errorf("RemoteContext = %q, %q; want %q, %q", host, context, tt.host, tt.context)
 			}
 		})
 	}
@@ -156,24 +138,28 @@ func TestRemoteContext(t *testing.T) {
 // Expected monitors bytes are PyYAML's yaml.dump of the same dict, as
 // charmhelpers' NRPE.write publishes it.
 func TestNRPEBag(t *testing.T) {
+	const stamp = "2026-11-28T08:38:45.123456"
 	tests := []struct {
-		name   string
-		checks []Check
-		want   string
+		name     string
+		stamp    string
+		checks   []Check
+		monitors string
 	}{
-		{"one check", []Check{{Name: "check_http", Command: "x"}},
+		{"one check", stamp, []Check{{Name: "check_http", Command: "x"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
-		{"no checks", nil, "monitors:\n  remote:\n    nrpe: {}\n"},
-		{"sorted names", []Check{{Name: "check_tcp"}, {Name: "check_http"}},
+		{"no checks", stamp, nil, "monitors:\n  remote:\n    nrpe: {}\n"},
+		{"sorted names", stamp, []Check{{Name: "check_tcp"}, {Name: "check_http"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n      check_tcp:\n        command: check_tcp\n"},
+		{"no stamp leaves timestamp alone", "", []Check{{Name: "check_http"}},
+			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := NRPEBag(tt.checks, "2026-11-28T08:38:45.123456")
-			if err != nil {
-				t.Fatal(err)
+			got := NRPEBag(tt.stamp, tt.checks...)
+			want := map[string]string{"monitors": tt.monitors}
+			if tt.stamp != "" {
+				want["timestamp"] = tt.stamp
 			}
-			want := map[string]string{"monitors": tt.want, "timestamp": "2026-11-28T08:38:45.123456"}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("NRPEBag =\n%q\nwant\n%q", got, want)
 			}

@@ -16,14 +16,14 @@ type Backend struct {
 	Port    int
 }
 
-// PeerBackends lists every registry unit, ourselves included, with the
+// PeerAddresses lists every registry unit, ourselves included, with the
 // address the reference charm used: charmhelpers peer_ips reads each peer's
 // private-address; ingress-address is the fallback for a bag without one.
 // Peers whose bag carries no address yet are left out, since there is
 // nothing to route to. The list is in unit-number order, so the oldest unit
 // comes first (the reference sorted names as strings, making
 // "docker-registry/10" older than "docker-registry/2").
-func PeerBackends(self, selfAddr string, port int, peers map[string]map[string]string) []Backend {
+func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, port int) []Backend {
 	addrs := map[string]string{}
 	for unit, bag := range peers {
 		if a := peerAddress(bag); a != "" {

@@ -31,7 +31,7 @@ func TestSortUnits(t *testing.T) {
 	}
 }
 
-func TestPeerBackends(t *testing.T) {
+func TestPeerAddresses(t *testing.T) {
 	tests := []struct {
 		name     string
 		self     string
@@ -81,9 +81,9 @@ func TestPeerBackends(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PeerBackends(tt.self, tt.selfAddr, 5000, tt.peers)
+			got := PeerAddresses(tt.self, tt.selfAddr, tt.peers, 5000)
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("PeerBackends = %v, want %v", got, tt.want)
+				t.Errorf("PeerAddresses = %v, want %v", got, tt.want)
 			}
 		})
 	}
