@@ -157,14 +157,11 @@ func RemoteContext(bag map[string]string) (hostname, context string) {
 	return strings.TrimSpace(bag[keyNagiosHostname]), strings.TrimSpace(bag[keyNagiosHostContext])
 }
 
-// NRPEBag is what we publish: monitors as charmhelpers' NRPE.write dumps
-// it ({"monitors": {"remote": {"nrpe": {<name>: {"command": <name>}}}}},
-// block-style YAML, keys sorted) and, unless stamp is "", timestamp.
-// The nrpe charm restarts its daemon on relation-changed, which is what
-// makes it read a rewritten check file; so pass Timestamp(now) when a
-// check file changes and "" otherwise (leaving the published stamp alone),
-// or the bag would churn on every hook.
-func NRPEBag(stamp string, checks ...Check) map[string]string {
+// NRPEBag is the monitors key we publish, as charmhelpers' NRPE.write
+// dumps it ({"monitors": {"remote": {"nrpe": {<name>: {"command":
+// <name>}}}}}, block-style YAML, keys sorted). It only names the checks,
+// so it does not change when a check's command does: see NRPETouch.
+func NRPEBag(checks ...Check) map[string]string {
 	nrpe := map[string]map[string]string{}
 	for _, c := range checks {
 		nrpe[c.Name] = map[string]string{"command": c.Name}
@@ -177,11 +174,15 @@ func NRPEBag(stamp string, checks ...Check) map[string]string {
 		panic("relation: cannot encode a map of strings as YAML: " + err.Error())
 	}
 	enc.Close()
-	bag := map[string]string{keyMonitors: b.String()}
-	if stamp != "" {
-		bag[keyTimestamp] = stamp
-	}
-	return bag
+	return map[string]string{keyMonitors: b.String()}
+}
+
+// NRPETouch is the reactive interface's timestamp key. The nrpe charm
+// restarts its daemon on relation-changed, which is what makes it read a
+// rewritten check file; so publish NRPETouch(now) whenever a check file
+// changes, and only then, or the bag would churn on every hook.
+func NRPETouch(now time.Time) map[string]string {
+	return map[string]string{keyTimestamp: Timestamp(now)}
 }
 
 // Timestamp formats t as Python's datetime.isoformat() does for a naive

@@ -138,29 +138,21 @@ func TestRemoteContext(t *testing.T) {
 // Expected monitors bytes are PyYAML's yaml.dump of the same dict, as
 // charmhelpers' NRPE.write publishes it.
 func TestNRPEBag(t *testing.T) {
-	const stamp = "2026-11-28T08:38:45.123456"
 	tests := []struct {
 		name     string
-		stamp    string
 		checks   []Check
 		monitors string
 	}{
-		{"one check", stamp, []Check{{Name: "check_http", Command: "x"}},
+		{"one check", []Check{{Name: "check_http", Command: "x"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
-		{"no checks", stamp, nil, "monitors:\n  remote:\n    nrpe: {}\n"},
-		{"sorted names", stamp, []Check{{Name: "check_tcp"}, {Name: "check_http"}},
+		{"no checks", nil, "monitors:\n  remote:\n    nrpe: {}\n"},
+		{"sorted names", []Check{{Name: "check_tcp"}, {Name: "check_http"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n      check_tcp:\n        command: check_tcp\n"},
-		{"no stamp leaves timestamp alone", "", []Check{{Name: "check_http"}},
-			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := NRPEBag(tt.stamp, tt.checks...)
-			want := map[string]string{"monitors": tt.monitors}
-			if tt.stamp != "" {
-				want["timestamp"] = tt.stamp
-			}
-			if !reflect.DeepEqual(got, want) {
+			got := NRPEBag(tt.checks...)
+			if want := map[string]string{"monitors": tt.monitors}; !reflect.DeepEqual(got, want) {
 				t.Errorf("NRPEBag =\n%q\nwant\n%q", got, want)
 			}
 			var doc map[string]map[string]map[string]map[string]map[string]string
@@ -173,6 +165,13 @@ func TestNRPEBag(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNRPETouch(t *testing.T) {
+	got := NRPETouch(time.Date(2026, 11, 28, 8, 38, 45, 123456789, time.UTC))
+	if want := map[string]string{"timestamp": "2026-11-28T08:38:45.123456"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("NRPETouch = %v, want %v", got, want)
 	}
 }
 
