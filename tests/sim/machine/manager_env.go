@@ -67,7 +67,8 @@ var (
 
 // expandArgv applies specifiers (%n, %N, %p, %i, %%) and variables:
 // a word that is exactly $VAR splits into the value's words, ${VAR}
-// is replaced in place, as systemd.service(5) describes.
+// is replaced in place and $$ is a literal $, as systemd.service(5)
+// describes.
 func expandArgv(c Command, env []string, u *Unit) []string {
 	lookup := func(k string) string { return envValue(env, k) }
 	var argv []string
@@ -77,9 +78,13 @@ func expandArgv(c Command, env []string, u *Unit) []string {
 			argv = append(argv, strings.Fields(lookup(m[1]))...)
 			continue
 		}
-		argv = append(argv, braceVar.ReplaceAllStringFunc(w, func(s string) string {
-			return lookup(s[2 : len(s)-1])
-		}))
+		parts := strings.Split(w, "$$") // "$$" is a literal "$"
+		for i, p := range parts {
+			parts[i] = braceVar.ReplaceAllStringFunc(p, func(s string) string {
+				return lookup(s[2 : len(s)-1])
+			})
+		}
+		argv = append(argv, strings.Join(parts, "$"))
 	}
 	return argv
 }

@@ -34,10 +34,9 @@ func (m *manager) startSocket(us *unitState) error {
 	}
 	m.mu.Lock()
 	us.listeners = files
-	gen := us.gen
 	m.mu.Unlock()
 	m.setState(us, "active", "listening")
-	go m.watchSocket(us, gen)
+	go m.watchSocket(us, files[0])
 	return nil
 }
 
@@ -128,11 +127,12 @@ func (m *manager) socketUnits(service string) []*unitState {
 }
 
 // watchSocket is socket activation: a pending connection on a listening
-// socket whose service is not running starts the service.
-func (m *manager) watchSocket(us *unitState, gen int) {
+// socket whose service is not running starts the service. It ends when
+// the sockets it watches are closed (first identifies them).
+func (m *manager) watchSocket(us *unitState, first *os.File) {
 	for {
 		m.mu.Lock()
-		if us.gen != gen || len(us.listeners) == 0 {
+		if len(us.listeners) == 0 || us.listeners[0] != first {
 			m.mu.Unlock()
 			return
 		}
@@ -143,12 +143,12 @@ func (m *manager) watchSocket(us *unitState, gen int) {
 		m.mu.Unlock()
 		n, _ := unix.Poll(fds, 100)
 		if n > 0 {
-			m.activate(us, gen)
+			m.activate(us, first)
 		}
 	}
 }
 
-func (m *manager) activate(socket *unitState, gen int) {
+func (m *manager) activate(socket *unitState, first *os.File) {
 	svc := m.get(socket.unit.ServiceName())
 	m.mu.Lock()
 	idle := svc.main == nil && svc.sub != "auto-restart" && svc.active != "activating"
@@ -160,7 +160,7 @@ func (m *manager) activate(socket *unitState, gen int) {
 	m.jobs.Lock()
 	defer m.jobs.Unlock()
 	m.mu.Lock()
-	still := socket.gen == gen && svc.main == nil && svc.sub != "auto-restart"
+	still := len(socket.listeners) > 0 && socket.listeners[0] == first && svc.main == nil && svc.sub != "auto-restart"
 	m.mu.Unlock()
 	if still && svc.unit != nil {
 		if err := m.start(svc.name, map[string]bool{}); err != nil {

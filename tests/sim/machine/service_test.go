@@ -1,0 +1,260 @@
+package machine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+)
+
+const svcSocket = `[Unit]
+Description=svc socket
+
+[Socket]
+ListenStream=8080
+
+[Install]
+WantedBy=sockets.target
+`
+
+const svcService = `[Unit]
+Description=svc test service
+After=network.target svc.socket
+Requires=svc.socket
+
+[Service]
+Type=notify
+User=simsvc
+Group=simsvc
+Environment="GREETING=hello world" STARTUP_DELAY=300ms
+ExecStart=/usr/local/bin/svc
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=always
+RestartSec=200ms
+TimeoutStopSec=5
+NoNewPrivileges=true
+ProtectSystem=full
+ReadWritePaths=/srv/registry /var/log
+
+[Install]
+WantedBy=multi-user.target
+`
+
+// serviceMachine is a machine with svc installed as a socket-activated
+// service running as its own user.
+func serviceMachine(t *testing.T) (*machine.Cloud, *machine.Machine) {
+	c := newCloud(t)
+	m := newMachine(t, c, "reg")
+	installSvc(t, m)
+	run(t, m, "useradd", "--system", "--no-create-home", "--user-group", "simsvc")
+	for name, data := range map[string]string{"svc.socket": svcSocket, "svc.service": svcService} {
+		if err := m.WriteFile("/etc/systemd/system/"+name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSystemctl(t, m, "daemon-reload")
+	return c, m
+}
+
+var pidRE = regexp.MustCompile(`pid=(\d+)`)
+
+func servedBy(t *testing.T, body string) string {
+	t.Helper()
+	m := pidRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no pid in %q", body)
+	}
+	return m[1]
+}
+
+func show(t *testing.T, m *machine.Machine, unit string) map[string]string {
+	t.Helper()
+	out := mustSystemctl(t, m, "show", "-p", "MainPID,ActiveState,SubState,NRestarts", unit)
+	props := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("show printed %q", out)
+		}
+		props[k] = v
+	}
+	return props
+}
+
+func TestSocketActivatedService(t *testing.T) {
+	c, m := serviceMachine(t)
+	url := fmt.Sprintf("http://%s:8080/", m.Addr())
+	if r := systemctl(t, m, "is-active", "svc"); r.ExitCode != 3 || string(r.Stdout) != "inactive\n" {
+		t.Fatalf("before start: is-active %d %q", r.ExitCode, r.Stdout)
+	}
+	mustSystemctl(t, m, "start", "svc.socket", "svc.service")
+
+	body := mustGet(t, c, url)
+	uid := strings.TrimSpace(run(t, m, "id", "-u", "simsvc"))
+	for _, want := range []string{"host=reg ", "uid=" + uid + " ", "via=socket", "nnp=1", `greeting="hello world"`, "fdnames=svc.socket"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("service answered %q, want %q in it", body, want)
+		}
+	}
+	pid := servedBy(t, body)
+	props := show(t, m, "svc.service")
+	if props["MainPID"] != pid || props["ActiveState"] != "active" || props["SubState"] != "running" || props["NRestarts"] != "0" {
+		t.Errorf("show: %v, served by %s", props, pid)
+	}
+
+	t.Run("restart keeps the socket", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		ctx, cancel := context.WithCancel(context.Background())
+		for i := 0; i < 3; i++ { // clients hammering across the restart
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+					// A request the old process had accepted may be reset
+					// when it dies; a refused connection means the socket
+					// was closed.
+					if _, err := get(rctx, c, url); errors.Is(err, syscall.ECONNREFUSED) {
+						errs <- err
+					}
+					rcancel()
+				}
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		mustSystemctl(t, m, "restart", "svc")
+		// The new process sleeps before serving: this client arrives
+		// while nothing accepts, and must be queued, not refused.
+		body := mustGet(t, c, url)
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("client during restart: %v", err)
+		}
+		if servedBy(t, body) == pid {
+			t.Errorf("still served by the old process %s", pid)
+		}
+		pid = servedBy(t, body)
+	})
+
+	t.Run("reload sends SIGHUP to MainPID", func(t *testing.T) {
+		mustSystemctl(t, m, "reload", "svc")
+		eventually(t, "SIGHUP counted", func() error {
+			if body := mustGet(t, c, url); !strings.Contains(body, "hups=1 ") || servedBy(t, body) != pid {
+				return fmt.Errorf("after reload: %s", body)
+			}
+			return nil
+		})
+		if !strings.Contains(m.ServiceLog("svc"), "got SIGHUP") {
+			t.Errorf("log lacks the SIGHUP:\n%s", m.ServiceLog("svc"))
+		}
+	})
+
+	t.Run("Restart=always brings back a killed process", func(t *testing.T) {
+		run(t, m, "kill", "-9", pid)
+		eventually(t, "restarted", func() error {
+			p := show(t, m, "svc")
+			if p["NRestarts"] != "1" || p["ActiveState"] != "active" || p["MainPID"] == pid {
+				return fmt.Errorf("show: %v", p)
+			}
+			return nil
+		})
+		pid = servedBy(t, mustGet(t, c, url))
+	})
+
+	t.Run("stop leaves the socket to activate the service", func(t *testing.T) {
+		mustSystemctl(t, m, "stop", "svc")
+		if r := systemctl(t, m, "is-active", "svc"); r.ExitCode != 3 {
+			t.Errorf("after stop: is-active exit %d", r.ExitCode)
+		}
+		if out := mustSystemctl(t, m, "is-active", "svc.socket"); out != "active\n" {
+			t.Errorf("socket: %q", out)
+		}
+		body := mustGet(t, c, url) // starts the service
+		if servedBy(t, body) == pid {
+			t.Errorf("served by the stopped process")
+		}
+	})
+
+	t.Run("hardening is recorded", func(t *testing.T) {
+		out := mustSystemctl(t, m, "show", "-p", "ProtectSystem,ReadWritePaths,NoNewPrivileges,User", "svc")
+		want := "ProtectSystem=full\nReadWritePaths=/srv/registry /var/log\nNoNewPrivileges=yes\nUser=simsvc\n"
+		if out != want {
+			t.Errorf("show: %q, want %q", out, want)
+		}
+	})
+}
+
+func TestEnabledServiceStartsAtBoot(t *testing.T) {
+	c, m := serviceMachine(t)
+	url := fmt.Sprintf("http://%s:8080/", m.Addr())
+	if out := systemctl(t, m, "is-enabled", "svc"); out.ExitCode != 1 || string(out.Stdout) != "disabled\n" {
+		t.Errorf("is-enabled before enable: %d %q", out.ExitCode, out.Stdout)
+	}
+	mustSystemctl(t, m, "enable", "svc.socket", "svc.service")
+	if out := mustSystemctl(t, m, "is-enabled", "svc"); out != "enabled\n" {
+		t.Errorf("is-enabled: %q", out)
+	}
+	if r := systemctl(t, m, "is-active", "svc"); r.ExitCode != 3 {
+		t.Errorf("enable without --now started it")
+	}
+	if err := m.Reboot(); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustSystemctl(t, m, "is-active", "svc.socket", "svc.service"); out != "active\nactive\n" {
+		t.Errorf("after reboot: %q", out)
+	}
+	body := mustGet(t, c, url)
+	if !strings.Contains(body, "via=socket") {
+		t.Errorf("after reboot: %s", body)
+	}
+
+	mustSystemctl(t, m, "disable", "--now", "svc.service")
+	if err := m.Reboot(); err != nil {
+		t.Fatal(err)
+	}
+	if out := systemctl(t, m, "is-active", "svc.service"); out.ExitCode != 3 {
+		t.Errorf("disabled service started at boot")
+	}
+	// The socket is still enabled: a client activates the service.
+	if body := mustGet(t, c, url); !strings.Contains(body, "via=socket") {
+		t.Errorf("socket activation after reboot: %s", body)
+	}
+}
+
+func TestServiceWithoutSocketFails(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	unit := "[Service]\nExecStart=/bin/sh -c 'echo $$MSG; exit 3'\nEnvironment=MSG=bye\n"
+	if err := m.WriteFile("/etc/systemd/system/once.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "start", "once")
+	eventually(t, "failed", func() error {
+		if r := systemctl(t, m, "is-failed", "once"); r.ExitCode != 0 {
+			return fmt.Errorf("is-failed: %d %s", r.ExitCode, r.Stdout)
+		}
+		return nil
+	})
+	if !strings.Contains(m.ServiceLog("once"), "bye") {
+		t.Errorf("log: %q", m.ServiceLog("once"))
+	}
+	if r := systemctl(t, m, "start", "nope"); r.ExitCode != 5 {
+		t.Errorf("start of a missing unit: %d %s", r.ExitCode, r.Stderr)
+	}
+	if out := mustSystemctl(t, m, "is-enabled", "once"); out != "static\n" {
+		t.Errorf("is-enabled: %q", out)
+	}
+	if out := mustSystemctl(t, m, "cat", "once"); !strings.HasPrefix(out, "# /etc/systemd/system/once.service\n") {
+		t.Errorf("cat: %q", out)
+	}
+}
