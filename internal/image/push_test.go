@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	)
+)
 
 const (
 	user     = "admin"
@@ -103,6 +103,7 @@ func TestPushAgainCopiesNothing(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
+	t.Logf("re-push took %s", res.Duration)
 	if res.BytesCopied != 0 {
 		t.Errorf("re-push uploaded %d bytes, want 0", res.BytesCopied)
 	}

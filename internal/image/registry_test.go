@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http/httptest"
@@ -57,6 +58,7 @@ func newRegistry(t testing.TB, o regOpts) *testRegistry {
 	}
 	r.cfg = registryConfig(t, r.root, o)
 	r.srv = httptest.NewUnstartedServer(newApp(t, r.cfg))
+	r.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	if o.tls {
 		ca := newCA(t)
 		r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "127.0.0.1")}}
@@ -79,6 +81,7 @@ func registryConfig(t testing.TB, root string, o regOpts) *configuration.Configu
 	t.Helper()
 	cfg := &configuration.Configuration{}
 	cfg.HTTP.Secret = "test-secret"
+	cfg.Catalog.MaxEntries = 1000 // configuration.Parse's default
 	cfg.Storage = configuration.Storage{
 		"filesystem": configuration.Parameters{"rootdirectory": root},
 		"delete":     configuration.Parameters{"enabled": !o.noDelete},
