@@ -147,6 +147,8 @@ func TestRenderOptions(t *testing.T) {
 			func(c *configuration.Configuration) (any, any) {
 				return c.HTTP.Debug, configuration.Debug{Addr: ":5001", Prometheus: configuration.Prometheus{Enabled: true, Path: "/metrics"}}
 			}},
+		{"debug-port", func(in *RenderInput) { in.Config.PrometheusMetrics, in.Config.DebugPort = true, 6001 },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, ":6001" }},
 		{"debug-port with DebugAddr", func(in *RenderInput) { in.Config.PrometheusMetrics, in.DebugAddr = true, "127.0.0.1:6001" },
 			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, "127.0.0.1:6001" }},
 		{"log-level", func(in *RenderInput) { in.Config.LogLevel = "DEBUG" },
@@ -388,4 +390,97 @@ func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
 	if _, err := auth.GetAccessController(parsed.Auth.Type(), parsed.Auth.Parameters()); err != nil {
 		t.Fatalf("token access controller refuses our config: %v", err)
 	}
+}
+
+// notRendered lists the options that cannot change config.yml, and why.
+// Every other option must.
+var notRendered = map[string]string{
+	"auth-basic-password":   "hashed into the htpasswd file (HtpasswdEntry)",
+	"auth-token-root-certs": "decoded into the bundle file (TokenRootCertBundle)",
+	"registry-http-proxy":   "process environment of the service",
+	"registry-https-proxy":  "process environment of the service",
+	"registry-image":        "no container: the charm binary is the registry",
+	"registry-name":         "names the service, not the registry config",
+	"tls-ca-blob":           "written to the file named by TLSPaths",
+	"tls-cert-blob":         "written to the file named by TLSPaths",
+	"tls-key-blob":          "written to the file named by TLSPaths",
+	"tls-ca-path":           "reaches Render through TLSPaths",
+	"tls-cert-path":         "reaches Render through TLSPaths",
+	"tls-key-path":          "reaches Render through TLSPaths",
+	// Validation blocks on swift; there is no driver to render for.
+	"storage-swift-authurl": "no swift driver", "storage-swift-username": "no swift driver",
+	"storage-swift-password": "no swift driver", "storage-swift-region": "no swift driver",
+	"storage-swift-tenant": "no swift driver", "storage-swift-domain": "no swift driver",
+	"storage-swift-container": "no swift driver",
+}
+
+// alternatives are valid non-default values for options with a fixed set.
+var alternatives = map[string]string{
+	"log-level": "debug", "storage-cache": "disabled", "tls-client-auth": "verify-if-given",
+	"storage-s3-storageclass": "STANDARD_IA", "storage-s3-objectacl": "public-read",
+	"storage-s3-loglevel": "debug",
+}
+
+// TestEveryOptionIsRendered changes each option in turn, in setups where it
+// matters, and requires config.yml to change: an option added to
+// config.Config but forgotten here or in Render fails this test.
+func TestEveryOptionIsRendered(t *testing.T) {
+	withToken := baseInput(t)
+	c := &withToken.Config
+	c.AuthTokenIssuer, c.AuthTokenRealm = "issuer", "https://auth.example.com/token"
+	c.AuthTokenService, c.AuthTokenRootCerts = "registry", "Y2VydHM="
+	c.StorageS3Region, c.StorageS3Bucket, c.StorageS3Encrypt = "us-east-1", "registry", true
+	c.CacheRemoteURL, c.PrometheusMetrics = "https://registry-1.docker.io", true
+	withToken.TLS = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}
+	withBasic := baseInput(t)
+	withBasic.Config.AuthBasicPassword = "pw"
+	bases := []RenderInput{withToken, withBasic}
+
+	fields := reflect.TypeFor[config.Config]()
+	for i := range fields.NumField() {
+		option := strings.Split(fields.Field(i).Tag.Get("json"), ",")[0]
+		if _, skip := notRendered[option]; skip {
+			continue
+		}
+		changed := false
+		for _, base := range bases {
+			in := base
+			mutate(reflect.ValueOf(&in.Config).Elem().Field(i), option)
+			changed = changed || !bytes.Equal(marshalInput(t, base), marshalInput(t, in))
+		}
+		if !changed {
+			t.Errorf("option %s does not change config.yml; render it or list it in notRendered", option)
+		}
+	}
+}
+
+func mutate(v reflect.Value, option string) {
+	switch v.Kind() {
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Int:
+		v.SetInt(v.Int() + 1)
+	case reflect.String:
+		switch alt, ok := alternatives[option]; {
+		case ok:
+			v.SetString(alt)
+		case v.String() == "":
+			v.SetString("https://set.example.com/")
+		default:
+			v.SetString("")
+		}
+	}
+}
+
+func marshalInput(t *testing.T, in RenderInput) []byte {
+	t.Helper()
+	cfg, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
