@@ -31,6 +31,13 @@ func ValidHtpasswdUser(user string) bool {
 		strings.TrimSpace(user) == user
 }
 
+// TokenAuthComplete reports whether all four auth-token-* options are set,
+// the only case in which the registry is configured for token auth.
+func (c Config) TokenAuthComplete() bool {
+	return c.AuthTokenIssuer != "" && c.AuthTokenRealm != "" &&
+		c.AuthTokenRootCerts != "" && c.AuthTokenService != ""
+}
+
 // checkTokenAuth requires all four auth-token-* options together, as the
 // registry's token access controller needs each of them.
 func (c Config) checkTokenAuth(v *validator) {

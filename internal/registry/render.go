@@ -166,8 +166,7 @@ func renderTLS(p *TLSPaths, clientAuth string) configuration.TLS {
 // validation blocks on both, and Render refuses rather than pick silently.
 func renderAuth(in RenderInput) (configuration.Auth, error) {
 	c := in.Config
-	token := c.AuthTokenIssuer != "" && c.AuthTokenRealm != "" &&
-		c.AuthTokenRootCerts != "" && c.AuthTokenService != ""
+	token := c.TokenAuthComplete()
 	switch {
 	case c.BasicAuth() && token:
 		return nil, errors.New("cannot render registry config: basic and token authentication are both configured")
