@@ -38,10 +38,12 @@ type CertRequest struct {
 }
 
 // NewCertRequest builds the request for the local unit. SANs are trimmed,
-// emptied ones dropped, deduplicated and sorted, so that the same set of
-// names always publishes the same bytes (easyrsa revokes and reissues when
-// the SAN set changes). The CN is kept among the SANs because clients
-// match SANs only and ignore the CN.
+// deduplicated and sorted, so that the same set of names always publishes
+// the same bytes (easyrsa revokes and reissues when the SAN set changes).
+// Empty names are dropped, and so are names with a space or a comma:
+// easyrsa joins SANs with commas into one shell-split argument, so such a
+// name would break every other one. The CN is kept among the SANs because
+// clients match SANs only and ignore the CN.
 func NewCertRequest(unit, commonName string, sans []string) CertRequest {
 	cn := strings.TrimSpace(commonName)
 	return CertRequest{
@@ -56,7 +58,7 @@ func certUnitName(unit string) string { return strings.ReplaceAll(unit, "/", "_"
 func normalizeSANs(sans []string) []string {
 	set := map[string]bool{}
 	for _, s := range sans {
-		if s = strings.TrimSpace(s); s != "" {
+		if s = strings.TrimSpace(s); s != "" && !strings.ContainsAny(s, ", \t\r\n") {
 			set[s] = true
 		}
 	}

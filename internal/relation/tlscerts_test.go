@@ -38,6 +38,12 @@ func TestNewCertRequest(t *testing.T) {
 			wantJ: `["10.0.0.5", "192.168.1.5", "juju-abc-0", "registry.internal"]`,
 		},
 		{
+			name: "names easyrsa cannot take are dropped", unit: "r/0", cn: "10.0.0.5",
+			sans: []string{"a b.example", "x.example,y.example", "ok.example", "tab\there"},
+			want:  CertRequest{UnitName: "r_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "ok.example"}},
+			wantJ: `["10.0.0.5", "ok.example"]`,
+		},
+		{
 			name: "no SANs given", unit: "docker-registry/12", cn: "10.0.0.5",
 			want:  CertRequest{UnitName: "docker-registry_12", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5"}},
 			wantJ: `["10.0.0.5"]`,
