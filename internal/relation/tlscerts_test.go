@@ -39,7 +39,7 @@ func TestNewCertRequest(t *testing.T) {
 		},
 		{
 			name: "names easyrsa cannot take are dropped", unit: "r/0", cn: "10.0.0.5",
-			sans: []string{"a b.example", "x.example,y.example", "ok.example", "tab\there"},
+			sans:  []string{"a b.example", "x.example,y.example", "ok.example", "tab\there"},
 			want:  CertRequest{UnitName: "r_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "ok.example"}},
 			wantJ: `["10.0.0.5", "ok.example"]`,
 		},
