@@ -187,7 +187,9 @@ func pyFloatRepr(f float64, bits int) string {
 // received[key] does: json.loads, falling back to the raw string when it is
 // not JSON. An empty value is nil: Juju deletes a key set to "", so empty
 // and missing are the same thing on the wire. Numbers come back as
-// json.Number so that nothing is rounded.
+// json.Number so that nothing is rounded. One known difference: Python
+// also accepts NaN and Infinity, which here stay raw strings; nobody
+// publishes them on these relations.
 func ReactiveDecode(raw string) any {
 	if raw == "" {
 		return nil
