@@ -484,3 +484,20 @@ func marshalInput(t *testing.T, in RenderInput) []byte {
 	}
 	return data
 }
+
+// TestRenderQuotesAwkwardStrings: free-form values (passwords, secrets,
+// user agents) come back from the file exactly, whatever YAML makes of them.
+func TestRenderQuotesAwkwardStrings(t *testing.T) {
+	awkward := []string{"yes", "off", "null", "~", "0x10", "1e3", "- a", "a: b", "#x", "&a", "*a", "'\"", "multi\nline", " padded ", "!!binary", "%tag", "@at", "`tick"}
+	for _, s := range awkward {
+		in := baseInput(t)
+		in.HTTPSecret = s
+		in.Config.CacheRemoteURL, in.Config.CacheUsername, in.Config.CachePassword = "https://r.example.com", s, s
+		in.Config.StorageS3Region, in.Config.StorageS3Bucket = "us-east-1", "b"
+		in.Config.StorageS3AccessKey, in.Config.StorageS3SecretKey, in.Config.StorageS3UserAgent = s, s, s
+		rendered, parsed := roundTrip(t, in)
+		if !reflect.DeepEqual(rendered, parsed) {
+			t.Errorf("value %q does not survive the file", s)
+		}
+	}
+}
