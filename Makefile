@@ -12,7 +12,7 @@
 
 GO ?= go
 SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
+.SHELLFLAGS := -e -o pipefail -c
 .DEFAULT_GOAL := charm
 
 # Tools built for tests (upstream registry, crane, ...) live here, out of
