@@ -222,3 +222,40 @@ func pemOnly(s string) string {
 	}
 	return strings.TrimRight(s, " \t\r\n") + "\n"
 }
+
+// The provider's side, for simulated providers in tests: what easyrsa's
+// interface reads from a requirer bag and what it writes back.
+
+// ParseCertRequest reads the top-level server-certificate request from a
+// requirer unit's bag as the provider does: none unless common_name is
+// set; unit_name falls back to the Juju unit name (resolve_unit_name); sans
+// is decoded as JSON and anything but a list of strings counts as none.
+func ParseCertRequest(remoteUnit string, bag map[string]string) (CertRequest, bool) {
+	cn := bag[keyCommonName]
+	if cn == "" {
+		return CertRequest{}, false
+	}
+	unit := bag[keyUnitName]
+	if unit == "" {
+		unit = remoteUnit
+	}
+	var sans []string
+	if list, ok := ReactiveDecode(bag[keySANs]).([]any); ok {
+		for _, v := range list {
+			if s, ok := v.(string); ok {
+				sans = append(sans, s)
+			}
+		}
+	}
+	return CertRequest{UnitName: certUnitName(unit), CommonName: cn, SANs: sans}, true
+}
+
+// IssuedBag is what a provider publishes in answer to r: raw PEM under
+// ca and <unit_name>.server.cert/.key.
+func IssuedBag(r CertRequest, ca, cert, key string) map[string]string {
+	return map[string]string{
+		keyCA:                   ca,
+		r.UnitName + suffixCert: cert,
+		r.UnitName + suffixKey:  key,
+	}
+}

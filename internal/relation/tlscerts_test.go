@@ -237,3 +237,44 @@ func TestReadIssued(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCertRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		unit string
+		bag  map[string]string
+		want CertRequest
+		ok   bool
+	}{
+		{"nothing requested", "docker-registry/0", map[string]string{"unit_name": "docker-registry_0"}, CertRequest{}, false},
+		{"our own bag reads back", "docker-registry/0",
+			NewCertRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"}).Bag(),
+			CertRequest{UnitName: "docker-registry_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "registry.internal"}}, true},
+		{"unit_name missing: Juju's unit name", "docker-registry/3",
+			map[string]string{"common_name": "10.0.0.8", "sans": `["10.0.0.8"]`},
+			CertRequest{UnitName: "docker-registry_3", CommonName: "10.0.0.8", SANs: []string{"10.0.0.8"}}, true},
+		{"sans not a list", "r/0", map[string]string{"common_name": "h", "sans": "h"},
+			CertRequest{UnitName: "r_0", CommonName: "h"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := ParseCertRequest(tt.unit, tt.bag)
+			if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseCertRequest = %#v, %v; want %#v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestIssuedBagReadsBack(t *testing.T) {
+	req := NewCertRequest("docker-registry/0", "10.0.0.5", nil)
+	bag := IssuedBag(req, testCA, textDump+testCert, testKey)
+	want := map[string]string{"ca": testCA, "docker-registry_0.server.cert": textDump + testCert, "docker-registry_0.server.key": testKey}
+	if !reflect.DeepEqual(bag, want) {
+		t.Fatalf("IssuedBag = %v, want %v", bag, want)
+	}
+	got, ok := ReadIssued("docker-registry/0", map[string]map[string]string{"easyrsa/0": bag})
+	if !ok || got.ServerCert != testCert || got.ServerKey != testKey {
+		t.Errorf("ReadIssued of IssuedBag = %#v, %v", got, ok)
+	}
+}
