@@ -92,6 +92,7 @@ func New(o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepStale()
 	c := &Cloud{opts: o, agent: agent}
 	if c.opts.StateDir == "" {
 		if c.opts.StateDir, err = os.MkdirTemp("", "simcloud-"); err != nil {
