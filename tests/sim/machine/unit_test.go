@@ -102,9 +102,9 @@ func TestParseUnitErrors(t *testing.T) {
 
 func TestSplitQuoted(t *testing.T) {
 	for in, want := range map[string][]string{
-		`a "b c" 'd e' f\ g`: {"a", "b c", "d e", "f g"},
-		`"A=1 2" B=3`:        {"A=1 2", "B=3"},
-		`  x  `:              {"x"},
+		`a "b c" 'd e' f\ g`:  {"a", "b c", "d e", "f g"},
+		`"A=1 2" B=3`:         {"A=1 2", "B=3"},
+		`  x  `:               {"x"},
 		`sh -c "echo \"hi\""`: {"sh", "-c", `echo "hi"`},
 	} {
 		got, err := machine.SplitQuoted(in)
