@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
 )
@@ -111,5 +112,19 @@ func TestExecRunnerMissingTool(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "cannot run is-leader") {
 		t.Errorf("Error() = %q", err.Error())
+	}
+}
+
+func TestExecRunnerCancelled(t *testing.T) {
+	fakeTool(t, "goal-state", `sleep 10`)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := juju.ExecRunner{}.Run(ctx, nil, "goal-state")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the context's deadline error", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("Run returned after %v; the tool was not stopped", time.Since(start))
 	}
 }

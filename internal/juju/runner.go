@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // Runner runs one hook tool. It is the only seam between the charm and Juju:
@@ -29,6 +30,9 @@ type ExecRunner struct{}
 // Run implements Runner.
 func (ExecRunner) Run(ctx context.Context, stdin []byte, tool string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, tool, args...)
+	// Once the tool is killed, stop waiting for output from any child it
+	// left holding the pipes.
+	cmd.WaitDelay = time.Second
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -36,6 +40,10 @@ func (ExecRunner) Run(ctx context.Context, stdin []byte, tool string, args ...st
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	err := cmd.Run()
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
+		// Killed because the hook ran out of time: say so, not "signal: killed".
+		return nil, fmt.Errorf("cannot run %s: %w", tool, ctxErr)
+	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		return stdout.Bytes(), NewToolError(tool, args, exitErr.ExitCode(), stderr.String())
