@@ -1,0 +1,5 @@
+package main
+
+// workloadCommands are the subcommands the registry service runs, as
+// opposed to the hooks and actions Juju runs.
+var workloadCommands = map[string]func(args []string) int{}

@@ -1,0 +1,85 @@
+// Package charm is the docker-registry charm: one reconcile for every hook
+// (observe → plan → apply → status) and a handler per action.
+package charm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/service"
+)
+
+// Charm holds the seams the reconcile works through.
+type Charm struct {
+	Juju     *juju.Client
+	Services service.Manager
+	Paths    Paths
+	// Self is the path of the running charm binary, installed for the
+	// service; empty in tests that do not run the workload.
+	Self string
+	// Version is the embedded distribution version, shown by juju status.
+	Version string
+	Now     func() time.Time
+	// Probe reports whether the registry answers; the real prober in
+	// production, overridden by tests that run no workload.
+	Probe func(ctx context.Context, p Probe) bool
+	// ReadyTimeout bounds how long a hook waits for the registry to answer
+	// after starting or reconfiguring it.
+	ReadyTimeout time.Duration
+}
+
+// Hook runs one hook. It returns an error only for a bug or a machine
+// failure; everything an operator can fix ends in a status.
+func (c *Charm) Hook(ctx context.Context, name string) error {
+	switch name {
+	case "update-status":
+		return c.updateStatus(ctx)
+	case "stop", "remove":
+		return c.teardown(ctx)
+	case "pre-series-upgrade":
+		return c.setSeriesUpgrade(ctx, true)
+	case "post-series-upgrade":
+		return c.setSeriesUpgrade(ctx, false)
+	}
+	return c.Reconcile(ctx)
+}
+
+// Reconcile makes the unit match the whole observed state, whatever hook
+// fired. Running it twice changes nothing the second time.
+func (c *Charm) Reconcile(ctx context.Context) error {
+	o, err := c.observe(ctx)
+	if err != nil {
+		return err
+	}
+	d := plan(o, c.now(), newSecret)
+	st := o.Host.State
+	out, err := c.apply(ctx, o, d, &st)
+	if err != nil {
+		return err
+	}
+	return c.finish(ctx, d, out, st)
+}
+
+func (c *Charm) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// newSecret makes the registry's http secret: 32 random bytes, base64, as
+// the reactive charm generated it.
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("cannot read random bytes: %v", err))
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }

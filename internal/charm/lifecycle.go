@@ -1,0 +1,101 @@
+package charm
+
+import (
+	"context"
+	"github.com/canonical/docker-registry-charm/internal/files"
+	"github.com/canonical/docker-registry-charm/internal/service"
+)
+
+// updateStatus re-checks only the workload. Juju's model cannot change
+// without firing a hook that runs the full reconcile, so the outcome of the
+// last one still holds; this keeps the periodic hook to at most one tool
+// call.
+func (c *Charm) updateStatus(ctx context.Context) error {
+	st, err := loadState(c.Paths.StateFile())
+	if err != nil {
+		return err
+	}
+	if st.Last == nil {
+		return c.Reconcile(ctx)
+	}
+	out := Outcome{Serving: st.Last.Configured && !st.Stopped && !st.SeriesUpgrade}
+	if out.Serving {
+		out.Healthy = c.probe(ctx, st.Last.Probe)
+	}
+	status := statusFor(st.Last, out)
+	if status == st.Last.Status {
+		return nil
+	}
+	if err := c.Juju.StatusSet(ctx, status); err != nil {
+		return err
+	}
+	st.Last.Status = status
+	return saveState(c.Paths.StateFile(), st)
+}
+
+// teardown stops and disables the service when the unit goes away. The
+// data stays: it may live on a Juju storage volume that outlives the unit.
+func (c *Charm) teardown(ctx context.Context) error {
+	svc := c.Services
+	active, err := svc.IsActive(ctx, service.ServiceUnit)
+	if err != nil {
+		return err
+	}
+	if active {
+		if err := svc.Stop(ctx, service.ServiceUnit); err != nil {
+			return err
+		}
+	}
+	if err := svc.Stop(ctx, service.SocketUnit); err != nil {
+		return err
+	}
+	if err := svc.Disable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
+		return err
+	}
+	st, err := loadState(c.Paths.StateFile())
+	if err != nil {
+		return err
+	}
+	if err := c.applyNRPE(nil, &st); err != nil {
+		return err
+	}
+	return saveState(c.Paths.StateFile(), st)
+}
+
+// setSeriesUpgrade holds the registry down while the machine's OS is
+// upgraded, and lets the reconcile bring it back afterwards.
+func (c *Charm) setSeriesUpgrade(ctx context.Context, on bool) error {
+	st, err := loadState(c.Paths.StateFile())
+	if err != nil {
+		return err
+	}
+	st.SeriesUpgrade = on
+	if err := saveState(c.Paths.StateFile(), st); err != nil {
+		return err
+	}
+	return c.Reconcile(ctx)
+}
+
+// applyNRPE writes the nagios check and export files while the relation
+// exists and removes the ones it wrote when it goes.
+func (c *Charm) applyNRPE(d *Desired, st *LocalState) error {
+	if d == nil || d.NRPE == nil {
+		paths := make([]string, 0, len(st.NRPEFiles))
+		for _, p := range st.NRPEFiles {
+			paths = append(paths, c.Paths.At(p))
+		}
+		_, err := removeAll(paths)
+		if err == nil {
+			st.NRPEFiles = nil
+		}
+		return err
+	}
+	_, err := writeAll([]files.File{
+		{Path: c.Paths.At(d.NRPE.CheckPath), Content: d.NRPE.Check, Mode: 0o644},
+		{Path: c.Paths.At(d.NRPE.ExportPath), Content: d.NRPE.Export, Mode: 0o644},
+	})
+	if err == nil {
+		st.NRPEFiles = []string{d.NRPE.CheckPath, d.NRPE.ExportPath}
+	}
+	return err
+}

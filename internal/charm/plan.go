@@ -1,0 +1,241 @@
+package charm
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/relation"
+)
+
+// TLS sources, in the order they win: config blobs, the cert-provider
+// relation, then files an operator placed at tls-*-path by hand.
+const (
+	tlsFromConfig   = "config"
+	tlsFromRelation = "relation"
+	tlsFromFiles    = "files"
+)
+
+// Desired is everything the unit should look like after this hook,
+// computed purely from Observed.
+type Desired struct {
+	// Problems are invalid options; when any, the registry keeps its
+	// last good configuration and only status changes.
+	Problems []config.Problem
+	// Hold is a blocked or waiting status that does not depend on
+	// whether the registry answers.
+	Hold *juju.Status
+
+	Secret    string
+	NewSecret bool // the leader generated it in this hook
+
+	TLS        *TLSPlan
+	ClientPair *TLSMaterial // client cert/key from cert-provider, for push
+
+	Registry       []byte // config.yml
+	Htpasswd       []byte // nil: no basic auth
+	HtpasswdKeep   bool   // the file on disk already holds this user/password
+	TokenBundle    []byte
+	EnvFile        []byte
+	Service        []byte
+	Socket         []byte
+	Ports          []juju.Port
+	UnitBags       map[string]Bag // relation id → keys of our unit bag to set
+	AppBags        map[string]Bag // relation id → keys of our app bag to set
+	NRPE           *NRPEPlan
+	Ready          string
+	Probe          Probe
+	Netloc, Scheme string
+}
+
+// TLSPlan is the serving certificate and where it comes from.
+type TLSPlan struct {
+	Source   string
+	Material TLSMaterial
+	// ClientCAs is true when the registry verifies client certificates
+	// against the CA (tls-client-auth with a CA present).
+	ClientCAs bool
+}
+
+// plan computes the desired state. It does no I/O.
+func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
+	d := &Desired{UnitBags: map[string]Bag{}, AppBags: map[string]Bag{}}
+	d.Problems = o.Config.Validate()
+	if o.Host.State.SeriesUpgrade {
+		d.Hold = &juju.Status{Name: juju.StatusBlocked, Message: "Series upgrade in progress"}
+	}
+	if len(d.Problems) > 0 {
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, config.FormatProblems(d.Problems))
+		return d
+	}
+	planSecret(o, d, newSecret)
+	if d.Secret == "" {
+		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, "Waiting for the leader to share the registry's http secret")
+		return d
+	}
+	if err := planTLS(o, d, now); err != nil {
+		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, err.Error())
+	}
+	if err := planRegistry(o, d); err != nil {
+		// Every option was valid, so a render failure is a bug in the
+		// charm: surface it rather than serve a half-built config.
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, "Cannot render the registry configuration: "+err.Error())
+		d.Registry = nil
+		return d
+	}
+	planRelations(o, d)
+	if o.Host.State.Stopped {
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf("%s service is stopped.", o.Config.RegistryName))
+	}
+	return d
+}
+
+func holdIfNone(cur *juju.Status, name juju.StatusName, msg string) *juju.Status {
+	if cur != nil {
+		return cur
+	}
+	return &juju.Status{Name: name, Message: msg}
+}
+
+// planSecret picks the http secret shared by all units (it signs upload
+// state, so units behind one load balancer must agree). It lives in the
+// peer relation's application bag, written through stdin, never argv; a
+// secret the reactive charm left in leader data is adopted.
+func planSecret(o *Observed, d *Desired, newSecret func() string) {
+	if o.Peer != nil && o.Peer.App[httpSecret] != "" {
+		d.Secret = o.Peer.App[httpSecret]
+		return
+	}
+	d.Secret = o.LeaderData[httpSecret]
+	if !o.Leader || o.Peer == nil {
+		return
+	}
+	if d.Secret == "" {
+		d.Secret, d.NewSecret = newSecret(), true
+	}
+	d.AppBags[o.Peer.ID] = Bag{httpSecret: d.Secret}
+}
+
+func planTLS(o *Observed, d *Desired, now time.Time) error {
+	cfg := o.Config
+	addrs := []string{o.PrivateAddress}
+	if cfg.TLSCertBlob != "" && cfg.TLSKeyBlob != "" {
+		m, err := blobMaterial(cfg)
+		if err != nil {
+			return err
+		}
+		return useTLS(d, cfg, tlsFromConfig, m, now, nil)
+	}
+	if issued, ok := issuedCert(o); ok {
+		m := TLSMaterial{Cert: []byte(issued.ServerCert), Key: []byte(issued.ServerKey), CA: []byte(issued.CA)}
+		if issued.ClientCert != "" && issued.ClientKey != "" {
+			d.ClientPair = &TLSMaterial{Cert: []byte(issued.ClientCert), Key: []byte(issued.ClientKey)}
+		}
+		if err := useTLS(d, cfg, tlsFromRelation, m, now, addrs); err != nil {
+			return fmt.Errorf("Certificate from %s is unusable (%v); serving http", epCerts, err)
+		}
+		return nil
+	}
+	if len(o.Certs) > 0 {
+		return fmt.Errorf("Waiting for a server certificate from %s; serving http", epCerts)
+	}
+	if o.Host.State.TLSSource == "" && len(o.Host.TLSFiles.Cert) > 0 && len(o.Host.TLSFiles.Key) > 0 {
+		// Files an operator put at tls-*-path, as the reactive charm
+		// honoured them. We do not own them: never rewrite or remove.
+		return useTLS(d, cfg, tlsFromFiles, o.Host.TLSFiles, now, nil)
+	}
+	return nil
+}
+
+func issuedCert(o *Observed) (relation.Issued, bool) {
+	for _, r := range o.Certs {
+		if issued, ok := relation.ReadIssued(unitNameForCerts(o.Unit), r.Remote); ok {
+			return issued, true
+		}
+	}
+	return relation.Issued{}, false
+}
+
+func blobMaterial(cfg config.Config) (TLSMaterial, error) {
+	var m TLSMaterial
+	var err error
+	if m.Cert, err = registry.DecodeBlob(cfg.TLSCertBlob); err != nil {
+		return m, fmt.Errorf("tls-cert-blob: %w", err)
+	}
+	if m.Key, err = registry.DecodeBlob(cfg.TLSKeyBlob); err != nil {
+		return m, fmt.Errorf("tls-key-blob: %w", err)
+	}
+	if cfg.TLSCABlob != "" {
+		if m.CA, err = registry.DecodeBlob(cfg.TLSCABlob); err != nil {
+			return m, fmt.Errorf("tls-ca-blob: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func useTLS(d *Desired, cfg config.Config, source string, m TLSMaterial, now time.Time, addrs []string) error {
+	mat := registry.Material{CertPEM: m.Cert, KeyPEM: m.Key, CAPEM: m.CA}
+	if err := registry.CheckServing(mat, now, addrs); err != nil {
+		return err
+	}
+	clean := TLSMaterial{Cert: registry.NormalizePEM(m.Cert), Key: registry.NormalizePEM(m.Key)}
+	if len(m.CA) > 0 {
+		clean.CA = registry.NormalizePEM(m.CA)
+	}
+	d.TLS = &TLSPlan{
+		Source:    source,
+		Material:  clean,
+		ClientCAs: len(clean.CA) > 0 && cfg.TLSClientAuth != config.ClientAuthNone,
+	}
+	return nil
+}
+
+// unitNameForCerts is the requirer's unit_name in tls-certificates:
+// the unit name with "/" replaced by "_".
+func unitNameForCerts(unit string) string {
+	b := []byte(unit)
+	for i := range b {
+		if b[i] == '/' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func planPorts(cfg config.Config) []juju.Port {
+	ports := []juju.Port{{Number: cfg.RegistryPort, Protocol: "tcp"}}
+	if cfg.PrometheusMetrics {
+		ports = append(ports, juju.Port{Number: cfg.DebugPort, Protocol: "tcp"})
+	}
+	return ports
+}
+
+// httpHostName returns http-host's host name, for certificate SANs.
+func httpHostName(httpHost string) string {
+	if httpHost == "" {
+		return ""
+	}
+	u, err := url.Parse(httpHost)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+func hostPort(host string, port int) string {
+	return net.JoinHostPort(host, fmt.Sprint(port))
+}
+
+func sortedKeys(m map[string]Bag) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

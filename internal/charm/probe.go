@@ -1,0 +1,73 @@
+package charm
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Probe is where the registry answers on this machine.
+type Probe struct {
+	Port int  `json:"port"`
+	TLS  bool `json:"tls"`
+}
+
+func (c *Charm) probe(ctx context.Context, p Probe) bool {
+	if c.Probe != nil {
+		return c.Probe(ctx, p)
+	}
+	return httpProbe(ctx, p)
+}
+
+// waitReady polls the registry until it answers or ReadyTimeout passes,
+// so that an active status always means a registry that serves.
+func (c *Charm) waitReady(ctx context.Context, p Probe) bool {
+	timeout := c.ReadyTimeout
+	if timeout == 0 {
+		timeout = 20 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if c.probe(ctx, p) {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// httpProbe asks the registry's liveness endpoint ("/"). Any HTTP answer
+// counts: the probe checks that the process serves, not who may use it.
+// When the registry requires client certificates the probe has none, and
+// a TLS alert asking for one is also an answer from a live registry.
+func httpProbe(ctx context.Context, p Probe) bool {
+	scheme := "http"
+	if p.TLS {
+		scheme = "https"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	tr := &http.Transport{
+		// Liveness only: trust is checked by clients, not by the probe.
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
+		DisableKeepAlives: true,
+		Proxy:             nil,
+	}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://127.0.0.1:%d/", scheme, p.Port), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		return resp.StatusCode < 500
+	}
+	var alert tls.AlertError
+	return p.TLS && errors.As(err, &alert)
+}

@@ -1,0 +1,206 @@
+package charm
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/service"
+)
+
+// Outcome is what apply did, for status.
+type Outcome struct {
+	Serving bool // the service should be running
+	Healthy bool // the registry answered
+}
+
+func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
+	var out Outcome
+	c.logProblems(ctx, d)
+	if err := c.publish(ctx, d); err != nil {
+		return out, err
+	}
+	if d.Registry == nil {
+		// Invalid options or no secret yet: keep the last good
+		// configuration serving, change nothing on the machine.
+		out.Serving = st.Last != nil && st.Last.Configured && !st.Stopped
+		if out.Serving {
+			out.Healthy = c.probe(ctx, st.Last.Probe)
+		}
+		return out, nil
+	}
+	if err := c.applyPorts(ctx, o, d); err != nil {
+		return out, err
+	}
+	ch, err := c.applyWorkload(ctx, o, d, st)
+	if err != nil {
+		return out, err
+	}
+	if err := c.applyNRPE(d, st); err != nil {
+		return out, err
+	}
+	out.Serving = !st.Stopped && !st.SeriesUpgrade
+	if err := c.drive(ctx, ch, out.Serving); err != nil {
+		return out, err
+	}
+	if out.Serving {
+		out.Healthy = c.waitReady(ctx, d.Probe)
+	}
+	return out, nil
+}
+
+// drive tells systemd what changed, with the least disruptive action that
+// makes the service use it: a reload for anything the registry reads (it
+// swaps its handler in-process, dropping nothing), a restart only for a
+// new binary or environment, and a socket restart only for a new port.
+func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
+	svc := c.Services
+	if ch.Units {
+		if err := svc.DaemonReload(ctx); err != nil {
+			return err
+		}
+		if err := svc.Enable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
+			return err
+		}
+	}
+	active, err := svc.IsActive(ctx, service.ServiceUnit)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !serving:
+		if active {
+			return svc.Stop(ctx, service.ServiceUnit)
+		}
+		return nil
+	case !active:
+		if err := svc.Start(ctx, service.SocketUnit); err != nil {
+			return err
+		}
+		return svc.Start(ctx, service.ServiceUnit)
+	case ch.Socket:
+		// The listening port changed: only a new socket can serve it.
+		if err := svc.Stop(ctx, service.ServiceUnit); err != nil {
+			return err
+		}
+		if err := svc.Restart(ctx, service.SocketUnit); err != nil {
+			return err
+		}
+		return svc.Start(ctx, service.ServiceUnit)
+	case ch.Binary || ch.Units || ch.Env:
+		return svc.Restart(ctx, service.ServiceUnit)
+	case ch.Served:
+		return svc.Reload(ctx, service.ServiceUnit)
+	}
+	return nil
+}
+
+func (c *Charm) applyPorts(ctx context.Context, o *Observed, d *Desired) error {
+	want := map[string]juju.Port{}
+	for _, p := range d.Ports {
+		want[p.String()] = p
+	}
+	have := map[string]bool{}
+	for _, p := range o.OpenedPorts {
+		have[p.String()] = true
+		if _, ok := want[p.String()]; !ok {
+			if err := c.Juju.ClosePort(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range sortedPortKeys(want) {
+		if !have[k] {
+			if err := c.Juju.OpenPort(ctx, want[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sortedPortKeys(m map[string]juju.Port) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// publish writes relation data that differs from what is published.
+func (c *Charm) publish(ctx context.Context, d *Desired) error {
+	for _, id := range sortedKeys(d.AppBags) {
+		if err := c.Juju.RelationSet(ctx, id, true, d.AppBags[id]); err != nil {
+			return err
+		}
+	}
+	for _, id := range sortedKeys(d.UnitBags) {
+		if err := c.Juju.RelationSet(ctx, id, false, d.UnitBags[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logProblems explains each invalid option in the debug log; the status
+// line only names them. Messages never carry option values.
+func (c *Charm) logProblems(ctx context.Context, d *Desired) {
+	if len(d.Problems) == 0 {
+		return
+	}
+	lines := make([]string, 0, len(d.Problems))
+	for _, p := range d.Problems {
+		lines = append(lines, p.String())
+	}
+	msg := "invalid charm config, keeping the last good registry configuration: " + strings.Join(lines, "; ")
+	_ = c.Juju.Log(ctx, juju.LevelWarning, msg)
+}
+
+// finish sets the status and remembers the outcome for update-status and
+// actions.
+func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
+	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme}
+	if d.Registry == nil && st.Last != nil {
+		// The last good configuration is still what serves.
+		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
+		sum.Configured = st.Last.Configured
+	} else {
+		sum.Configured = d.Registry != nil
+	}
+	status := statusFor(sum, out)
+	if st.Last == nil || st.Last.Status != status {
+		if err := c.Juju.StatusSet(ctx, status); err != nil {
+			return err
+		}
+	}
+	sum.Status = status
+	sum.Version = c.Version
+	if c.Version != "" && (st.Last == nil || st.Last.Version != c.Version) {
+		if err := c.Juju.ApplicationVersionSet(ctx, c.Version); err != nil {
+			return err
+		}
+	}
+	st.Last = sum
+	return saveState(c.Paths.StateFile(), st)
+}
+
+func statusFor(sum *Summary, out Outcome) juju.Status {
+	switch {
+	case sum.Hold != nil && sum.Hold.Name == juju.StatusBlocked:
+		return *sum.Hold
+	case !out.Serving:
+		if sum.Hold != nil {
+			return *sum.Hold
+		}
+		return juju.Status{Name: juju.StatusMaintenance, Message: "Registry is not running"}
+	case !out.Healthy:
+		return juju.Status{Name: juju.StatusWaiting, Message: fmt.Sprintf(
+			"Registry is not answering on port %d yet (see journalctl -u %s)", sum.Probe.Port, service.ServiceUnit)}
+	case sum.Hold != nil:
+		return *sum.Hold
+	}
+	return juju.Status{Name: juju.StatusActive, Message: sum.Ready}
+}

@@ -1,0 +1,80 @@
+package charm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/canonical/docker-registry-charm/internal/files"
+	"github.com/canonical/docker-registry-charm/internal/juju"
+)
+
+// LocalState is what the unit remembers between hooks on its own disk:
+// operator intent that Juju does not hold (stop/start, series upgrade) and
+// the outcome of the last full reconcile. It holds no secrets.
+type LocalState struct {
+	// Stopped is set by the stop action and cleared by start: the
+	// registry stays down across hooks until the operator starts it.
+	Stopped bool `json:"stopped,omitempty"`
+	// SeriesUpgrade is set between pre- and post-series-upgrade.
+	SeriesUpgrade bool `json:"series-upgrade,omitempty"`
+	// TLSSource records who wrote the files at tls-*-path ("config" or
+	// "relation"), so the charm removes only files it wrote and keeps
+	// certificates an operator placed there by hand.
+	TLSSource string `json:"tls-source,omitempty"`
+	// NRPEFiles are the nagios files this unit wrote, removed with the
+	// relation.
+	NRPEFiles []string `json:"nrpe-files,omitempty"`
+	// Last is the status computed by the last full reconcile; update-status
+	// reuses it because nothing in Juju's model changes without a hook.
+	Last *Summary `json:"last,omitempty"`
+}
+
+// Summary is the part of a reconcile's outcome that status depends on,
+// apart from whether the registry answers right now.
+type Summary struct {
+	// Blocked or waiting status that does not depend on the workload.
+	Hold *juju.Status `json:"hold,omitempty"`
+	// Ready is the active message used when the registry answers.
+	Ready string `json:"ready,omitempty"`
+	// Probe is where the registry should answer.
+	Probe Probe `json:"probe"`
+	// Status is the status last set, to avoid setting it again.
+	Status juju.Status `json:"status"`
+	// Configured is true once the registry has been rendered and started:
+	// actions refuse to run before.
+	Configured bool `json:"configured,omitempty"`
+	// Netloc, Scheme and the client's view of the registry, for actions.
+	Netloc string `json:"netloc,omitempty"`
+	// Version is the workload version last reported to Juju.
+	Version string `json:"version,omitempty"`
+	Scheme  string `json:"scheme,omitempty"`
+}
+
+func loadState(path string) (LocalState, error) {
+	var s LocalState
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("cannot read charm state: %w", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		// A corrupt state file must not wedge every hook: start afresh,
+		// the next full reconcile rebuilds it.
+		return LocalState{}, nil
+	}
+	return s, nil
+}
+
+func saveState(path string, s LocalState) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot encode charm state: %w", err)
+	}
+	_, err = files.Write(files.File{Path: path, Content: append(data, '\n'), Mode: 0o600})
+	return err
+}
