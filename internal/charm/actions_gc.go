@@ -84,9 +84,9 @@ func (c *Charm) resumeWrites(ctx context.Context, orig []byte) {
 // swapConfig writes a registry configuration and reloads the service,
 // keeping the file's owner and mode.
 func (c *Charm) swapConfig(ctx context.Context, data []byte) error {
-	acc, ok, err := service.LookupUser(serviceUser)
-	if err != nil || !ok {
-		return fmt.Errorf("cannot find the registry's system user: %v", err)
+	acc, err := c.account(ctx)
+	if err != nil {
+		return err
 	}
 	f := files.File{Path: c.Paths.ConfigFile(), Content: data, Mode: 0o600, UID: acc.UID, GID: acc.GID}
 	if _, err := files.Write(f); err != nil {

@@ -18,7 +18,7 @@ type Changes struct {
 // It returns what changed and whether the service should be serving.
 func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Changes, error) {
 	var ch Changes
-	acc, err := service.EnsureUser(ctx, serviceUser, machineDataDir)
+	acc, err := c.account(ctx)
 	if err != nil {
 		return ch, err
 	}

@@ -28,6 +28,10 @@ type Charm struct {
 	// Probe reports whether the registry answers; the real prober in
 	// production, overridden by tests that run no workload.
 	Probe func(ctx context.Context, p Probe) bool
+	// Account returns the registry's system user, creating it if needed;
+	// nil means service.EnsureUser. Tests that must not add users to the
+	// machine they run on replace it.
+	Account func(ctx context.Context) (service.Account, error)
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration
@@ -80,6 +84,13 @@ func newSecret() string {
 		panic(fmt.Sprintf("cannot read random bytes: %v", err))
 	}
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+func (c *Charm) account(ctx context.Context) (service.Account, error) {
+	if c.Account != nil {
+		return c.Account(ctx)
+	}
+	return service.EnsureUser(ctx, serviceUser, machineDataDir)
 }
 
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }

@@ -1,0 +1,185 @@
+package charm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/service"
+	"github.com/canonical/docker-registry-charm/tests/sim"
+)
+
+// harness runs the charm in-process under the simulated Juju model: state
+// in, one event, state out. Each unit gets its own machine root; the
+// service manager is a recorder, since no init system runs in these tests
+// (the end-to-end suites run the real service under the systemd stand-in).
+type harness struct {
+	t     *testing.T
+	model *sim.Model
+	root  string
+	svc   map[string]*recorder
+	mu    sync.Mutex
+	now   time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, root: t.TempDir(), svc: map[string]*recorder{}, now: time.Now()}
+	m, err := sim.NewModel(sim.Options{CharmDir: "../..", Executor: sim.FuncExecutor(h.dispatch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.model = m
+	return h
+}
+
+func (h *harness) dispatch(ctx context.Context, env map[string]string, r juju.Runner) int {
+	e := juju.LoadEnv(func(k string) string { return env[k] }, "dispatch")
+	c := h.charm(e, r)
+	ev := e.Event()
+	var err error
+	if ev.Kind == juju.KindAction {
+		err = c.Action(ctx, ev.Name)
+	} else {
+		err = c.Hook(ctx, ev.Name)
+	}
+	if err != nil {
+		h.t.Logf("%s on %s: %v", ev.Name, e.UnitName, err)
+		return 1
+	}
+	return 0
+}
+
+func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
+	rec := h.services(e.UnitName)
+	return &Charm{
+		Juju:     &juju.Client{Runner: r, Env: e},
+		Services: rec,
+		Paths:    Paths{Root: h.unitRoot(e.UnitName)},
+		Version:  "v3.1.2",
+		Now:      func() time.Time { return h.now },
+		Probe:    func(context.Context, Probe) bool { return rec.active(service.ServiceUnit) },
+		Account: func(context.Context) (service.Account, error) {
+			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
+		},
+		ReadyTimeout: time.Millisecond,
+	}
+}
+
+func (h *harness) unitRoot(unit string) string {
+	return filepath.Join(h.root, strings.ReplaceAll(unit, "/", "-"))
+}
+
+func (h *harness) services(unit string) *recorder {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.svc[unit] == nil {
+		h.svc[unit] = &recorder{state: map[string]bool{}}
+	}
+	return h.svc[unit]
+}
+
+// file reads a file from a unit's machine.
+func (h *harness) file(unit, path string) string {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.unitRoot(unit), path))
+	if err != nil {
+		h.t.Fatalf("cannot read %s on %s: %v", path, unit, err)
+	}
+	return string(data)
+}
+
+func (h *harness) exists(unit, path string) bool {
+	_, err := os.Stat(filepath.Join(h.unitRoot(unit), path))
+	return err == nil
+}
+
+func (h *harness) must(err error) {
+	h.t.Helper()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) status(unit string) sim.Status { return h.model.Unit(unit).Status() }
+
+func (h *harness) wantStatus(unit, name, msgPrefix string) {
+	h.t.Helper()
+	st := h.status(unit)
+	if st.Name != name || !strings.HasPrefix(st.Message, msgPrefix) {
+		h.t.Fatalf("%s status = %s %q, want %s %q...", unit, st.Name, st.Message, name, msgPrefix)
+	}
+}
+
+// recorder stands in for systemd: it records each call and tracks which
+// units are active.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+	state map[string]bool
+}
+
+func (r *recorder) record(call string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call)
+}
+
+func (r *recorder) set(unit string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state[unit] = on
+}
+
+func (r *recorder) active(unit string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state[unit]
+}
+
+// since returns the calls recorded after mark.
+func (r *recorder) since(mark int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls[mark:]...)
+}
+
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+func (r *recorder) DaemonReload(context.Context) error { r.record("daemon-reload"); return nil }
+func (r *recorder) Enable(_ context.Context, units ...string) error {
+	r.record("enable " + strings.Join(units, " "))
+	return nil
+}
+func (r *recorder) Disable(_ context.Context, units ...string) error {
+	r.record("disable " + strings.Join(units, " "))
+	return nil
+}
+func (r *recorder) Start(_ context.Context, u string) error {
+	r.record("start " + u)
+	r.set(u, true)
+	return nil
+}
+func (r *recorder) Stop(_ context.Context, u string) error {
+	r.record("stop " + u)
+	r.set(u, false)
+	return nil
+}
+func (r *recorder) Restart(_ context.Context, u string) error {
+	r.record("restart " + u)
+	r.set(u, true)
+	return nil
+}
+func (r *recorder) Reload(_ context.Context, u string) error { r.record("reload " + u); return nil }
+func (r *recorder) IsActive(_ context.Context, u string) (bool, error) {
+	return r.active(u), nil
+}

@@ -1,0 +1,254 @@
+package charm
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/distribution/distribution/v3/configuration"
+)
+
+var ctx = context.Background()
+
+const unit0 = "docker-registry/0"
+
+func TestDeployServesWithDefaults(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5000 (http).")
+	if got := h.model.Unit(unit0).OpenedPorts(); !slices.Equal(got, []string{"5000/tcp"}) {
+		t.Errorf("opened ports = %v, want [5000/tcp]", got)
+	}
+	if v := h.model.AppVersion(); v != "v3.1.2" {
+		t.Errorf("workload version = %q", v)
+	}
+	cfg, err := configuration.Parse(strings.NewReader(h.file(unit0, "/etc/docker/registry/config.yml")))
+	if err != nil {
+		t.Fatalf("rendered config does not parse: %v", err)
+	}
+	if cfg.HTTP.Secret == "" {
+		t.Error("the registry has no http secret")
+	}
+	if cfg.HTTP.TLS.Certificate != "" {
+		t.Error("TLS configured without any certificate source")
+	}
+	st, _ := os.Stat(filepath.Join(h.unitRoot(unit0), "/etc/docker/registry/config.yml"))
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("config.yml mode = %v, want 0600", st.Mode().Perm())
+	}
+	if h.exists(unit0, "/etc/docker/registry/htpasswd") {
+		t.Error("htpasswd written although no password is set")
+	}
+	for _, u := range []string{"docker-registry.service", "docker-registry.socket"} {
+		if !h.exists(unit0, "/etc/systemd/system/"+u) {
+			t.Errorf("%s not written", u)
+		}
+	}
+	if !h.services(unit0).active("docker-registry.service") {
+		t.Error("service not started")
+	}
+}
+
+func TestSecondUnitSharesTheLeadersSecret(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 2))
+	secret := func(u string) string {
+		cfg, err := configuration.Parse(strings.NewReader(h.file(u, "/etc/docker/registry/config.yml")))
+		h.must(err)
+		return cfg.HTTP.Secret
+	}
+	if a, b := secret(unit0), secret("docker-registry/1"); a == "" || a != b {
+		t.Fatalf("units do not share one http secret")
+	}
+	// A new leader keeps it.
+	before := secret(unit0)
+	h.must(h.model.RemoveUnit(ctx, unit0))
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	if secret("docker-registry/1") != before {
+		t.Fatal("the http secret changed with the leader")
+	}
+}
+
+func TestInvalidOptionBlocksAndKeepsLastGoodConfig(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	good := h.file(unit0, "/etc/docker/registry/config.yml")
+	mark := h.services(unit0).mark()
+
+	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 70000, "storage-cache": "bogus"}))
+
+	h.wantStatus(unit0, "blocked", "Invalid charm config: registry-port, storage-cache")
+	if h.file(unit0, "/etc/docker/registry/config.yml") != good {
+		t.Error("an invalid option changed the served configuration")
+	}
+	if calls := h.services(unit0).since(mark); len(calls) != 0 {
+		t.Errorf("an invalid option touched the service: %v", calls)
+	}
+	if got := h.model.Unit(unit0).OpenedPorts(); !slices.Equal(got, []string{"5000/tcp"}) {
+		t.Errorf("opened ports = %v", got)
+	}
+	logs := h.model.Unit(unit0).Logs()
+	found := false
+	for _, l := range logs {
+		if strings.Contains(l.Message, "registry-port: must be between 1 and 65535") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the debug log does not explain the bad option")
+	}
+
+	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 5000, "storage-cache": "inmemory"}))
+	h.wantStatus(unit0, "active", "Ready at")
+}
+
+func TestPasswordChangeReloadsWithoutRestart(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	mark := h.services(unit0).mark()
+
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "s3cret-one"}))
+
+	if calls := h.services(unit0).since(mark); !slices.Equal(calls, []string{"reload docker-registry.service"}) {
+		t.Errorf("service calls = %v, want one reload", calls)
+	}
+	htpasswd := h.file(unit0, "/etc/docker/registry/htpasswd")
+	if !strings.HasPrefix(htpasswd, "admin:$2") || strings.Contains(htpasswd, "s3cret-one") {
+		t.Errorf("htpasswd is not a bcrypt entry for admin")
+	}
+
+	// The same config again changes nothing: no rewrite, no reload.
+	mark = h.services(unit0).mark()
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "info"}))
+	if calls := h.services(unit0).since(mark); len(calls) != 0 {
+		t.Errorf("an unchanged config touched the service: %v", calls)
+	}
+	if h.file(unit0, "/etc/docker/registry/htpasswd") != htpasswd {
+		t.Error("htpasswd rewritten although the password did not change")
+	}
+}
+
+func TestPortChangeMovesTheSocket(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	mark := h.services(unit0).mark()
+
+	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 5443}))
+
+	want := []string{"daemon-reload", "enable docker-registry.socket docker-registry.service",
+		"stop docker-registry.service", "restart docker-registry.socket", "start docker-registry.service"}
+	if calls := h.services(unit0).since(mark); !slices.Equal(calls, want) {
+		t.Errorf("service calls = %v\nwant %v", calls, want)
+	}
+	if got := h.model.Unit(unit0).OpenedPorts(); !slices.Equal(got, []string{"5443/tcp"}) {
+		t.Errorf("opened ports = %v, want [5443/tcp]", got)
+	}
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5443 (http).")
+}
+
+func TestUpdateStatusIsCheap(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	mark := h.model.ToolCallMark()
+	h.must(h.model.UpdateStatus(ctx))
+	if calls := h.model.ToolCalls(mark); len(calls) != 0 {
+		t.Errorf("a no-op update-status made tool calls: %v", calls)
+	}
+	// The registry died: update-status notices.
+	h.services(unit0).set("docker-registry.service", false)
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "waiting", "Registry is not answering")
+}
+
+func TestStopActionHoldsAcrossHooks(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+
+	res, err := h.model.RunAction(ctx, unit0, "stop", nil)
+	h.must(err)
+	if res.Failed() {
+		t.Fatalf("stop failed: %s", res.Message)
+	}
+	h.wantStatus(unit0, "blocked", "registry service is stopped.")
+	h.must(h.model.UpdateStatus(ctx))
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	h.wantStatus(unit0, "blocked", "registry service is stopped.")
+	if h.services(unit0).active("docker-registry.service") {
+		t.Fatal("a hook restarted a registry the operator stopped")
+	}
+	res, err = h.model.RunAction(ctx, unit0, "images", nil)
+	h.must(err)
+	if !res.Failed() {
+		t.Error("images ran against a stopped registry")
+	}
+
+	res, err = h.model.RunAction(ctx, unit0, "start", nil)
+	h.must(err)
+	if res.Failed() {
+		t.Fatalf("start failed: %s", res.Message)
+	}
+	h.wantStatus(unit0, "active", "Ready at")
+}
+
+func TestActionsFailBeforeReady(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	h.must(os.Remove(filepath.Join(h.unitRoot(unit0), "/var/lib/docker-registry-charm/state.json")))
+	res, err := h.model.RunAction(ctx, unit0, "push", map[string]any{"image": "busybox"})
+	h.must(err)
+	if !res.Failed() || res.Message != "Docker Registry charm is not yet ready." {
+		t.Fatalf("push before ready: %s %q", res.Status, res.Message)
+	}
+}
+
+func TestSeriesUpgradeHoldsTheRegistry(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	h.must(h.model.PreSeriesUpgrade(ctx, unit0, "ubuntu@24.04"))
+	h.wantStatus(unit0, "blocked", "Series upgrade in progress")
+	if h.services(unit0).active("docker-registry.service") {
+		t.Fatal("registry still running during a series upgrade")
+	}
+	h.must(h.model.PostSeriesUpgrade(ctx, unit0, "ubuntu@24.04"))
+	h.wantStatus(unit0, "active", "Ready at")
+}
+
+func TestIdempotentReconcile(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	snapshot := func() []byte {
+		var b bytes.Buffer
+		for _, p := range []string{"/etc/docker/registry/config.yml", "/etc/systemd/system/docker-registry.service"} {
+			b.WriteString(h.file(unit0, p))
+		}
+		return b.Bytes()
+	}
+	before := snapshot()
+	mark := h.services(unit0).mark()
+	h.must(h.model.SetConfig(ctx, map[string]any{}))
+	if !bytes.Equal(before, snapshot()) {
+		t.Error("a second reconcile changed files")
+	}
+	if calls := h.services(unit0).since(mark); len(calls) != 0 {
+		t.Errorf("a second reconcile touched the service: %v", calls)
+	}
+}
+
+func TestConfigChangedToolCallBudget(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	mark := h.model.ToolCallMark()
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	calls := h.model.ToolCalls(mark)
+	for _, c := range calls {
+		t.Log(c)
+	}
+	if len(calls) > 25 {
+		t.Errorf("config-changed made %d tool calls, budget 25", len(calls))
+	}
+}
