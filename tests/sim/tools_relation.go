@@ -93,7 +93,7 @@ func relationGet(c *call) error {
 	if len(c.p.args) > 0 && c.p.args[0] != "-" {
 		key = c.p.args[0]
 	}
-	name, app, err := c.unitOrApp(r)
+	name, app, err := c.unitOrApp()
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func relationGet(c *call) error {
 // unitOrApp decides whose bag relation-get reads (jujuc
 // determineUnitOrAppName): the argument, else the remote unit, else the
 // remote app when that is all the context has.
-func (c *call) unitOrApp(r *relation) (string, bool, error) {
+func (c *call) unitOrApp() (string, bool, error) {
 	app := c.p.has("app")
 	if len(c.p.args) == 2 {
 		name := c.p.args[1]
@@ -125,14 +125,15 @@ func (c *call) unitOrApp(r *relation) (string, bool, error) {
 		}
 		return name, false, nil
 	}
+	// Like Juju, the hook's remote unit or app is the default even when -r
+	// names another relation.
 	ev := c.hc.ev
-	inRel := c.hc.rel != nil && c.hc.rel == r
 	switch {
-	case app && inRel && ev.RemoteApp != "":
+	case app && ev.RemoteApp != "":
 		return ev.RemoteApp, true, nil
-	case inRel && ev.RemoteUnit != "":
+	case ev.RemoteUnit != "":
 		return ev.RemoteUnit, false, nil
-	case inRel && ev.RemoteApp != "":
+	case ev.RemoteApp != "":
 		return ev.RemoteApp, true, nil
 	}
 	return "", false, usagef("no unit or application specified")

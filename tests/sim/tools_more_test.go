@@ -1,0 +1,87 @@
+package sim_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/canonical/docker-registry-charm/tests/sim"
+)
+
+func TestRelationGetDefaultsInRelationHooks(t *testing.T) {
+	c := &charm{}
+	m := deploy(t, c, 1)
+	got := map[string]string{}
+	c.fn = func(h *hook) int {
+		if !strings.HasPrefix(h.event(), "cert-provider-relation-") {
+			return 0
+		}
+		out, err := h.tool("relation-get", "--format=json", "ca")
+		if err != nil {
+			out = err.Error()
+		}
+		got[h.event()+" "+h.env["JUJU_REMOTE_UNIT"]] = out
+		return 0
+	}
+	ctx := context.Background()
+	rel, err := m.Relate(ctx, "cert-provider", "easyrsa",
+		sim.RemoteUnit{Name: "easyrsa/0", Data: map[string]string{"ca": "unit-ca"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetRemoteAppData(ctx, rel, map[string]string{"ca": "app-ca"}); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		// No remote unit: the remote app, --app implied.
+		"cert-provider-relation-created ":          `null` + "\n",
+		"cert-provider-relation-joined easyrsa/0":  `"unit-ca"` + "\n",
+		"cert-provider-relation-changed easyrsa/0": `"unit-ca"` + "\n",
+		"cert-provider-relation-changed ":          `"app-ca"` + "\n",
+	} {
+		if got[k] != want {
+			t.Errorf("%s: relation-get ca = %q, want %q", k, got[k], want)
+		}
+	}
+}
+
+func TestStateGoalStateAndMiscTools(t *testing.T) {
+	m := deploy(t, &charm{}, 1)
+	u := "docker-registry/0"
+	hc, err := m.NewHookContext(u, sim.Event{Hook: "update-status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(want string, argv ...string) {
+		t.Helper()
+		out, stderr, code := m.Exec(hc, argv, nil)
+		if code != 0 || string(out) != want {
+			t.Errorf("%v: exit %d %s\n got %q\nwant %q", argv, code, stderr, out, want)
+		}
+	}
+	run("", "state-set", "a=1", "b=2")
+	run("", "state-delete", "b")
+	run(`{"a":"1"}`+"\n", "state-get", "--format=json")
+	run("1\n", "state-get", "a")
+	if _, stderr, code := m.Exec(hc, []string{"state-get", "--strict", "b"}, nil); code != 1 {
+		t.Errorf("state-get --strict of a missing key: exit %d %s", code, stderr)
+	}
+	run("", "open-port", "8000-8010/udp")
+	run("", "open-port", "icmp")
+	run("Usage: is-leader [options]\n", "is-leader", "--help")
+	hc.Commit()
+	if st := m.Unit(u).State(); len(st) != 1 || st["a"] != "1" {
+		t.Errorf("committed state = %v", st)
+	}
+	hc, _ = m.NewHookContext(u, sim.Event{Hook: "update-status"})
+	defer hc.Discard()
+	run(`["8000-8010/udp (*)","icmp (*)"]`+"\n", "opened-ports", "--endpoints", "--format=json")
+	out, _, _ := m.Exec(hc, []string{"goal-state", "--format=json"}, nil)
+	if !strings.HasPrefix(string(out), `{"relations":{"peer":{"docker-registry/0":{"status":"active","since":"`) {
+		t.Errorf("goal-state = %s", out)
+	}
+	out, _, _ = m.Exec(hc, []string{"network-get", "peer"}, nil)
+	if !strings.Contains(string(out), "macaddress: 00:16:3e:00:00:01") || !strings.Contains(string(out), "address: 127.0.10.1") {
+		t.Errorf("network-get yaml lacks the legacy keys:\n%s", out)
+	}
+}
