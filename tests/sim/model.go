@@ -227,3 +227,12 @@ func appOf(unit string) string {
 	app, _, _ := strings.Cut(unit, "/")
 	return app
 }
+
+// SetProxy changes the model's proxy settings (juju model-config
+// juju-http-proxy=...); later hooks see them. Like Juju, it fires nothing
+// by itself: call SetConfig(ctx, nil) for a config-changed.
+func (m *Model) SetProxy(p Proxy) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opts.Proxy = p
+}
