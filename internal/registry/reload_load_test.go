@@ -1,0 +1,302 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// loadOpts sizes the reload-under-load scenario.
+type loadOpts struct {
+	clients  int           // concurrent pull clients
+	interval time.Duration // between reconfigurations
+	steady   time.Duration // load without reloads first (the baseline); 0 = none
+	maxTime  time.Duration // hard bound of the whole run
+	maxIter  int           // per client
+}
+
+// loadResult is what the pull clients saw.
+type loadResult struct {
+	requests, failed int64
+	reloads          int
+	errors           []string // the first few failures
+	steady, reload   latencies
+	goroutines       [2]int // before the server started, after it retired all Apps
+}
+
+type latencies []time.Duration
+
+func (l latencies) pct(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[min(len(l)-1, int(float64(len(l))*p))]
+}
+
+func (l latencies) String() string {
+	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(l),
+		l.pct(0.50).Round(10*time.Microsecond), l.pct(0.99).Round(10*time.Microsecond), l.pct(1).Round(10*time.Microsecond))
+}
+
+// creds is the credential the clients use; gen orders changes.
+type creds struct {
+	user, pass string
+	gen        int64
+}
+
+// loadScenario is one registry under pull load plus the actor that
+// reconfigures it.
+type loadScenario struct {
+	opts    loadOpts
+	r       *running
+	ca      *srvCA
+	cfg     testConfig
+	htp     string
+	cert    string
+	key     string
+	blobs   []v1.Hash
+	tag     string
+	cred    atomic.Pointer[creds]
+	acked   []atomic.Int64 // per client: the newest credential gen it completed a request with
+	phase   atomic.Int32   // 0 steady, 1 reloading, 2 stop
+	mu      sync.Mutex
+	res     loadResult
+	lat     [2][]time.Duration
+	passwds map[string]string
+}
+
+// runReloadUnderLoad serves a TLS + basic-auth registry with a pushed image,
+// runs opts.clients pull clients (manifest GET + blob GET, keep-alive) and
+// meanwhile applies ten reconfigurations and one certificate rotation.
+func runReloadUnderLoad(t testing.TB, opts loadOpts) loadResult {
+	s := &loadScenario{opts: opts, acked: make([]atomic.Int64, opts.clients)}
+	s.res.goroutines[0] = runtime.NumGoroutine()
+	s.setUp(t)
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(opts.maxTime)
+	for i := range opts.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.client(i, deadline)
+		}()
+	}
+	if opts.steady > 0 {
+		time.Sleep(opts.steady)
+	}
+	s.phase.Store(1)
+	s.reconfigureAll(t)
+	time.Sleep(opts.interval) // the last configuration under load too
+	s.phase.Store(2)
+	wg.Wait()
+
+	s.r.stop(t)
+	s.res.goroutines[1] = settledGoroutines(s.res.goroutines[0])
+	for i := range s.lat {
+		slices.Sort(s.lat[i])
+	}
+	s.res.steady, s.res.reload = s.lat[0], s.lat[1]
+	return s.res
+}
+
+func (s *loadScenario) setUp(t testing.TB) {
+	dir := t.TempDir()
+	s.ca = newSrvCA(t)
+	s.cert, s.key = filepath.Join(dir, "registry.crt"), filepath.Join(dir, "registry.key")
+	s.ca.issueAt(t, s.cert, s.key)
+	s.htp = filepath.Join(dir, "htpasswd")
+	s.passwds = map[string]string{"alice": "alice-0", "bob": "bob-0"}
+	writeHtpasswd(t, s.htp, s.passwds)
+	s.cfg = testConfig{RootDir: t.TempDir(), Htpasswd: s.htp, Cert: s.cert, Key: s.key, LogLevel: "info"}
+	s.r = startServerQuiet(t, s.cfg)
+	s.cfg.Addr = s.r.host()
+	s.cred.Store(&creds{user: "alice", pass: "alice-0"})
+
+	ref, img := pushRandom(t, s.r.host(), "load/image", 64<<10, 2,
+		remote.WithTransport(clientTransport(s.ca)), basic("alice", "alice-0"))
+	s.tag = ref.Identifier()
+	layers, _ := img.Layers()
+	for _, l := range layers {
+		d, _ := l.Digest()
+		s.blobs = append(s.blobs, d)
+	}
+}
+
+// startServerQuiet is startServer with the registry log discarded (fifty
+// clients at info level would fill memory).
+func startServerQuiet(t testing.TB, cfg testConfig) *running {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	r := &running{cfgPath: filepath.Join(t.TempDir(), "config.yml"), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cfg.write(t, r.cfgPath)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	s, err := NewServer(ctx, ServeOptions{ConfigPath: r.cfgPath, Stdout: io.Discard, Stderr: io.Discard})
+	if err != nil {
+		cancel()
+		t.Fatalf("cannot start the registry: %v", err)
+	}
+	r.Server = s
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// reconfigureAll applies ten reconfigurations and one certificate rotation.
+func (s *loadScenario) reconfigureAll(t testing.TB) {
+	steps := []func(c *testConfig){
+		func(c *testConfig) { c.LogLevel = "warn" },
+		func(c *testConfig) { s.changePassword(t, "alice") },
+		func(c *testConfig) { c.Delete = true },
+		func(c *testConfig) { s.ca.issueAt(t, s.cert, s.key) },
+		func(c *testConfig) { c.LogLevel = "error" },
+		func(c *testConfig) { s.changePassword(t, "bob") },
+		func(c *testConfig) { c.NoCache = true },
+		func(c *testConfig) { c.ReadOnly = true },
+		func(c *testConfig) { c.ReadOnly, c.NoCache = false, false },
+		func(c *testConfig) { c.DrainTime = "20s" },
+		func(c *testConfig) { c.Delete, c.LogLevel = false, "info" },
+	}
+	for _, step := range steps {
+		time.Sleep(s.opts.interval)
+		step(&s.cfg)
+		s.cfg.write(t, s.r.cfgPath)
+		if err := s.r.Reload(); err != nil {
+			t.Errorf("Reload: %v", err)
+		}
+		s.res.reloads++
+	}
+}
+
+// changePassword changes user's password the way an operator would without
+// failing anyone: clients move to the other user first, and only once no
+// request with the old credential is in flight does the file change.
+func (s *loadScenario) changePassword(t testing.TB, user string) {
+	other := map[string]string{"alice": "bob", "bob": "alice"}[user]
+	cur := s.cred.Load()
+	next := &creds{user: other, pass: s.passwds[other], gen: cur.gen + 1}
+	s.cred.Store(next)
+	s.waitAcked(t, next.gen)
+	s.passwds[user] += "+"
+	writeHtpasswd(t, s.htp, s.passwds)
+}
+
+func (s *loadScenario) waitAcked(t testing.TB, gen int64) {
+	deadline := time.Now().Add(30 * time.Second)
+	for i := range s.acked {
+		for s.acked[i].Load() < gen && s.phase.Load() != 2 {
+			if time.Now().After(deadline) {
+				t.Errorf("client %d never completed a request with the new credential", i)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// client pulls in a loop on one keep-alive connection until told to stop,
+// bounded by opts.maxIter and the deadline.
+func (s *loadScenario) client(i int, deadline time.Time) {
+	c := &http.Client{Transport: clientTransport(s.ca), Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	base := "https://" + s.r.host() + "/v2/load/image/"
+	for n := 0; n < s.opts.maxIter && s.phase.Load() != 2 && time.Now().Before(deadline); n++ {
+		s.get(i, c, base+"manifests/"+s.tag, "")
+		d := s.blobs[n%len(s.blobs)]
+		s.get(i, c, base+"blobs/"+d.String(), d.Hex)
+	}
+}
+
+// get does one request and records its latency and outcome. A blob's body
+// must hash to its digest.
+func (s *loadScenario) get(i int, c *http.Client, url, wantHex string) {
+	cr := s.cred.Load()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.SetBasicAuth(cr.user, cr.pass)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+	phase := min(s.phase.Load(), 1)
+	start := time.Now()
+	err := checkResponse(c.Do(req))(wantHex)
+	elapsed := time.Since(start)
+	s.acked[i].Store(cr.gen)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.res.requests++
+	s.lat[phase] = append(s.lat[phase], elapsed)
+	if err != nil {
+		s.res.failed++
+		if len(s.res.errors) < 10 {
+			s.res.errors = append(s.res.errors, fmt.Sprintf("%s as %s: %v", url[strings.LastIndex(url, "/")+1:], cr.user, err))
+		}
+	}
+}
+
+func checkResponse(resp *http.Response, err error) func(wantHex string) error {
+	return func(wantHex string) error {
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, resp.Body); err != nil {
+			return fmt.Errorf("reading the body: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if wantHex != "" && hex.EncodeToString(h.Sum(nil)) != wantHex {
+			return fmt.Errorf("blob content does not match its digest")
+		}
+		return nil
+	}
+}
+
+// settledGoroutines waits briefly for goroutines to wind down to about
+// base (idle connections and retired Apps take a moment) and returns the
+// count.
+func settledGoroutines(base int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100 && n > base+5; i++ {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+func TestReloadUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	res := runReloadUnderLoad(t, loadOpts{
+		clients: 50, interval: 250 * time.Millisecond, steady: time.Second,
+		maxTime: 60 * time.Second, maxIter: 1 << 20,
+	})
+	t.Logf("%d requests, %d failed, %d reloads (10 reconfigurations + 1 certificate rotation)", res.requests, res.failed, res.reloads)
+	t.Logf("latency without reloads: %v", res.steady)
+	t.Logf("latency while reloading: %v", res.reload)
+	t.Logf("goroutines: %d before, %d after shutdown", res.goroutines[0], res.goroutines[1])
+	for _, e := range res.errors {
+		t.Error(e)
+	}
+	if res.failed != 0 {
+		t.Fatalf("%d of %d requests failed across reloads", res.failed, res.requests)
+	}
+	if res.reloads != 11 || len(res.reload) == 0 {
+		t.Fatalf("the scenario did not run fully: %d reloads, %d requests while reloading", res.reloads, len(res.reload))
+	}
+}
