@@ -97,3 +97,23 @@ func TestSuccessfulHookCommitsAndPeersHearOfIt(t *testing.T) {
 		"update-status", "update-status", "peer-relation-changed (docker-registry/0)",
 	})
 }
+
+func TestToolCallsPerHook(t *testing.T) {
+	c := &charm{fn: func(h *hook) int {
+		if h.event() == "start" {
+			h.tool("is-leader")
+			h.tool("config-get", "--format=json")
+		}
+		return 0
+	}}
+	m := deploy(t, c, 1)
+	for _, run := range m.Hooks(0) {
+		n := len(m.ToolCallsFor(run.ContextID))
+		if want := map[bool]int{true: 2, false: 0}[run.Hook == "start"]; n != want {
+			t.Errorf("%s made %d tool calls, want %d", run.Hook, n, want)
+		}
+	}
+	if info, ok := m.Relation(m.PeerRelation("peer")); !ok || info.Key != "peer:0" || !info.Peer {
+		t.Errorf("peer relation info %+v", info)
+	}
+}

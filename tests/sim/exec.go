@@ -156,6 +156,20 @@ func (m *Model) ToolCalls(since int) []ToolCall {
 	return slices.Clone(m.calls[since:])
 }
 
+// ToolCallsFor returns the calls made by one hook or action, named by its
+// context id (HookRun.ContextID).
+func (m *Model) ToolCallsFor(contextID string) []ToolCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ToolCall
+	for _, c := range m.calls {
+		if c.ContextID == contextID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // ToolCallMark is the number of calls recorded so far.
 func (m *Model) ToolCallMark() int {
 	m.mu.Lock()

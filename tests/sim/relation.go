@@ -116,6 +116,17 @@ func (r *relation) info(m *Model) RelationInfo {
 		RemoteApp: r.remoteApp, Peer: r.peer, RemoteUnits: remote}
 }
 
+// Relation describes relation id; ok is false for an unknown id.
+func (m *Model) Relation(id int) (info RelationInfo, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.relations[id]
+	if r == nil {
+		return RelationInfo{}, false
+	}
+	return r.info(m), true
+}
+
 // PeerRelation is the id of the relation on a peer endpoint, or -1.
 func (m *Model) PeerRelation(endpoint string) int {
 	m.mu.Lock()

@@ -40,7 +40,11 @@ func (e *HookError) Error() string {
 	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 		msg = msg[i+1:]
 	}
-	return fmt.Sprintf("hook %q failed on %s: exit status %d: %s", e.Run.Hook, e.Run.Unit, e.Run.ExitCode, msg)
+	err := fmt.Sprintf("hook %q failed on %s: exit status %d", e.Run.Hook, e.Run.Unit, e.Run.ExitCode)
+	if msg != "" {
+		err += ": " + msg
+	}
+	return err
 }
 
 // Hooks returns the hooks run since mark (0 for all), in order.
