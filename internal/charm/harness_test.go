@@ -2,6 +2,7 @@ package charm
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,3 +184,5 @@ func (r *recorder) Reload(_ context.Context, u string) error { r.record("reload 
 func (r *recorder) IsActive(_ context.Context, u string) (bool, error) {
 	return r.active(u), nil
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
