@@ -43,6 +43,7 @@ type call struct {
 	stdin []byte
 	cwd   string
 	out   bytes.Buffer
+	warn  bytes.Buffer // stderr of a successful call
 }
 
 type toolSpec struct {
@@ -88,7 +89,7 @@ func (m *Model) exec(hc *HookContext, cwd string, argv []string, stdin []byte) (
 	if err != nil {
 		return nil, []byte("ERROR " + err.Error() + "\n"), code
 	}
-	return c.out.Bytes(), nil, 0
+	return c.out.Bytes(), c.warn.Bytes(), 0
 }
 
 func (c *call) run(args []string) error {
@@ -108,8 +109,15 @@ func (c *call) run(args []string) error {
 		return nil
 	}
 	c.p = p
+	if c.p.has("format") && deprecatedFormat[c.tool] {
+		fmt.Fprintf(&c.warn, "--format flag deprecated for command %q", c.tool)
+	}
 	return spec.run(c)
 }
+
+// deprecatedFormat lists the tools that accept --format only to warn.
+var deprecatedFormat = map[string]bool{"relation-set": true, "juju-log": true,
+	"open-port": true, "close-port": true}
 
 func exitCode(err error) int {
 	var u usageError

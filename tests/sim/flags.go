@@ -69,7 +69,7 @@ func (p *parsedArgs) long(defs []flagDef, a string, rest []string) (int, error) 
 	name, val, hasVal := strings.Cut(a[2:], "=")
 	d, ok := findFlag(defs, name, false)
 	if !ok || len(name) < 2 {
-		return 0, fmt.Errorf("flag provided but not defined: --%s", name)
+		return 0, fmt.Errorf("option provided but not defined: --%s", name)
 	}
 	return p.assign(d, "--"+name, val, hasVal, rest)
 }
@@ -80,7 +80,7 @@ func (p *parsedArgs) short(defs []flagDef, a string, rest []string) (int, error)
 		name := a[j : j+1]
 		d, ok := findFlag(defs, name, true)
 		if !ok {
-			return 0, fmt.Errorf("flag provided but not defined: -%s", name)
+			return 0, fmt.Errorf("option provided but not defined: -%s", name)
 		}
 		if d.isBool {
 			p.set[d.key()] = true
@@ -100,7 +100,7 @@ func (p *parsedArgs) assign(d flagDef, shown, val string, hasVal bool, rest []st
 			// gnuflag reads booleans with strconv: ops sends --application=True.
 			var err error
 			if b, err = strconv.ParseBool(val); err != nil {
-				return 0, fmt.Errorf("invalid value %q for flag %s: parse error", val, shown)
+				return 0, fmt.Errorf("invalid value %q for option %s: parse error", val, shown)
 			}
 		}
 		p.set[d.key()] = b
@@ -108,13 +108,13 @@ func (p *parsedArgs) assign(d flagDef, shown, val string, hasVal bool, rest []st
 	}
 	if !hasVal {
 		if len(rest) == 0 {
-			return 0, fmt.Errorf("flag needs an argument: %s", shown)
+			return 0, fmt.Errorf("option needs an argument: %s", shown)
 		}
 		val, used = rest[0], 1
 	}
 	if d.check != nil {
 		if err := d.check(val); err != nil {
-			return 0, fmt.Errorf("invalid value %q for flag %s: %v", val, shown, err)
+			return 0, fmt.Errorf("invalid value %q for option %s: %v", val, shown, err)
 		}
 	}
 	p.vals[d.key()], p.set[d.key()] = val, true

@@ -94,7 +94,7 @@ func actionFail(c *call) error {
 		return errNotAction
 	}
 	c.hc.failed = true
-	c.hc.failMsg = "action failed without reason given"
+	c.hc.failMsg = "action failed without reason given, check action for errors"
 	if len(c.p.args) == 1 {
 		c.hc.failMsg = c.p.args[0]
 	}

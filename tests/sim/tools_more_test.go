@@ -68,6 +68,11 @@ func TestStateGoalStateAndMiscTools(t *testing.T) {
 	}
 	run("", "open-port", "8000-8010/udp")
 	run("", "open-port", "icmp")
+	if out, stderr, code := m.Exec(hc, []string{"open-port", "--format=json", "22"}, nil); code != 0 ||
+		len(out) != 0 || string(stderr) != `--format flag deprecated for command "open-port"` {
+		t.Errorf("open-port --format: exit %d %q %q", code, out, stderr)
+	}
+	run("", "close-port", "22")
 	run("Usage: is-leader [options]\n", "is-leader", "--help")
 	hc.Commit()
 	if st := m.Unit(u).State(); len(st) != 1 || st["a"] != "1" {

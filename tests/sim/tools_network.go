@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -102,34 +103,40 @@ func portChange(c *call, open bool) error {
 }
 
 // normalisePort turns "5000", "5000/TCP", "1000-2000/udp", "icmp" into
-// Juju's "5000/tcp" form.
+// Juju's "5000/tcp" form, with jujuc's messages for bad input.
 func normalisePort(s string) (string, error) {
-	bad := fmt.Errorf("expected <port>[/<protocol>] or <from>-<to>[/<protocol>] or icmp, got %q", s)
-	if strings.ToLower(s) == "icmp" {
+	arg := strings.ToLower(s)
+	if arg == "icmp" {
 		return "icmp", nil
 	}
-	rng, proto, ok := strings.Cut(s, "/")
-	proto = strings.ToLower(proto)
-	if !ok {
-		proto = "tcp"
+	m := portArg.FindStringSubmatch(arg)
+	if m == nil {
+		return "", fmt.Errorf("expected <port>[/<protocol>] or <from>-<to>[/<protocol>] or icmp; got %q", s)
 	}
-	if proto != "tcp" && proto != "udp" {
-		return "", bad
+	from, _ := strconv.Atoi(m[1])
+	to, proto := from, "tcp"
+	if m[2] != "" {
+		to, _ = strconv.Atoi(m[2])
 	}
-	from, to, isRange := strings.Cut(rng, "-")
-	lo, err1 := strconv.Atoi(from)
-	hi, err2 := lo, error(nil)
-	if isRange {
-		hi, err2 = strconv.Atoi(to)
+	if m[3] != "" {
+		proto = m[3]
 	}
-	if err1 != nil || err2 != nil || lo < 1 || hi > 65535 || hi < lo {
-		return "", bad
+	switch {
+	case from > to:
+		return "", fmt.Errorf("invalid port range %d-%d/%s; expected fromPort <= toPort", from, to, proto)
+	case proto == "icmp":
+		return "", fmt.Errorf(`protocol "icmp" doesn't support any ports; got "%v"`, from)
+	case from < 1 || to > 65535:
+		return "", fmt.Errorf(`port must be in the range [1, 65535]; got "%v"`, max(from, to))
+	case proto != "tcp" && proto != "udp":
+		return "", fmt.Errorf(`protocol must be "tcp", "udp", or "icmp"; got %q`, proto)
+	case from == to:
+		return fmt.Sprintf("%d/%s", from, proto), nil
 	}
-	if isRange {
-		return fmt.Sprintf("%d-%d/%s", lo, hi, proto), nil
-	}
-	return fmt.Sprintf("%d/%s", lo, proto), nil
+	return fmt.Sprintf("%d-%d/%s", from, to, proto), nil
 }
+
+var portArg = regexp.MustCompile(`^([0-9]+)(?:-([0-9]+))?(?:/([a-z0-9]+))?$`)
 
 // comparePorts orders by first port number, then protocol; icmp last.
 func comparePorts(a, b string) int {

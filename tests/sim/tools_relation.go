@@ -20,7 +20,7 @@ func (c *call) relation() (*relation, error) {
 		v := c.p.get("relation")
 		r, err := c.m.relationByArg(v)
 		if err != nil {
-			return nil, usagef("invalid value %q for flag -r: %v", v, err)
+			return nil, usagef("invalid value %q for option -r: %v", v, err)
 		}
 		return r, nil
 	}
@@ -121,7 +121,8 @@ func (c *call) unitOrApp() (string, bool, error) {
 			return appOf(name), true, nil
 		}
 		if !strings.Contains(name, "/") {
-			return "", false, usagef("invalid unit name %q", name)
+			// jujuc accepts it and the controller refuses the read.
+			return "", false, fmt.Errorf("invalid unit name %q", name)
 		}
 		return name, false, nil
 	}

@@ -37,7 +37,7 @@ func storageGet(c *call) error {
 	}
 	s := c.m.storage[id]
 	if s == nil || s.unit != c.hc.unit {
-		return usagef("invalid value %q for flag -s: storage instance %q not found", id, id)
+		return usagef("invalid value %q for option -s: storage instance %q not found", id, id)
 	}
 	v := map[string]string{"kind": s.kind, "location": s.location}
 	if len(c.p.args) == 1 {
