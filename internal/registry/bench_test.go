@@ -1,0 +1,322 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	ggcrmutate "github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// The child side of the throughput benchmark: our registry in its own
+// process, as `docker-registry serve` runs it, so neither server shares a Go
+// runtime with the benchmark's clients.
+func init() {
+	path := os.Getenv("SERVE_TEST_CHILD_CONFIG")
+	if path == "" {
+		return
+	}
+	if err := Serve(context.Background(), ServeOptions{ConfigPath: path, Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// benchImage is layers random (incompressible, pre-built) blobs of layerMB
+// each, so the clients spend their time on the wire, not on gzip.
+func benchImage(b *testing.B, layers, layerMB int) (v1.Image, int64) {
+	rng := mrand.New(mrand.NewChaCha8([32]byte{1}))
+	var ls []v1.Layer
+	var total int64
+	for range layers {
+		buf := make([]byte, layerMB<<20)
+		for i := 0; i+8 <= len(buf); i += 8 {
+			v := rng.Uint64()
+			for j := range 8 {
+				buf[i+j] = byte(v >> (8 * j))
+			}
+		}
+		ls = append(ls, static.NewLayer(buf, types.DockerLayer))
+		total += int64(len(buf))
+	}
+	img, err := ggcrmutate.AppendLayers(empty.Image, ls...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return img, total
+}
+
+// registryProcess is one registry server process for a benchmark round.
+type registryProcess struct {
+	kind string // "ours" or "upstream"
+	cmd  *exec.Cmd
+	host string
+}
+
+// startProcess writes the shared configuration for a fresh storage dir and
+// starts kind on a free port.
+func startProcess(b *testing.B, kind, upstream string) *registryProcess {
+	dir := b.TempDir()
+	host := freePort(b)
+	cfgPath := filepath.Join(dir, "config.yml")
+	testConfig{Addr: host, RootDir: filepath.Join(dir, "data"), LogLevel: "info", Secret: "bench"}.write(b, cfgPath)
+	var cmd *exec.Cmd
+	if kind == "ours" {
+		cmd = exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "SERVE_TEST_CHILD_CONFIG="+cfgPath)
+	} else {
+		cmd = exec.Command(upstream, "serve", cfgPath)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("cannot start %s registry: %v", kind, err)
+	}
+	p := &registryProcess{kind: kind, cmd: cmd, host: host}
+	b.Cleanup(p.stop)
+	waitAlive(b, host)
+	return p
+}
+
+func (p *registryProcess) stop() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freePort(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitAlive(b *testing.B, host string) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + host + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Fatalf("registry on %s did not come up", host)
+}
+
+// roundFigures are one server's figures in one round.
+type roundFigures struct{ push, pull, reqs float64 }
+
+func (p *registryProcess) measure(b *testing.B, img v1.Image, size int64) roundFigures {
+	ref, err := name.ParseReference(p.host + "/bench/image:latest")
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := remote.Write(ref, img); err != nil {
+		b.Fatalf("%s: push: %v", p.kind, err)
+	}
+	push := mbps(size, time.Since(start))
+	start = time.Now()
+	if err := pullLayers(ref); err != nil {
+		b.Fatalf("%s: pull: %v", p.kind, err)
+	}
+	pull := mbps(size, time.Since(start))
+	return roundFigures{push: push, pull: pull, reqs: p.smallRequests(b)}
+}
+
+func mbps(size int64, d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
+
+// pullLayers pulls the manifest and every layer concurrently (digests
+// verified while reading), as a container runtime does.
+func pullLayers(ref name.Reference) error {
+	img, err := remote.Image(ref)
+	if err != nil {
+		return err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, len(layers))
+	for _, l := range layers {
+		go func() {
+			rc, err := l.Compressed()
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range layers {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// smallRequests is the request rate of 20 keep-alive clients fetching the
+// image's manifest for two seconds: the per-request cost of the server
+// around distribution.
+func (p *registryProcess) smallRequests(b *testing.B) float64 {
+	url := "http://" + p.host + "/v2/bench/image/manifests/latest"
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	d := 2 * time.Second
+	end := time.Now().Add(d)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: clientTransport(nil)}
+			for time.Now().Before(end) {
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("Accept", string(types.DockerManifestSchema2))
+				if err := checkResponse(c.Do(req))(""); err != nil {
+					b.Errorf("%s: manifest GET: %v", p.kind, err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// BenchmarkPushPull compares push and pull throughput of our server with the
+// upstream registry binary (UPSTREAM_REGISTRY) on the same configuration,
+// in alternating order over BENCH_ROUNDS rounds, each on fresh storage.
+func BenchmarkPushPull(b *testing.B) {
+	upstream := os.Getenv("UPSTREAM_REGISTRY")
+	if upstream == "" {
+		b.Skip("set UPSTREAM_REGISTRY to the upstream registry binary (make tools-registry)")
+	}
+	rounds := envInt("BENCH_ROUNDS", 5)
+	layers, layerMB := envInt("BENCH_LAYERS", 5), envInt("BENCH_LAYER_MB", 50)
+	img, size := benchImage(b, layers, layerMB)
+	figs := map[string][]roundFigures{}
+	for range b.N {
+		for r := range rounds {
+			order := []string{"ours", "upstream"}
+			if r%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, kind := range order {
+				p := startProcess(b, kind, upstream)
+				figs[kind] = append(figs[kind], p.measure(b, img, size))
+				p.stop()
+			}
+		}
+	}
+	med := func(kind string, f func(roundFigures) float64) float64 {
+		var xs []float64
+		for _, rf := range figs[kind] {
+			xs = append(xs, f(rf))
+		}
+		return median(xs)
+	}
+	push := func(rf roundFigures) float64 { return rf.push }
+	pull := func(rf roundFigures) float64 { return rf.pull }
+	reqs := func(rf roundFigures) float64 { return rf.reqs }
+	b.Logf("image: %d layers x %d MiB = %d MiB; %d rounds, medians", layers, layerMB, size>>20, rounds)
+	for _, m := range []struct {
+		name string
+		f    func(roundFigures) float64
+	}{{"push MB/s", push}, {"pull MB/s", pull}, {"manifest GET req/s", reqs}} {
+		o, u := med("ours", m.f), med("upstream", m.f)
+		b.Logf("%-20s ours %8.1f  upstream %8.1f  ratio %.3f   (ours %v, upstream %v)",
+			m.name, o, u, o/u, collect(figs["ours"], m.f), collect(figs["upstream"], m.f))
+	}
+	b.ReportMetric(med("ours", push), "push-MB/s-ours")
+	b.ReportMetric(med("upstream", push), "push-MB/s-upstream")
+	b.ReportMetric(med("ours", pull), "pull-MB/s-ours")
+	b.ReportMetric(med("upstream", pull), "pull-MB/s-upstream")
+	b.ReportMetric(med("ours", push)/med("upstream", push), "push-ratio")
+	b.ReportMetric(med("ours", pull)/med("upstream", pull), "pull-ratio")
+	b.ReportMetric(med("ours", reqs)/med("upstream", reqs), "req-ratio")
+}
+
+func collect(rfs []roundFigures, f func(roundFigures) float64) []string {
+	var out []string
+	for _, rf := range rfs {
+		out = append(out, strconv.FormatFloat(f(rf), 'f', 0, 64))
+	}
+	return out
+}
+
+// BenchmarkReloadUnderLoad is the zero-drop scenario at benchmark length:
+// 50 keep-alive pull clients over TLS + basic auth, a steady phase, then 10
+// reconfigurations and a certificate rotation one every BENCH_RELOAD_MS.
+func BenchmarkReloadUnderLoad(b *testing.B) {
+	for range b.N {
+		res := runReloadUnderLoad(b, loadOpts{
+			clients:  envInt("BENCH_CLIENTS", 50),
+			interval: time.Duration(envInt("BENCH_RELOAD_MS", 1000)) * time.Millisecond,
+			steady:   10 * time.Second,
+			maxTime:  5 * time.Minute,
+			maxIter:  1 << 30,
+		})
+		b.Logf("%d requests, %d failed, %d reloads (10 reconfigurations + 1 certificate rotation)", res.requests, res.failed, res.reloads)
+		b.Logf("latency without reloads: %v", res.steady)
+		b.Logf("latency while reloading: %v", res.reload)
+		b.Logf("goroutines: %d before, %d after shutdown", res.goroutines[0], res.goroutines[1])
+		for _, e := range res.errors {
+			b.Error(e)
+		}
+		b.ReportMetric(float64(res.failed), "failed")
+		b.ReportMetric(float64(res.requests), "requests")
+		b.ReportMetric(float64(res.steady.pct(0.99).Microseconds())/1000, "p99-ms-steady")
+		b.ReportMetric(float64(res.reload.pct(0.99).Microseconds())/1000, "p99-ms-reloading")
+		b.ReportMetric(float64(res.reload.pct(0.50).Microseconds())/1000, "p50-ms-reloading")
+	}
+}
