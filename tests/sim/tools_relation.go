@@ -49,7 +49,7 @@ func relationIDs(c *call) error {
 	case c.hc.rel != nil:
 		endpoint = c.hc.rel.endpoint
 	default:
-		return usagef("no endpoint name specified")
+		return usagef("no relation name specified")
 	}
 	ids := []string{}
 	for _, id := range slices.Sorted(maps.Keys(c.m.relations)) {
@@ -58,6 +58,7 @@ func relationIDs(c *call) error {
 			ids = append(ids, r.key())
 		}
 	}
+	slices.Sort(ids) // as strings, like jujuc: "website:10" before "website:9"
 	return c.emit("smart", ids)
 }
 
