@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/canonical/docker-registry-charm/tests/sim"
@@ -116,4 +117,35 @@ func TestToolCallsPerHook(t *testing.T) {
 	if info, ok := m.Relation(m.PeerRelation("peer")); !ok || info.Key != "peer:0" || !info.Peer {
 		t.Errorf("peer relation info %+v", info)
 	}
+}
+
+// Hooks queued behind a unit in error state wait for Resolve, and every
+// sequence says so instead of looking done.
+func TestErrorStateHoldsLaterHooks(t *testing.T) {
+	c := &charm{}
+	m := deploy(t, c, 1)
+	ctx := context.Background()
+	fail := true
+	c.fn = func(h *hook) int {
+		if h.event() == "update-status" && fail {
+			return 1
+		}
+		return 0
+	}
+	if err := m.UpdateStatus(ctx); err == nil {
+		t.Fatal("failed hook not reported")
+	}
+	mark := m.HookMark()
+	err := m.SetConfig(ctx, map[string]any{"registry-port": 6000})
+	if err == nil || !strings.Contains(err.Error(), "docker-registry/0 is in error state: 1 queued hooks wait for Resolve") {
+		t.Fatalf("SetConfig on a unit in error state: %v", err)
+	}
+	if n := len(m.Hooks(mark)); n != 0 || len(m.Pending()) != 1 {
+		t.Fatalf("%d hooks ran, %d pending", n, len(m.Pending()))
+	}
+	fail = false
+	if err := m.Resolve(ctx, "docker-registry/0", true); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "after resolve", sim.HookNames(m.Hooks(mark), ""), []string{"update-status", "config-changed"})
 }

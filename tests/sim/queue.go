@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -57,7 +58,7 @@ func (m *Model) run(ctx context.Context) error {
 		}
 		q, ok := m.next()
 		if !ok {
-			return errors.Join(errs...)
+			return errors.Join(append(errs, m.blocked()...)...)
 		}
 		if q.fn != nil {
 			continue // done by next
@@ -91,6 +92,22 @@ func (m *Model) next() (queued, bool) {
 		return q, true
 	}
 	return queued{}, false
+}
+
+// blocked reports the units whose queued hooks wait for Resolve, so a
+// sequence never looks done while hooks are held back.
+func (m *Model) blocked() []error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	counts := map[string]int{}
+	for _, q := range m.seq.queue {
+		counts[q.unit]++
+	}
+	var errs []error
+	for _, u := range slices.Sorted(maps.Keys(counts)) {
+		errs = append(errs, fmt.Errorf("%s is in error state: %d queued hooks wait for Resolve", u, counts[u]))
+	}
+	return errs
 }
 
 // Pending lists the hooks queued but not run, e.g. behind a unit in error
