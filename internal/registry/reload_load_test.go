@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -27,12 +28,14 @@ type loadOpts struct {
 	steady   time.Duration // load without reloads first (the baseline); 0 = none
 	maxTime  time.Duration // hard bound of the whole run
 	maxIter  int           // per client
+	http1    bool          // HTTP/1.1 keep-alive instead of HTTP/2
 }
 
 // loadResult is what the pull clients saw.
 type loadResult struct {
 	requests, failed int64
 	reloads          int
+	protos           map[string]int64 // responses per protocol
 	errors           []string // the first few failures
 	steady, reload   latencies
 	goroutines       [2]int // before the server started, after it retired all Apps
@@ -84,6 +87,7 @@ type loadScenario struct {
 // meanwhile applies ten reconfigurations and one certificate rotation.
 func runReloadUnderLoad(t testing.TB, opts loadOpts) loadResult {
 	s := &loadScenario{opts: opts, acked: make([]atomic.Int64, opts.clients)}
+	s.res.protos = map[string]int64{}
 	s.res.goroutines[0] = runtime.NumGoroutine()
 	s.setUp(t)
 	var wg sync.WaitGroup
@@ -211,7 +215,12 @@ func (s *loadScenario) waitAcked(t testing.TB, gen int64) {
 // client pulls in a loop on one keep-alive connection until told to stop,
 // bounded by opts.maxIter and the deadline.
 func (s *loadScenario) client(i int, deadline time.Time) {
-	c := &http.Client{Transport: clientTransport(s.ca), Timeout: 30 * time.Second}
+	tr := clientTransport(s.ca)
+	if s.opts.http1 {
+		tr.ForceAttemptHTTP2 = false
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer c.CloseIdleConnections()
 	base := "https://" + s.r.host() + "/v2/load/image/"
 	for n := 0; n < s.opts.maxIter && s.phase.Load() != 2 && time.Now().Before(deadline); n++ {
@@ -230,13 +239,19 @@ func (s *loadScenario) get(i int, c *http.Client, url, wantHex string) {
 	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
 	phase := min(s.phase.Load(), 1)
 	start := time.Now()
-	err := checkResponse(c.Do(req))(wantHex)
+	resp, err := c.Do(req)
+	proto := "none"
+	if err == nil {
+		proto = resp.Proto
+	}
+	err = checkResponse(resp, err)(wantHex)
 	elapsed := time.Since(start)
 	s.acked[i].Store(cr.gen)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.res.requests++
+	s.res.protos[proto]++
 	s.lat[phase] = append(s.lat[phase], elapsed)
 	if err != nil {
 		s.res.failed++
@@ -282,11 +297,19 @@ func TestReloadUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
+	for _, http1 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP2", true: "HTTP1.1"}[http1], func(t *testing.T) {
+			testReloadUnderLoad(t, http1)
+		})
+	}
+}
+
+func testReloadUnderLoad(t *testing.T, http1 bool) {
 	res := runReloadUnderLoad(t, loadOpts{
-		clients: 50, interval: 250 * time.Millisecond, steady: time.Second,
-		maxTime: 60 * time.Second, maxIter: 1 << 20,
+		clients: 50, interval: 250 * time.Millisecond, steady: 500 * time.Millisecond,
+		maxTime: 60 * time.Second, maxIter: 1 << 20, http1: http1,
 	})
-	t.Logf("%d requests, %d failed, %d reloads (10 reconfigurations + 1 certificate rotation)", res.requests, res.failed, res.reloads)
+	t.Logf("%d requests %v, %d failed, %d reloads (10 reconfigurations + 1 certificate rotation)", res.requests, res.protos, res.failed, res.reloads)
 	t.Logf("latency without reloads: %v", res.steady)
 	t.Logf("latency while reloading: %v", res.reload)
 	t.Logf("goroutines: %d before, %d after shutdown", res.goroutines[0], res.goroutines[1])
