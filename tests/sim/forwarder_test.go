@@ -50,11 +50,9 @@ esac
 
 func buildJujutool(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "jujutool")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/jujutool")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cannot build jujutool: %v\n%s", err, out)
+	bin, err := sim.BuildJujutool(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
