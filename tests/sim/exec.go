@@ -95,7 +95,7 @@ func (m *Model) exec(hc *HookContext, cwd string, argv []string, stdin []byte) (
 func (c *call) run(args []string) error {
 	spec, ok := toolSpecs[c.tool]
 	if !ok {
-		return fmt.Errorf("unknown command %q", c.tool)
+		return fmt.Errorf("bad request: unknown command: %s", c.tool)
 	}
 	if c.hc.done {
 		return fmt.Errorf("bad request: unknown context id %q", c.hc.id)

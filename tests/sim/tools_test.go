@@ -65,7 +65,7 @@ func TestToolExitCodes(t *testing.T) {
 		{leader, install, []string{"config-get", "--all", "registry-port"}, 2,
 			`ERROR cannot use argument --all together with key "registry-port"`},
 		{leader, install, []string{"storage-get"}, 2, "ERROR no storage instance specified"},
-		{leader, install, []string{"no-such-tool"}, 1, `ERROR unknown command "no-such-tool"`},
+		{leader, install, []string{"no-such-tool"}, 1, `ERROR bad request: unknown command: no-such-tool`},
 		{leader, install, []string{"relation-get", "-r", key, "-", "easyrsa/0"}, 0, ""},
 		{leader, install, []string{"relation-set", "-r", key, "--app", "a=1"}, 0, ""},
 	} {
