@@ -131,8 +131,10 @@ const tlsRecordHandshake = 0x16
 var alertHandshakeFailure = []byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28}
 
 // errTLSOnPlain is returned by the first Read of a TLS client on a plain
-// listener; http.Server closes the connection quietly.
-var errTLSOnPlain = errors.New("TLS handshake on a plain-HTTP listener")
+// listener. It is a read OpError so that http.Server closes the connection
+// quietly instead of writing a plain-HTTP 400 after the alert.
+var errTLSOnPlain = &net.OpError{Op: "read", Net: "tcp",
+	Err: errors.New("TLS handshake on a plain-HTTP listener")}
 
 // plainConn is a connection accepted while TLS is off. Its first read checks
 // for a TLS ClientHello.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -68,6 +69,9 @@ func (p *pending) abort() {
 func (s *Server) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	if s.closed {
+		return errors.New("cannot reload: the registry is shutting down")
+	}
 	cfg, err := readConfig(s.opts.ConfigPath)
 	if err != nil {
 		return err
@@ -174,9 +178,7 @@ func checkSupported(cfg *configuration.Configuration) error {
 // newGeneration builds the App for cfg. handlers.NewApp reports a bad
 // configuration by panicking; that becomes an error here.
 func (s *Server) newGeneration(cfg *configuration.Configuration) (g *generation, err error) {
-	// The App's background work must outlive a cancelled Serve context
-	// until the App is retired, after the last request.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(context.Background()))
+	ctx, cancel := context.WithCancel(s.base)
 	defer func() {
 		if r := recover(); r != nil {
 			cancel()

@@ -36,7 +36,7 @@ type loadResult struct {
 	requests, failed int64
 	reloads          int
 	protos           map[string]int64 // responses per protocol
-	errors           []string // the first few failures
+	errors           []string         // the first few failures
 	steady, reload   latencies
 	goroutines       [2]int // before the server started, after it retired all Apps
 }

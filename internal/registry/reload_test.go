@@ -350,3 +350,27 @@ func sha256Sum(b []byte) []byte {
 	sum := sha256.Sum256(b)
 	return sum[:]
 }
+
+// The socket stays; a new http.addr is reported as needing a restart and
+// everything else in the configuration is applied.
+func TestAddrChangeNeedsRestart(t *testing.T) {
+	cfg := testConfig{RootDir: t.TempDir()}
+	r := startServer(t, cfg)
+	cfg.Addr, cfg.Delete = "127.0.0.1:1", true
+	cfg.write(t, r.cfgPath)
+	if err := r.Reload(); err != nil {
+		t.Fatalf("Reload with a new http.addr: %v", err)
+	}
+	if !strings.Contains(r.stderr.String(), "restart the registry to listen there") {
+		t.Error("no warning that the new address needs a restart")
+	}
+	if !r.gen.Load().app.Config.Storage["delete"]["enabled"].(bool) {
+		t.Error("the rest of the configuration was not applied")
+	}
+	waitStatus(t, "http://"+r.host()+"/", http.StatusOK)
+
+	r.stop(t)
+	if err := r.Reload(); err == nil {
+		t.Error("Reload after shutdown succeeded")
+	}
+}

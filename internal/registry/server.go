@@ -41,8 +41,13 @@ type Server struct {
 	ln   *switchListener
 	http *http.Server
 
+	// base is the context of every App: the caller's values, not its
+	// cancellation (an App outlives it until its last request is answered).
+	base context.Context
+
 	// reloadMu serialises Reload and shutdown.
 	reloadMu sync.Mutex
+	closed   bool
 	// boundCfg is the configuration the socket was bound with (restart-only
 	// settings are compared against it).
 	boundCfg *configuration.Configuration
@@ -106,7 +111,7 @@ func NewServer(ctx context.Context, opts ServeOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, boundCfg: cfg}
+	s := &Server{opts: opts, boundCfg: cfg, base: context.WithoutCancel(ctx)}
 	s.tls.Store(&tlsState{})
 	p, err := s.prepare(cfg)
 	if err != nil {
@@ -235,6 +240,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	s.closed = true
 	g := s.gen.Load()
 	if d := g.cfg.HTTP.DrainTimeout; d > 0 {
 		var cancel context.CancelFunc
