@@ -176,3 +176,55 @@ func TestLeaderSetTellsOtherUnits(t *testing.T) {
 	equal(t, "follower", sim.HookNames(m.Hooks(mark), "docker-registry/1"),
 		[]string{"update-status", "leader-settings-changed"})
 }
+
+func TestRemoteUnitsComeAndGo(t *testing.T) {
+	c := &charm{}
+	m := deploy(t, c, 1)
+	ctx := context.Background()
+	var listed []string
+	c.fn = func(h *hook) int {
+		if strings.HasPrefix(h.event(), "docker-registry-relation-") {
+			out, _ := h.tool("relation-list")
+			listed = append(listed, h.event()+" "+strings.ReplaceAll(strings.TrimSpace(out), "\n", ","))
+		}
+		return 0
+	}
+	rel, err := m.Relate(ctx, "docker-registry", "containerd", sim.RemoteUnit{Name: "containerd/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddRemoteUnit(ctx, rel, sim.RemoteUnit{Name: "containerd/1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveRemoteUnit(ctx, rel, "containerd/0"); err != nil {
+		t.Fatal(err)
+	}
+	// The joining unit is listed in its -joined; the departing one is
+	// gone in its -departed.
+	equal(t, "relation-list per hook", listed, []string{
+		"docker-registry-relation-created ",
+		"docker-registry-relation-joined containerd/0",
+		"docker-registry-relation-changed containerd/0",
+		"docker-registry-relation-joined containerd/0,containerd/1",
+		"docker-registry-relation-changed containerd/0,containerd/1",
+		"docker-registry-relation-departed containerd/1",
+	})
+	if err := m.SetRemoteData(ctx, rel, "containerd/0", map[string]string{"x": "1"}); err == nil {
+		t.Error("data set for a departed remote unit")
+	}
+	info, _ := m.Relation(rel)
+	equal(t, "remote units", info.RemoteUnits, []string{"containerd/1"})
+}
+
+func TestSetLeader(t *testing.T) {
+	m := deploy(t, &charm{}, 3)
+	mark := m.HookMark()
+	if err := m.SetLeader(context.Background(), "docker-registry/2"); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "hooks", sim.HookNames(m.Hooks(mark), ""), []string{
+		"leader-settings-changed", "leader-settings-changed", "leader-elected"})
+	if !m.Unit("docker-registry/2").IsLeader() || m.Unit("docker-registry/0").IsLeader() {
+		t.Error("leadership did not move")
+	}
+}
