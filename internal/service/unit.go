@@ -64,7 +64,8 @@ func ServiceFile(o UnitOptions) []byte {
 		"RestartSec=2",
 		"TimeoutStopSec=30",
 		"KillSignal=SIGTERM",
-		"LimitNOFILE=65536",
+		// No LimitNOFILE: Go raises its soft limit to systemd's hard
+		// limit (524288 on Ubuntu) at start.
 	}
 	// "-" : a missing file is not an error, the charm writes it only
 	// when a proxy is configured.
