@@ -100,6 +100,13 @@ func TestHookEnvironmentPerKind(t *testing.T) {
 		map[string]string{"JUJU_REMOTE_UNIT": "easyrsa/0", "JUJU_DEPARTING_UNIT": "easyrsa/0"})
 	checkEnv(t, "broken", c.lastEnv(u, "cert-provider-relation-broken"), relVars,
 		map[string]string{"JUJU_REMOTE_UNIT": "", "JUJU_RELATION_ID": relKey})
+	if _, stderr, code := execIn(t, m, u, sim.Event{Hook: "update-status"}, "", "relation-list", "-r", relKey); code != 2 ||
+		stderr != `ERROR invalid value "`+relKey+`" for option -r: relation not found` {
+		t.Errorf("relation-list of a removed relation: exit %d %q", code, stderr)
+	}
+	if ids, _, _ := execIn(t, m, u, sim.Event{Hook: "update-status"}, "", "relation-ids", "cert-provider"); ids != "" {
+		t.Errorf("relation-ids lists a removed relation: %q", ids)
+	}
 
 	if _, err := m.RunAction(ctx, u, "gc", nil); err != nil {
 		t.Fatal(err)

@@ -236,3 +236,11 @@ func (m *Model) SetProxy(p Proxy) {
 	defer m.mu.Unlock()
 	m.opts.Proxy = p
 }
+
+// SetExecutor replaces the executor for the hooks run from now on, e.g.
+// to deploy in-process and then switch to real machines.
+func (m *Model) SetExecutor(e Executor) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opts.Executor = e
+}

@@ -173,7 +173,7 @@ func (m *Model) relationByArg(s string) (*relation, error) {
 		return nil, fmt.Errorf("invalid relation id")
 	}
 	r := m.relations[id]
-	if r == nil {
+	if r == nil || r.removed {
 		return nil, fmt.Errorf("relation not found")
 	}
 	return r, nil

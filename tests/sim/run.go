@@ -106,11 +106,14 @@ func (m *Model) runHook(ctx context.Context, unitName string, ev Event) error {
 }
 
 func (m *Model) dispatch(ctx context.Context, hc *HookContext) (Result, error) {
-	if m.opts.Executor == nil {
+	m.mu.Lock()
+	e := m.opts.Executor
+	m.mu.Unlock()
+	if e == nil {
 		return Result{}, errors.New("no Executor in the model's Options")
 	}
 	ctx = context.WithValue(ctx, modelKey{}, m)
-	return m.opts.Executor.Dispatch(ctx, hc.unit, hc.Env())
+	return e.Dispatch(ctx, hc.unit, hc.Env())
 }
 
 func (hc *HookContext) record(res Result) HookRun {
