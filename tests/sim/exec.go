@@ -44,6 +44,8 @@ type call struct {
 	cwd   string
 	out   bytes.Buffer
 	warn  bytes.Buffer // stderr of a successful call
+
+	outFile *string // see exec
 }
 
 type toolSpec struct {
@@ -55,7 +57,7 @@ type toolSpec struct {
 // It returns what the tool prints and its exit code: 0, 1 for a failed
 // command, 2 for a usage error, with "ERROR <msg>" on stderr.
 func (m *Model) Exec(hc *HookContext, argv []string, stdin []byte) (stdout, stderr []byte, code int) {
-	return m.exec(hc, "", argv, stdin)
+	return m.exec(hc, "", argv, stdin, nil)
 }
 
 // ExecContext is Exec for a context named by its JUJU_CONTEXT_ID, as the
@@ -72,14 +74,17 @@ func (m *Model) ExecContext(contextID, cwd string, argv []string, stdin []byte) 
 		m.record(ToolCall{ContextID: contextID, Tool: tool, StdinLen: len(stdin), Code: 1})
 		return nil, fmt.Appendf(nil, "ERROR bad request: unknown context id %q\n", contextID), 1
 	}
-	return m.exec(hc, cwd, argv, stdin)
+	return m.exec(hc, cwd, argv, stdin, nil)
 }
 
-func (m *Model) exec(hc *HookContext, cwd string, argv []string, stdin []byte) ([]byte, []byte, int) {
+// exec runs one tool. With outFile set, an -o/--output file is not
+// written but named there, its content returned as stdout: the forwarder
+// writes it in the tool's own mount namespace.
+func (m *Model) exec(hc *HookContext, cwd string, argv []string, stdin []byte, outFile *string) ([]byte, []byte, int) {
 	if len(argv) == 0 {
 		return nil, []byte("ERROR no tool given\n"), 2
 	}
-	c := &call{m: m, hc: hc, tool: path.Base(argv[0]), stdin: stdin, cwd: cwd}
+	c := &call{m: m, hc: hc, tool: path.Base(argv[0]), stdin: stdin, cwd: cwd, outFile: outFile}
 	m.mu.Lock()
 	err := c.run(argv[1:])
 	code := exitCode(err)
@@ -195,7 +200,11 @@ func (c *call) emit(def string, v any) error {
 	if err != nil {
 		return err
 	}
-	if out := c.p.get("output"); out != "" {
+	if out := c.p.get("output"); out != "" && c.outFile != nil {
+		*c.outFile = out
+		c.out.Write(b)
+		return nil
+	} else if out != "" {
 		if !filepath.IsAbs(out) && c.cwd != "" {
 			out = filepath.Join(c.cwd, out)
 		}

@@ -28,6 +28,8 @@ hooks/config-changed)
 	open-port "$port/tcp"
 	printf '{"port": "%s", "gone": ""}' "$port" | relation-set -r peer:0 --file -
 	config-get --format=json -o cfg.json
+	printf 'from-file: "yes"\n' > settings.yaml
+	relation-set -r peer:0 --file settings.yaml
 	;;
 hooks/start)
 	set +e
@@ -110,7 +112,7 @@ func TestForwarderEndToEnd(t *testing.T) {
 	}
 	equal(t, "ports", u.OpenedPorts(), []string{"5000/tcp"})
 	bag := m.RelationData(m.PeerRelation("peer"), u.Name())
-	if bag["port"] != "5000" || bag["private-address"] != "127.0.10.1" {
+	if bag["port"] != "5000" || bag["private-address"] != "127.0.10.1" || bag["from-file"] != "yes" {
 		t.Errorf("peer bag = %v", bag)
 	}
 	if logs := u.Logs(); len(logs) != 1 || logs[0].Level != "WARNING" || logs[0].Message != "hello from docker-registry/0" {

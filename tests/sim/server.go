@@ -67,8 +67,8 @@ func (s *ToolServer) serve(conn net.Conn) {
 		_ = json.NewEncoder(conn).Encode(resp)
 		return
 	}
-	stdout, stderr, code := s.m.ExecContext(req.ContextID, req.Dir, req.Argv, req.Stdin)
-	_ = json.NewEncoder(conn).Encode(ToolResponse{Stdout: stdout, Stderr: stderr, Code: code})
+	resp := s.m.execRemote(req)
+	_ = json.NewEncoder(conn).Encode(resp)
 }
 
 // Close stops listening, waits for calls in flight and removes the socket.
@@ -79,4 +79,19 @@ func (s *ToolServer) Close() error {
 		err = errors.Join(err, rmErr)
 	}
 	return err
+}
+
+// execRemote is ExecContext for the forwarder, which writes -o files
+// itself: the tool may run in another mount namespace.
+func (m *Model) execRemote(req ToolRequest) ToolResponse {
+	m.mu.Lock()
+	hc := m.contexts[req.ContextID]
+	m.mu.Unlock()
+	if hc == nil {
+		stdout, stderr, code := m.ExecContext(req.ContextID, req.Dir, req.Argv, req.Stdin)
+		return ToolResponse{Stdout: stdout, Stderr: stderr, Code: code}
+	}
+	var out string
+	stdout, stderr, code := m.exec(hc, req.Dir, req.Argv, req.Stdin, &out)
+	return ToolResponse{Stdout: stdout, Stderr: stderr, Code: code, OutputFile: out}
 }
