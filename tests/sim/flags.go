@@ -67,8 +67,12 @@ func parseFlags(defs []flagDef, args []string) (*parsedArgs, error) {
 // following arguments it consumed.
 func (p *parsedArgs) long(defs []flagDef, a string, rest []string) (int, error) {
 	name, val, hasVal := strings.Cut(a[2:], "=")
-	d, ok := findFlag(defs, name, false)
-	if !ok || len(name) < 2 {
+	if name == "" {
+		return 0, fmt.Errorf("empty flag in argument %q", a)
+	}
+	// gnuflag accepts any defined name after "--", one letter too (--r 5).
+	d, ok := findFlag(defs, name)
+	if !ok {
 		return 0, fmt.Errorf("option provided but not defined: --%s", name)
 	}
 	return p.assign(d, "--"+name, val, hasVal, rest)
@@ -78,16 +82,16 @@ func (p *parsedArgs) long(defs []flagDef, a string, rest []string) (int, error) 
 func (p *parsedArgs) short(defs []flagDef, a string, rest []string) (int, error) {
 	for j := 1; j < len(a); j++ {
 		name := a[j : j+1]
-		d, ok := findFlag(defs, name, true)
-		if !ok {
+		d, ok := findFlag(defs, name)
+		if !ok || len(d.short) == 0 {
 			return 0, fmt.Errorf("option provided but not defined: -%s", name)
 		}
 		if d.isBool {
 			p.set[d.key()] = true
 			continue
 		}
-		val := strings.TrimPrefix(a[j+1:], "=")
-		return p.assign(d, "-"+name, val, j+1 < len(a), rest)
+		// The rest of the argument is the value, "=" included (-r=5 is "=5").
+		return p.assign(d, "-"+name, a[j+1:], j+1 < len(a), rest)
 	}
 	return 0, nil
 }
@@ -100,7 +104,7 @@ func (p *parsedArgs) assign(d flagDef, shown, val string, hasVal bool, rest []st
 			// gnuflag reads booleans with strconv: ops sends --application=True.
 			var err error
 			if b, err = strconv.ParseBool(val); err != nil {
-				return 0, fmt.Errorf("invalid value %q for option %s: parse error", val, shown)
+				return 0, fmt.Errorf("invalid value %q for option %s: %v", val, shown, err)
 			}
 		}
 		p.set[d.key()] = b
@@ -121,9 +125,11 @@ func (p *parsedArgs) assign(d flagDef, shown, val string, hasVal bool, rest []st
 	return used, nil
 }
 
-func findFlag(defs []flagDef, name string, short bool) (flagDef, bool) {
+// findFlag looks a name up among long and short names alike, as gnuflag
+// keeps them in one table.
+func findFlag(defs []flagDef, name string) (flagDef, bool) {
 	for _, d := range defs {
-		if (short && d.short == name) || (!short && d.long == name) {
+		if d.short == name || d.long == name {
 			return d, true
 		}
 	}
