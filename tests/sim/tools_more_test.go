@@ -90,3 +90,58 @@ func TestStateGoalStateAndMiscTools(t *testing.T) {
 		t.Errorf("network-get yaml lacks the legacy keys:\n%s", out)
 	}
 }
+
+func TestLogStatusAndNetworkDetails(t *testing.T) {
+	m := deploy(t, &charm{}, 2)
+	ctx := context.Background()
+	rel, err := m.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "website:" + itoa(rel)
+	leader := "docker-registry/0"
+	changed := sim.Event{Hook: "website-relation-changed", Relation: key, RemoteUnit: "haproxy/0"}
+	for _, argv := range [][]string{
+		{"juju-log", "--log-level", "warn", "ready", "now"},
+		{"juju-log", "-l", "LOUD", "x"},
+		{"status-set", "--application=True", "active", "all good"},
+		{"status-set", "--", "blocked", "-weird message"},
+	} {
+		if _, stderr, code := execIn(t, m, leader, changed, "", argv...); code != 0 {
+			t.Fatalf("%v: %s", argv, stderr)
+		}
+	}
+	logs := m.Unit(leader).Logs()
+	want := []sim.LogLine{
+		{Level: "WARNING", Message: key + ": ready now", Hook: "website-relation-changed"},
+		{Level: "WARNING", Message: `Specified log level of "LOUD" is not valid`, Hook: "website-relation-changed"},
+		{Level: "INFO", Message: key + ": x", Hook: "website-relation-changed"},
+	}
+	equal(t, "logs", logs, want)
+	if st := m.AppStatus(); st.Name != "active" || st.Message != "all good" {
+		t.Errorf("app status %+v", st)
+	}
+	if st := m.Unit(leader).Status(); st.Name != "blocked" || st.Message != "-weird message" {
+		t.Errorf("unit status %+v", st)
+	}
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"status-get", "--application", "--include-data", "--format=json"},
+			`{"application-status":{"message":"all good","status":"active","status-data":{},"units":{` +
+				`"docker-registry/0":{"message":"-weird message","status":"blocked","status-data":{}},` +
+				`"docker-registry/1":{"message":"agent initialising","status":"waiting","status-data":{}}}}}` + "\n"},
+		{[]string{"network-get", "-r", key, "website", "--ingress-address", "--egress-subnets", "--format=json"},
+			`{"egress-subnets":["127.0.10.1/32"],"ingress-address":"127.0.10.1"}` + "\n"},
+		{[]string{"relation-get", "--format=json", "private-address"}, `"127.0.20.1"` + "\n"},
+		{[]string{"relation-get", "--app", "--format=json"}, "{}\n"},
+		{[]string{"relation-list"}, "haproxy/0\n"},
+		{[]string{"relation-ids"}, key + "\n"},
+	} {
+		out, stderr, code := execIn(t, m, leader, changed, "", tc.argv...)
+		if code != 0 || out != tc.want {
+			t.Errorf("%v: exit %d %s\n got %q\nwant %q", tc.argv, code, stderr, out, tc.want)
+		}
+	}
+}
