@@ -101,7 +101,9 @@ func (m *Model) blocked() []error {
 	defer m.mu.Unlock()
 	counts := map[string]int{}
 	for _, q := range m.seq.queue {
-		counts[q.unit]++
+		if q.fn == nil {
+			counts[q.unit]++
+		}
 	}
 	var errs []error
 	for _, u := range slices.Sorted(maps.Keys(counts)) {
