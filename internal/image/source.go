@@ -33,7 +33,7 @@ func (p Proxy) proxyFunc() func(*http.Request) (*url.URL, error) {
 // sourceOptions reaches the source registry: its credentials (sent over
 // https only), the proxy, and extra CAs for a private mirror.
 func sourceOptions(ctx context.Context, req PushRequest) ([]remote.Option, error) {
-	tlsConf, err := tlsConfig(req.SourceCAPEM, nil, nil)
+	tlsConf, err := tlsConfig(req.SourceCAPEM, true, nil, nil)
 	if err != nil {
 		return nil, err
 	}

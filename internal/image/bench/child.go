@@ -25,11 +25,10 @@ type childResult struct {
 	Err         string
 }
 
-func (e *benchEnv) child(ctx context.Context, t *upstream) (childResult, time.Duration, error) {
-	var res childResult
+func (e *benchEnv) child(ctx context.Context, t *upstream) (res childResult, wall, cpu time.Duration, err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return res, 0, err
+		return res, 0, 0, err
 	}
 	caFile := filepath.Join(e.certDir, "ca.crt")
 	cmd := exec.CommandContext(ctx, self)
@@ -40,20 +39,21 @@ func (e *benchEnv) child(ctx context.Context, t *upstream) (childResult, time.Du
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	start := time.Now()
 	err = cmd.Run()
-	wall := time.Since(start)
+	wall = time.Since(start)
 	if err != nil {
-		return res, wall, fmt.Errorf("our push: %w", err)
+		return res, wall, 0, fmt.Errorf("our push: %w", err)
 	}
+	cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return res, wall, fmt.Errorf("our push: %w", err)
+		return res, wall, cpu, fmt.Errorf("our push: %w", err)
 	}
 	if res.Err != "" {
-		return res, wall, fmt.Errorf("our push: %s", res.Err)
+		return res, wall, cpu, fmt.Errorf("our push: %s", res.Err)
 	}
 	if res.Digest != e.digest.String() {
-		return res, wall, fmt.Errorf("our push landed %s, want %s", res.Digest, e.digest)
+		return res, wall, cpu, fmt.Errorf("our push landed %s, want %s", res.Digest, e.digest)
 	}
-	return res, wall, nil
+	return res, wall, cpu, nil
 }
 
 func pushOnce() int {

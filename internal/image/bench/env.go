@@ -98,6 +98,7 @@ func (e *benchEnv) freshTarget(tag string) (*upstream, error) {
 
 type round struct {
 	ours, skopeo       time.Duration // wall, process start to exit
+	oursCPU, skopeoCPU time.Duration // user + system time of the process
 	repush, repushWall time.Duration // library time and process wall
 	oursCopied         int64
 	skopeoKeptDigest   bool
@@ -125,12 +126,12 @@ func (e *benchEnv) runOurs(ctx context.Context, r *round) error {
 		return err
 	}
 	defer t.Stop()
-	first, wall, err := e.child(ctx, t)
+	first, wall, cpu, err := e.child(ctx, t)
 	if err != nil {
 		return err
 	}
-	r.ours, r.oursCopied = wall, first.BytesCopied
-	again, wall, err := e.child(ctx, t)
+	r.ours, r.oursCopied, r.oursCPU = wall, first.BytesCopied, cpu
+	again, wall, _, err := e.child(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -159,6 +160,7 @@ func (e *benchEnv) runSkopeo(ctx context.Context, r *round) error {
 	if err != nil {
 		return fmt.Errorf("skopeo: %w: %s", err, out)
 	}
+	r.skopeoCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	got, err := e.targetDigest(ctx, t)
 	r.skopeoKeptDigest = err == nil && got == e.digest
 	return err

@@ -63,8 +63,9 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "round %d: ours %s, skopeo %s, re-push %s (wall %s)\n", i+1,
-			r.ours.Round(time.Millisecond), r.skopeo.Round(time.Millisecond), r.repush, r.repushWall.Round(time.Millisecond))
+		fmt.Fprintf(os.Stderr, "round %d: ours %s (cpu %s), skopeo %s (cpu %s), re-push %s (wall %s)\n", i+1,
+			r.ours.Round(time.Millisecond), r.oursCPU.Round(time.Millisecond), r.skopeo.Round(time.Millisecond),
+			r.skopeoCPU.Round(time.Millisecond), r.repush.Round(100*time.Microsecond), r.repushWall.Round(time.Millisecond))
 		rs = append(rs, r)
 	}
 	report(os.Stdout, c, env, limit, rs)

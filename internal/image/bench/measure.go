@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,13 +132,23 @@ func report(w io.Writer, c config, e *benchEnv, limit time.Duration, rs []round)
 	mb := float64(e.total) / (1 << 20)
 	mbps := func(d time.Duration) float64 { return mb / d.Seconds() }
 	fmt.Fprintf(w, "image: 2 platforms x %d layers x %d MiB, %.1f MiB in all; %d rounds, medians; %d CPUs\n\n", c.layers, c.layerMB, mb, len(rs), runtime.NumCPU())
-	fmt.Fprintf(w, "| measure | median | throughput |\n|---|---|---|\n")
-	fmt.Fprintf(w, "| ours (internal/image Push, own process) | %s | %.0f MiB/s |\n", ours.Round(time.Millisecond), mbps(ours))
-	fmt.Fprintf(w, "| skopeo copy --all | %s | %.0f MiB/s |\n", skopeo.Round(time.Millisecond), mbps(skopeo))
-	fmt.Fprintf(w, "| machine limit (sha256 + write + fsync, same bytes, same disk) | %s | %.0f MiB/s |\n", limit.Round(time.Millisecond), mbps(limit))
-	fmt.Fprintf(w, "| re-push, already present (library call) | %s | |\n", repush.Round(100*time.Microsecond))
-	fmt.Fprintf(w, "| re-push, already present (process wall) | %s | |\n\n", repushWall.Round(100*time.Microsecond))
+	oursCPU, skopeoCPU := median(pick(func(r round) time.Duration { return r.oursCPU })), median(pick(func(r round) time.Duration { return r.skopeoCPU }))
+	fmt.Fprintf(w, "| measure | median wall | throughput | client CPU (user+sys) |\n|---|---|---|---|\n")
+	fmt.Fprintf(w, "| ours (internal/image Push, own process) | %s | %.0f MiB/s | %s |\n", ours.Round(time.Millisecond), mbps(ours), oursCPU.Round(time.Millisecond))
+	fmt.Fprintf(w, "| skopeo copy --all | %s | %.0f MiB/s | %s |\n", skopeo.Round(time.Millisecond), mbps(skopeo), skopeoCPU.Round(time.Millisecond))
+	fmt.Fprintf(w, "| machine limit (sha256 + write + fsync, same bytes, same disk) | %s | %.0f MiB/s | |\n", limit.Round(time.Millisecond), mbps(limit))
+	fmt.Fprintf(w, "| re-push, already present (library call) | %s | | |\n", repush.Round(100*time.Microsecond))
+	fmt.Fprintf(w, "| re-push, already present (process wall) | %s | | |\n\n", repushWall.Round(100*time.Microsecond))
 	fmt.Fprintf(w, "ratio ours/skopeo: %.2f (target <= 0.9)\n", ours.Seconds()/skopeo.Seconds())
 	fmt.Fprintf(w, "our throughput / machine limit: %.2f\n", limit.Seconds()/ours.Seconds())
+	fmt.Fprintf(w, "load average at the end: %s\n", loadAvg())
 	fmt.Fprintf(w, "bytes uploaded by ours per round: %d; skopeo kept the index digest: %t\n", rs[0].oursCopied, rs[0].skopeoKeptDigest)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
