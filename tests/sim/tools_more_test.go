@@ -145,3 +145,16 @@ func TestLogStatusAndNetworkDetails(t *testing.T) {
 		}
 	}
 }
+
+func TestAddressChange(t *testing.T) {
+	m := deploy(t, &charm{}, 1)
+	u := m.Unit("docker-registry/0")
+	u.SetAddress("127.0.30.5")
+	bag := m.RelationData(m.PeerRelation("peer"), u.Name())
+	if bag["private-address"] != "127.0.30.5" || bag["egress-subnets"] != "127.0.30.5/32" {
+		t.Errorf("bag after address change: %v", bag)
+	}
+	if out, _, _ := execIn(t, m, u.Name(), install, "", "unit-get", "private-address"); out != "127.0.30.5\n" {
+		t.Errorf("unit-get = %q", out)
+	}
+}

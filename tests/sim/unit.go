@@ -144,11 +144,18 @@ func (u Unit) Failed() *HookRun {
 	return h
 }
 
-// SetAddress changes the unit's address (the next config-changed and
-// relation data pick it up; Juju would fire config-changed, call SetConfig
-// with no values for that).
+// SetAddress changes the unit's address and, as Juju does, the address
+// keys of its bags in every relation. Juju then fires config-changed:
+// call SetConfig(ctx, nil) for that.
 func (u Unit) SetAddress(addr string) {
-	u.with(func(st *unit) { st.address = addr })
+	u.with(func(st *unit) {
+		st.address = addr
+		for _, r := range u.m.relations {
+			if _, ok := r.unitData[u.name]; ok && !r.removed {
+				r.seed(u.name, addr)
+			}
+		}
+	})
 }
 
 // storageInstance is one attached storage instance of a unit.
