@@ -3,6 +3,7 @@ package charm
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +124,9 @@ type recorder struct {
 	mu    sync.Mutex
 	calls []string
 	state map[string]bool
+	// rejectReload makes reload fail, as when the registry refuses a
+	// configuration.
+	rejectReload bool
 }
 
 func (r *recorder) record(call string) {
@@ -180,7 +184,15 @@ func (r *recorder) Restart(_ context.Context, u string) error {
 	r.set(u, true)
 	return nil
 }
-func (r *recorder) Reload(_ context.Context, u string) error { r.record("reload " + u); return nil }
+func (r *recorder) Reload(_ context.Context, u string) error {
+	r.record("reload " + u)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rejectReload {
+		return errors.New("the registry did not reload")
+	}
+	return nil
+}
 func (r *recorder) IsActive(_ context.Context, u string) (bool, error) {
 	return r.active(u), nil
 }

@@ -2,6 +2,7 @@ package charm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -42,7 +43,15 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		return out, err
 	}
 	out.Serving = !st.Stopped && !st.SeriesUpgrade
-	if err := c.drive(ctx, ch, out.Serving); err != nil {
+	// A reload the registry refused earlier is retried until it takes:
+	// the files on disk are ahead of what serves.
+	ch.Served = ch.Served || st.ReloadPending
+	err = c.drive(ctx, ch, out.Serving)
+	st.ReloadPending = errors.Is(err, errRejected)
+	if st.ReloadPending {
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
+			"Registry rejected its new configuration and serves the previous one (see journalctl -u %s)", service.ServiceUnit))
+	} else if err != nil {
 		return out, err
 	}
 	if out.Serving {
@@ -92,10 +101,17 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 	case ch.Binary || ch.Units || ch.Env:
 		return svc.Restart(ctx, service.ServiceUnit)
 	case ch.Served:
-		return svc.Reload(ctx, service.ServiceUnit)
+		if err := svc.Reload(ctx, service.ServiceUnit); err != nil {
+			return errRejected
+		}
 	}
 	return nil
 }
+
+// errRejected is a reload the running registry refused: it keeps serving
+// its previous configuration. The reason is in the registry's own log;
+// it is not repeated here because configuration errors may quote values.
+var errRejected = errors.New("rejected")
 
 func (c *Charm) applyPorts(ctx context.Context, o *Observed, d *Desired) error {
 	want := map[string]juju.Port{}

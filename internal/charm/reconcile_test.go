@@ -252,3 +252,28 @@ func TestConfigChangedToolCallBudget(t *testing.T) {
 		t.Errorf("config-changed made %d tool calls, budget 25", len(calls))
 	}
 }
+
+func TestRejectedReloadBlocksAndRetries(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	rec := h.services(unit0)
+	rec.mu.Lock()
+	rec.rejectReload = true
+	rec.mu.Unlock()
+
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	h.wantStatus(unit0, "blocked", "Registry rejected its new configuration")
+	if u := h.model.Unit(unit0).Failed(); u != nil {
+		t.Fatalf("a rejected reload failed the hook: %v", u)
+	}
+
+	rec.mu.Lock()
+	rec.rejectReload = false
+	rec.mu.Unlock()
+	mark := rec.mark()
+	h.must(h.model.SetConfig(ctx, map[string]any{}))
+	if calls := rec.since(mark); !slices.Contains(calls, "reload docker-registry.service") {
+		t.Errorf("the refused reload was not retried: %v", calls)
+	}
+	h.wantStatus(unit0, "active", "Ready at")
+}

@@ -27,6 +27,9 @@ type LocalState struct {
 	// NRPEFiles are the nagios files this unit wrote, removed with the
 	// relation.
 	NRPEFiles []string `json:"nrpe-files,omitempty"`
+	// ReloadPending is set when the registry refused a reload: it still
+	// serves the previous configuration and the next hook retries.
+	ReloadPending bool `json:"reload-pending,omitempty"`
 	// Last is the status computed by the last full reconcile; update-status
 	// reuses it because nothing in Juju's model changes without a hook.
 	Last *Summary `json:"last,omitempty"`

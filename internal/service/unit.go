@@ -55,9 +55,11 @@ func ServiceFile(o UnitOptions) []byte {
 	svc := []string{
 		"Type=simple",
 		fmt.Sprintf("ExecStart=%s serve --config %s", o.Binary, o.ConfigPath),
-		// SIGHUP makes the registry rebuild its handler from the new
-		// configuration in-process: no connection is dropped.
-		"ExecReload=/bin/kill -HUP $MAINPID",
+		// The registry rebuilds its handler from the new configuration
+		// in-process: no connection is dropped. The reload command waits
+		// until the new configuration serves, so `systemctl reload`
+		// returning means clients see it (or fails with the reason).
+		fmt.Sprintf("ExecReload=%s reload --config %s", o.Binary, o.ConfigPath),
 		"User=" + o.User,
 		"Group=" + o.User,
 		"Restart=always",

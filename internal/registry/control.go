@@ -1,0 +1,129 @@
+package registry
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The control socket makes `systemctl reload` synchronous. systemd runs
+// ExecReload (`docker-registry reload`) and waits for it; that command asks
+// the running server to reload over this socket and exits only when the
+// new configuration serves, or with the reason it could not. So when the
+// charm's reload returns, clients already see the new configuration, and a
+// configuration the registry refuses fails the reload visibly instead of
+// being logged and forgotten.
+//
+// The socket is abstract: it needs no writable path under ProtectSystem=
+// strict, and it lives in the network namespace, one per machine. Only
+// root and the service's own user may use it.
+
+const controlTimeout = 60 * time.Second
+
+// controlAddr names the socket after the configuration file, so that two
+// registries on one machine (tests) do not answer for each other.
+func controlAddr(configPath string) string {
+	return "@docker-registry-control:" + configPath
+}
+
+// ListenControl serves reload requests for the server of configPath until
+// ctx is done.
+func ListenControl(ctx context.Context, configPath string, reload func() error) error {
+	ln, err := net.Listen("unix", controlAddr(configPath))
+	if err != nil {
+		return fmt.Errorf("cannot listen on the control socket: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveControl(conn.(*net.UnixConn), reload)
+		}
+	}()
+	return nil
+}
+
+func serveControl(conn *net.UnixConn, reload func() error) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(controlTimeout))
+	if err := checkPeer(conn); err != nil {
+		fmt.Fprintf(conn, "error: %v\n", err)
+		return
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "reload" {
+		fmt.Fprintln(conn, "error: unknown request")
+		return
+	}
+	if err := reload(); err != nil {
+		fmt.Fprintf(conn, "error: %v\n", oneLine(err))
+		return
+	}
+	fmt.Fprintln(conn, "ok")
+}
+
+// checkPeer admits root and the server's own user.
+func checkPeer(conn *net.UnixConn) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if credErr != nil {
+		return fmt.Errorf("cannot identify the caller: %w", credErr)
+	}
+	if cred.Uid != 0 && int(cred.Uid) != os.Getuid() {
+		return errors.New("permission denied")
+	}
+	return nil
+}
+
+// RequestReload asks the server of configPath to reload and waits for the
+// outcome.
+func RequestReload(ctx context.Context, configPath string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", controlAddr(configPath))
+	if err != nil {
+		return fmt.Errorf("cannot reach the running registry: %w", err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(controlTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = conn.SetDeadline(deadline)
+	if _, err := fmt.Fprintln(conn, "reload"); err != nil {
+		return fmt.Errorf("cannot ask the registry to reload: %w", err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("cannot read the registry's answer: %w", err)
+	}
+	if line = strings.TrimSpace(line); line != "ok" {
+		return fmt.Errorf("the registry did not reload: %s", strings.TrimPrefix(line, "error: "))
+	}
+	return nil
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
