@@ -74,7 +74,7 @@ func (m *Model) addUnit() string {
 	m.nextUnit++
 	name := fmt.Sprintf("%s/%d", m.app, n)
 	u := &unit{name: name, address: m.opts.UnitAddress(name), machine: strconv.Itoa(n),
-		status: Status{Name: "waiting", Message: "agent initialising", Since: m.opts.Now()}}
+		status: Status{Name: "waiting", Message: "agent initializing", Since: m.opts.Now()}}
 	m.units[name] = u
 	m.attachStorage(u)
 	for _, r := range m.liveRelations() {

@@ -29,3 +29,33 @@ func TestDeployTwoUnitsJoinsPeersAfterStart(t *testing.T) {
 	})
 	equal(t, "storage", m.Unit("docker-registry/1").Storage(), []string{"registry-data/1"})
 }
+
+// The agent's own workload statuses: "installing charm software" during
+// install and "unknown" after start, unless the charm set one itself.
+func TestAgentSetsStatusUntilTheCharmDoes(t *testing.T) {
+	var during string
+	c := &charm{fn: func(h *hook) int {
+		if h.event() == "install" {
+			during, _ = h.tool("status-get", "--include-data", "--format=json")
+		}
+		return 0
+	}}
+	m := deploy(t, c, 1)
+	if during != `{"message":"installing charm software","status":"maintenance","status-data":{}}`+"\n" {
+		t.Errorf("status during install = %q", during)
+	}
+	if st := m.Unit("docker-registry/0").Status(); st.Name != "unknown" || st.Message != "" {
+		t.Errorf("status after start = %+v", st)
+	}
+
+	c2 := &charm{fn: func(h *hook) int {
+		if h.event() == "registry-data-storage-attached" {
+			h.tool("status-set", "waiting", "preparing storage")
+		}
+		return 0
+	}}
+	m = deploy(t, c2, 1)
+	if st := m.Unit("docker-registry/0").Status(); st.Name != "waiting" || st.Message != "preparing storage" {
+		t.Errorf("status set by the charm = %+v", st)
+	}
+}

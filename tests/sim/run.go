@@ -83,6 +83,9 @@ func (m *Model) runHook(ctx context.Context, unitName string, ev Event) error {
 	m.mu.Lock()
 	m.beforeHook(unitName, ev)
 	hc, err := m.newHookContext(unitName, ev)
+	if err == nil {
+		m.agentStatus(unitName, ev.Hook, false)
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return err
@@ -101,6 +104,9 @@ func (m *Model) runHook(ctx context.Context, unitName string, ev Event) error {
 		return &HookError{Run: run}
 	}
 	changes := hc.Commit()
+	m.mu.Lock()
+	m.agentStatus(unitName, ev.Hook, true)
+	m.mu.Unlock()
 	m.endHook(hc, run, changes)
 	return m.notify(ctx, changes)
 }
@@ -163,6 +169,22 @@ func (m *Model) queuePeerChanged(ch RelationChange) {
 			ev.RemoteUnit = ch.Unit
 			m.enqueue(u, ev)
 		}
+	}
+}
+
+// agentStatus sets the workload statuses the unit agent sets while the
+// charm has not set one itself: "installing charm software" before
+// install, "unknown" once start succeeded (juju PRs 1985, 7370).
+func (m *Model) agentStatus(unitName, hook string, after bool) {
+	u := m.units[unitName]
+	if u.charmStatus {
+		return
+	}
+	switch {
+	case hook == "install" && !after:
+		u.status = Status{Name: "maintenance", Message: "installing charm software", Since: m.opts.Now()}
+	case hook == "start" && after:
+		u.status = Status{Name: "unknown", Since: m.opts.Now()}
 	}
 }
 

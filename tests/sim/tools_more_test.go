@@ -131,7 +131,7 @@ func TestLogStatusAndNetworkDetails(t *testing.T) {
 		{[]string{"status-get", "--application", "--include-data", "--format=json"},
 			`{"application-status":{"message":"all good","status":"active","status-data":{},"units":{` +
 				`"docker-registry/0":{"message":"-weird message","status":"blocked","status-data":{}},` +
-				`"docker-registry/1":{"message":"agent initialising","status":"waiting","status-data":{}}}}}` + "\n"},
+				`"docker-registry/1":{"message":"","status":"unknown","status-data":{}}}}}` + "\n"},
 		{[]string{"network-get", "-r", key, "website", "--ingress-address", "--egress-subnets", "--format=json"},
 			`{"egress-subnets":["127.0.10.1/32"],"ingress-address":"127.0.10.1"}` + "\n"},
 		{[]string{"relation-get", "--format=json", "private-address"}, `"127.0.20.1"` + "\n"},

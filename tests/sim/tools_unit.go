@@ -56,6 +56,7 @@ func statusSet(c *call) error {
 		return nil
 	}
 	c.unit().status = s
+	c.unit().charmStatus = true
 	return nil
 }
 

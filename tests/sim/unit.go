@@ -29,18 +29,21 @@ type LogLine struct {
 
 // unit is one unit of the application under test.
 type unit struct {
-	name     string
-	address  string
-	machine  string
-	status   Status
-	version  string
-	ports    []string // committed, "5000/tcp", sorted
-	logs     []LogLine
-	state    map[string]string // charm state (state-set)
-	storage  []string          // storage instance ids
-	failed   *HookRun          // the hook that put the unit in error state
-	failedEv Event             // and its event, for Resolve
-	removed  bool
+	name    string
+	address string
+	machine string
+	status  Status
+	// charmStatus: the charm has called status-set, so the agent no longer
+	// sets the workload status itself.
+	charmStatus bool
+	version     string
+	ports       []string // committed, "5000/tcp", sorted
+	logs        []LogLine
+	state       map[string]string // charm state (state-set)
+	storage     []string          // storage instance ids
+	failed      *HookRun          // the hook that put the unit in error state
+	failedEv    Event             // and its event, for Resolve
+	removed     bool
 }
 
 // Unit is a handle on one unit for reading its state in tests.
