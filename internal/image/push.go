@@ -21,8 +21,10 @@ type PushRequest struct {
 	// docker-archive RepoTag such as "nginx:1.25", an OCI ref.name
 	// annotation or io.containerd.image.name). Empty: the only image.
 	Pick string
-	// Dest is the full target reference "<netloc>/<repo>:<tag>". Empty:
-	// "<netloc>/<source path>" with the source's tag or digest.
+	// Dest is the target reference "<netloc>/<repo>:<tag>" ("<repo>:<tag>"
+	// means on the target). Empty: "<netloc>/<source path without its
+	// registry>" with the source's tag or digest ("registry.k8s.io/pause:3.6"
+	// lands as "<netloc>/pause:3.6"; "nginx" as "<netloc>/nginx:latest").
 	Dest        string
 	SourceAuth  Auth
 	SourceCAPEM []byte // extra CAs for a source mirror with a private CA

@@ -52,3 +52,13 @@ func sourceOptions(ctx context.Context, req PushRequest) ([]remote.Option, error
 		remote.WithJobs(jobs),
 	}, nil
 }
+
+// ProxyFromJuju reads the model's proxy settings as Juju hands them to a
+// charm (JUJU_CHARM_HTTP_PROXY, JUJU_CHARM_HTTPS_PROXY, JUJU_CHARM_NO_PROXY).
+func ProxyFromJuju(getenv func(string) string) Proxy {
+	return Proxy{
+		HTTP:    getenv("JUJU_CHARM_HTTP_PROXY"),
+		HTTPS:   getenv("JUJU_CHARM_HTTPS_PROXY"),
+		NoProxy: getenv("JUJU_CHARM_NO_PROXY"),
+	}
+}
