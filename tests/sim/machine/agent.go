@@ -62,6 +62,9 @@ func agentMain(args []string) int {
 	if err := fs.Parse(args); err != nil || *state == "" {
 		return 2
 	}
+	// Inherited descriptors are not close-on-exec: without this, every
+	// service started at boot would hold the readiness pipe open.
+	unix.CloseOnExec(3)
 	ready := os.NewFile(3, "ready")
 	a, ls, err := startAgent(*state, *name)
 	if err != nil {

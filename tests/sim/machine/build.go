@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"time"
 )
 
 // The simmachine binary is built once per source version and cached in
@@ -57,7 +59,20 @@ func buildAgent() (string, error) {
 	if err := os.Rename(tmp, bin); err != nil {
 		return "", fmt.Errorf("cannot install simmachine: %w", err)
 	}
+	pruneBuilds(dir)
 	return dir, linkSystemctl(dir, bin)
+}
+
+// pruneBuilds removes builds of other source versions unused for an
+// hour, so editing the agent does not fill the temp dir.
+func pruneBuilds(keep string) {
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(keep), "simmachine-*"))
+	for _, d := range old {
+		fi, err := os.Stat(filepath.Join(d, "simmachine"))
+		if d != keep && err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // linkSystemctl installs the binary under the name systemctl; Main
@@ -84,6 +99,9 @@ func sourceHash(src string) (string, error) {
 	more, _ := filepath.Glob(filepath.Join(src, "cmd", "simmachine", "*.go"))
 	mod, _ := filepath.Glob(filepath.Join(src, "..", "..", "..", "go.sum"))
 	for _, f := range append(append(files, more...), mod...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return "", fmt.Errorf("cannot hash agent source: %w", err)

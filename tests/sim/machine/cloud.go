@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,6 +94,12 @@ func New(o Options) (*Cloud, error) {
 		return nil, err
 	}
 	sweepStale()
+	if d := overlaid(o.StateDir); d != "" {
+		return nil, fmt.Errorf("cannot use state dir %s: it is under %s, which machines overlay", o.StateDir, d)
+	}
+	if d := overlaid(agent); d != "" {
+		return nil, fmt.Errorf("cannot use agent dir %s: it is under %s, which machines overlay (set TMPDIR)", agent, d)
+	}
 	c := &Cloud{opts: o, agent: agent}
 	if c.opts.StateDir == "" {
 		if c.opts.StateDir, err = os.MkdirTemp("", "simcloud-"); err != nil {
@@ -217,3 +224,19 @@ func (c *Cloud) stateDir(name string) string { return filepath.Join(c.opts.State
 
 // StateDir is the directory holding the machines' state.
 func (c *Cloud) StateDir() string { return c.opts.StateDir }
+
+// overlaid returns the overlaid directory p is under, or "".
+func overlaid(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	for _, d := range overlayDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return d
+		}
+	}
+	return ""
+}

@@ -1,16 +1,17 @@
 package machine
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,10 +26,12 @@ type Machine struct {
 	name   string
 	addr   netip.Addr
 	netns  string
+	veth   string // its peer's name in the bridge namespace
 	state  string // host path of the state dir
 	client *agentClient
 
-	agent *exec.Cmd
+	power sync.Mutex    // serialises power changes
+	agent *exec.Cmd     // nil while powered off
 	done  chan struct{} // closed when the agent process has exited
 }
 
@@ -58,7 +61,8 @@ func (c *Cloud) NewMachine(name string) (*Machine, error) {
 		return nil, fmt.Errorf("cannot create machine %q: %w", name, err)
 	}
 	m.client = newAgentClient(filepath.Join(m.state, "agent.sock"))
-	if err := c.attach(m.netns, fmt.Sprintf("v%d", n), addr); err != nil {
+	m.veth = fmt.Sprintf("v%d", n)
+	if err := c.attach(m.netns, m.veth, addr); err != nil {
 		return nil, fmt.Errorf("cannot create machine %q: %w", name, err)
 	}
 	if err := m.boot(); err != nil {
@@ -112,7 +116,7 @@ func (m *Machine) boot() error {
 	}
 	m.agent, m.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(m.done)
-	status, _ := io.ReadAll(r)
+	status, _ := bufio.NewReader(r).ReadString('\n')
 	if !strings.HasPrefix(string(status), "ready") {
 		cmd.Process.Kill()
 		<-m.done
@@ -125,18 +129,41 @@ func (m *Machine) boot() error {
 // Reboot powers the machine off (every process killed, every socket
 // closed) and boots it again on the same disks: what is enabled starts.
 func (m *Machine) Reboot() error {
-	if err := m.powerOff(); err != nil {
+	if err := m.PowerOff(); err != nil {
 		return err
 	}
+	return m.PowerOn()
+}
+
+// PowerOn boots a machine that was powered off.
+func (m *Machine) PowerOn() error {
+	m.power.Lock()
+	defer m.power.Unlock()
+	if m.agent != nil {
+		return fmt.Errorf("cannot power on machine %q: it is running", m.name)
+	}
 	if err := m.boot(); err != nil {
-		return fmt.Errorf("cannot reboot machine %q: %w", m.name, err)
+		return fmt.Errorf("cannot boot machine %q: %w", m.name, err)
 	}
 	return nil
 }
 
-// powerOff asks the agent to kill everything and exit; killing PID 1 of
-// the namespace takes everything left with it.
-func (m *Machine) powerOff() error {
+// SetLink takes the machine's network link down (false) or up (true),
+// as a pulled cable: its address stays, packets stop.
+func (m *Machine) SetLink(up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	return ip(m.cloud.bridge, fmt.Sprintf("link set %s %s", m.veth, state))
+}
+
+// PowerOff kills every process of the machine, closes its sockets and
+// stops its agent; its disks (overlay upper layers) stay. Killing PID 1
+// of the namespace takes everything left with it.
+func (m *Machine) PowerOff() error {
+	m.power.Lock()
+	defer m.power.Unlock()
 	if m.agent == nil {
 		return nil
 	}
@@ -155,7 +182,7 @@ func (m *Machine) powerOff() error {
 
 // close powers off and removes the machine's namespace.
 func (m *Machine) close() error {
-	err := m.powerOff()
+	err := m.PowerOff()
 	if _, serr := os.Stat(netnsPath(m.netns)); serr == nil {
 		err = errors.Join(err, ip("", "netns del "+m.netns))
 	}

@@ -160,3 +160,45 @@ func TestCommandResult(t *testing.T) {
 		t.Errorf("output %q", p.Output())
 	}
 }
+
+func TestLinkAndPower(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	installSvc(t, m)
+	unit := "[Service]\nExecStart=/usr/local/bin/svc\nEnvironment=ADDR=:8080\n[Install]\nWantedBy=multi-user.target\n"
+	if err := m.WriteFile("/etc/systemd/system/svc.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "enable", "--now", "svc")
+	url := fmt.Sprintf("http://%s:8080/", m.Addr())
+	eventually(t, "serving", func() error { _, err := get(context.Background(), c, url); return err })
+
+	if err := m.SetLink(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := get(ctx, c, url); err == nil {
+		t.Errorf("reached a machine whose link is down")
+	}
+	if err := m.SetLink(true); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, c, url)
+
+	if err := m.PowerOff(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := get(ctx, c, url); err == nil {
+		t.Errorf("reached a machine that is off")
+	}
+	if _, err := m.Command(context.Background(), "true").Result(); err == nil {
+		t.Errorf("ran a command on a machine that is off")
+	}
+	if err := m.PowerOn(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "serving after power on", func() error { _, err := get(context.Background(), c, url); return err })
+}
