@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkHooks measures, on a deployed unit under the simulator (the
+// packed charm run as a process on its machine, every hook tool a real
+// process talking to the model), the wall time and tool calls of a no-op
+// update-status and of a config-changed that changes the registry's
+// configuration (full reconcile: render, write, synchronous reload,
+// readiness probe). Run with `make bench-hooks`.
+func BenchmarkHooks(b *testing.B) {
+	e := New(b)
+	ctx := context.Background()
+	if err := e.Model.Deploy(ctx, 1); err != nil {
+		b.Fatal(err)
+	}
+	rounds := envInt("BENCH_HOOK_ROUNDS", 40)
+	us := measure(b, e, rounds, func(int) error { return e.Model.UpdateStatus(ctx) })
+	levels := []string{"debug", "info"}
+	cc := measure(b, e, rounds, func(i int) error {
+		return e.Model.SetConfig(ctx, map[string]any{"log-level": levels[i%2]})
+	})
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" {
+		b.Fatalf("unit ended %s %q", st.Name, st.Message)
+	}
+	report(b, "update-status", us)
+	report(b, "config-changed", cc)
+}
+
+type hookFigures struct {
+	median, p90 time.Duration
+	calls       int // median tool calls per hook
+}
+
+func measure(b *testing.B, e *Env, rounds int, run func(i int) error) hookFigures {
+	b.Helper()
+	var times []time.Duration
+	var calls []int
+	for i := 0; i < rounds; i++ {
+		mark := e.Model.ToolCallMark()
+		start := time.Now()
+		if err := run(i); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+		calls = append(calls, len(e.Model.ToolCalls(mark)))
+	}
+	slices.Sort(times)
+	slices.Sort(calls)
+	return hookFigures{median: times[len(times)/2], p90: times[len(times)*9/10], calls: calls[len(calls)/2]}
+}
+
+func report(b *testing.B, name string, f hookFigures) {
+	b.ReportMetric(float64(f.median.Microseconds())/1000, name+"-median-ms")
+	b.ReportMetric(float64(f.calls), name+"-tool-calls")
+	fmt.Printf("%-15s median %6.1f ms  p90 %6.1f ms  tool calls %d\n", name,
+		float64(f.median.Microseconds())/1000, float64(f.p90.Microseconds())/1000, f.calls)
+}
+
+func envInt(name string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err != nil || n <= 0 {
+		return def
+	}
+	return n
+}
