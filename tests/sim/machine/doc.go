@@ -37,11 +37,14 @@
 // enable/disable write and remove the .wants/.requires links on disk
 // (WantedBy=, RequiredBy=, Also=), and boot starts what is linked.
 //
-// Enforced hardening: NoNewPrivileges= (prctl in the exec wrapper),
-// UMask=, LimitNOFILE=. Every other directive (ProtectSystem=,
-// ReadWritePaths=, PrivateTmp=, ProtectHome=, CapabilityBoundingSet=,
-// ...) is parsed, recorded and reported by "systemctl show -p", but not
-// enforced.
+// Enforced hardening: NoNewPrivileges= (prctl), UMask=, LimitNOFILE=,
+// and, in a mount namespace of the service's own: ProtectSystem=
+// yes|full|strict (read-only remounts; /dev, /proc, /sys stay),
+// ReadWritePaths= and ReadOnlyPaths= (a missing path without "-" fails
+// the start with status 226, as in systemd), ProtectHome=yes|read-only|
+// tmpfs, PrivateTmp= (fresh /tmp and /var/tmp). Every other directive
+// (PrivateDevices=, CapabilityBoundingSet=, SystemCallFilter=, ...) is
+// parsed, recorded and reported by "systemctl show -p", not enforced.
 //
 // systemctl verbs: daemon-reload, start, stop, restart, reload,
 // try-restart, reload-or-restart, enable [--now], disable [--now],

@@ -219,7 +219,9 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc) (*proc, err
 	}
 	defer null.Close()
 	files := append([]*os.File{null, log, log}, listeners...)
+	box := sandboxOf(us.unit)
 	wargv := append([]string{m.wrapper, "exec-wrapper"}, wrapperFlags(svc, acct, len(listeners))...)
+	wargv = append(wargv, box.flags()...)
 	if c.Argv0Override && len(argv) > 1 {
 		// "@path argv0 args...": path runs with argv0 shown.
 		wargv = append(wargv, "--argv0="+argv[1])
@@ -230,7 +232,7 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc) (*proc, err
 	if err != nil {
 		return nil, err
 	}
-	return m.reaper.start(wargv, env, dir, files, nil)
+	return m.reaper.start(wargv, env, dir, files, nil, !box.empty())
 }
 
 func (m *manager) account(svc *ServiceSection, c Command) (*account, error) {

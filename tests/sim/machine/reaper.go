@@ -58,13 +58,15 @@ func (r *reaper) reap() {
 
 // start starts argv in its own process group. Holding the lock across
 // the fork makes sure the child is registered before it can be reaped.
-func (r *reaper) start(argv, env []string, dir string, files []*os.File, cred *syscall.Credential) (*proc, error) {
+// With newNS the child gets a private copy of the mount namespace.
+func (r *reaper) start(argv, env []string, dir string, files []*os.File, cred *syscall.Credential, newNS bool) (*proc, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: &syscall.SysProcAttr{
-		Setpgid:    true,
-		Credential: cred,
-	}}
+	sys := &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	if newNS {
+		sys.Unshareflags = syscall.CLONE_NEWNS // Go also makes / private in the child
+	}
+	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys}
 	p, err := os.StartProcess(argv[0], argv, attr)
 	if err != nil {
 		return nil, err

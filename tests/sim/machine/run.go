@@ -66,7 +66,7 @@ func (a *agent) spawn(req runRequest, files []*os.File) (*proc, int, error) {
 		}
 		cred = &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups}
 	}
-	p, err := a.reaper.start(argv, req.Env, req.Dir, files, cred)
+	p, err := a.reaper.start(argv, req.Env, req.Dir, files, cred, false)
 	if err != nil {
 		return nil, execErrorCode(err), fmt.Errorf("cannot run %q: %w", req.Argv[0], err)
 	}

@@ -54,6 +54,7 @@ func serviceMachine(t *testing.T) (*machine.Cloud, *machine.Machine) {
 	m := newMachine(t, c, "reg")
 	installSvc(t, m)
 	run(t, m, "useradd", "--system", "--no-create-home", "--user-group", "simsvc")
+	run(t, m, "mkdir", "-p", "/srv/registry") // ReadWritePaths= must exist
 	for name, data := range map[string]string{"svc.socket": svcSocket, "svc.service": svcService} {
 		if err := m.WriteFile("/etc/systemd/system/"+name, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
@@ -256,5 +257,62 @@ func TestServiceWithoutSocketFails(t *testing.T) {
 	}
 	if out := mustSystemctl(t, m, "cat", "once"); !strings.HasPrefix(out, "# /etc/systemd/system/once.service\n") {
 		t.Errorf("cat: %q", out)
+	}
+}
+
+func TestSandbox(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	installSvc(t, m)
+	run(t, m, "mkdir", "-p", "/srv/registry", "/var/lib/registry-ro")
+	unit := `[Service]
+ExecStart=/usr/local/bin/svc
+Environment=ADDR=:8080
+ProtectSystem=strict
+ReadWritePaths=/srv/registry -/does/not/exist
+ProtectHome=yes
+PrivateTmp=yes
+`
+	if err := m.WriteFile("/etc/systemd/system/box.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "start", "box")
+	base := fmt.Sprintf("http://%s:8080/write?path=", m.Addr())
+	eventually(t, "serving", func() error { _, err := get(context.Background(), c, base+"/srv/registry/a"); return err })
+	for path, want := range map[string]string{
+		"/srv/registry/blob": "ok",
+		"/tmp/private":       "ok",
+		"/etc/x":             "read-only file system",
+		"/var/lib/x":         "read-only file system",
+		"/usr/local/x":       "read-only file system",
+		"/root/x":            "read-only file system",
+	} {
+		if got := mustGet(t, c, base+path); !strings.Contains(got, want) {
+			t.Errorf("writing %s: %q, want %q", path, got, want)
+		}
+	}
+	if _, err := m.ReadFile("/srv/registry/blob"); err != nil {
+		t.Errorf("the machine does not see the service's write: %v", err)
+	}
+	if _, err := m.ReadFile("/tmp/private"); err == nil {
+		t.Errorf("PrivateTmp= file is visible outside the service")
+	}
+	// The machine itself is not confined.
+	run(t, m, "touch", "/etc/x", "/var/lib/x")
+
+	// A missing ReadWritePaths= entry fails the start, as in systemd.
+	bad := strings.Replace(unit, "-/does/not/exist", "/does/not/exist", 1)
+	if err := m.WriteFile("/etc/systemd/system/bad.service", []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "start", "bad")
+	eventually(t, "failed", func() error {
+		if r := systemctl(t, m, "is-failed", "bad"); r.ExitCode != 0 {
+			return fmt.Errorf("is-failed: %s", r.Stdout)
+		}
+		return nil
+	})
+	if log := m.ServiceLog("bad"); !strings.Contains(log, "ReadWritePaths=/does/not/exist") {
+		t.Errorf("log: %s", log)
 	}
 }

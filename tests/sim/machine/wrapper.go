@@ -25,9 +25,19 @@ func wrapperMain(args []string) int {
 	nofile := fs.String("nofile", "", "")
 	listenPID := fs.Bool("listen-pid", false, "")
 	argv0 := fs.String("argv0", "", "")
+	var box sandbox
+	fs.StringVar(&box.ProtectSystem, "protect-system", "", "")
+	fs.StringVar(&box.ProtectHome, "protect-home", "", "")
+	fs.BoolVar(&box.PrivateTmp, "private-tmp", false, "")
+	fs.Func("rw", "", func(s string) error { box.ReadWrite = append(box.ReadWrite, s); return nil })
+	fs.Func("ro", "", func(s string) error { box.ReadOnly = append(box.ReadOnly, s); return nil })
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "simmachine exec-wrapper: cannot parse arguments")
 		return 2
+	}
+	if err := box.apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "simmachine exec-wrapper: %v\n", err)
+		return 226 // systemd's EXIT_NAMESPACE
 	}
 	if err := applyWrapper(*uid, *gid, *groups, *nnp, *umask, *nofile); err != nil {
 		fmt.Fprintf(os.Stderr, "simmachine exec-wrapper: %v\n", err)

@@ -40,7 +40,15 @@ func main() {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("started pid=%d uid=%d via=%s\n", os.Getpid(), os.Getuid(), how)
-	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	http.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
+		// Reports whether the service may write a path: for sandbox tests.
+		if err := os.WriteFile(r.URL.Query().Get("path"), []byte("x"), 0o644); err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		status, _ := os.ReadFile("/proc/self/status")
 		nnp := ""
 		for _, line := range strings.Split(string(status), "\n") {
@@ -50,7 +58,8 @@ func main() {
 		}
 		fmt.Fprintf(w, "host=%s pid=%d uid=%d hups=%d via=%s nnp=%s greeting=%q fdnames=%s\n",
 			host, os.Getpid(), os.Getuid(), hups.Load(), how, nnp, os.Getenv("GREETING"), os.Getenv("LISTEN_FDNAMES"))
-	}))
+	})
+	http.Serve(l, nil)
 }
 
 // listener takes fd 3 when systemd's LISTEN_FDS/LISTEN_PID say it is ours.
