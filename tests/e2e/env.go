@@ -18,6 +18,9 @@ import (
 	"github.com/canonical/docker-registry-charm/tests/sim/machine"
 )
 
+// unit0 is the first unit of the application under test.
+const unit0 = "docker-registry/0"
+
 // Env is one model with its cloud: each unit of the application under
 // test gets a machine when it is created.
 type Env struct {
@@ -27,39 +30,55 @@ type Env struct {
 	Charm string // the packed .charm deployed to every unit
 
 	tools    string
+	server   *sim.ToolServer
 	mu       sync.Mutex
 	machines map[string]*machine.Machine
 }
 
 // New builds (or takes from $CHARM) the packed charm and sets up an empty
-// model on a fresh cloud. It skips when the machine cannot host simulated
-// machines (not root, no ip(8)).
+// model on a fresh cloud, removed when the test ends. It skips when the
+// machine cannot host simulated machines (not root, no ip(8)).
 func New(t testing.TB) *Env {
 	t.Helper()
 	cloud := machine.NewCloud(t)
-	e := &Env{T: t, Cloud: cloud, Charm: PackedCharm(t), machines: map[string]*machine.Machine{}}
 	dir := t.TempDir()
-	e.tools = filepath.Join(dir, "tools")
-	if err := sim.InstallTools(e.tools, buildOnce(t, "jujutool", "./tests/sim/cmd/jujutool")); err != nil {
+	e, err := Open(cloud, PackedCharm(t), buildOnce(t, "jujutool", "./tests/sim/cmd/jujutool"), dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.T = t
+	t.Cleanup(e.closeTools)
+	return e
+}
+
+// Open sets up an empty model on cloud, deploying charmPath to every unit;
+// hook tools are jujutool links in dir. The demo uses it outside tests.
+func Open(cloud *machine.Cloud, charmPath, jujutool, dir string) (*Env, error) {
+	e := &Env{Cloud: cloud, Charm: charmPath, machines: map[string]*machine.Machine{}}
+	e.tools = filepath.Join(dir, "tools")
+	if err := sim.InstallTools(e.tools, jujutool); err != nil {
+		return nil, err
+	}
 	m, err := sim.NewModel(sim.Options{
-		CharmDir:     e.Charm,
+		CharmDir:     charmPath,
 		Executor:     e,
 		UnitAddress:  e.newUnitMachine,
 		UnitCharmDir: machine.CharmDir,
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	srv, err := m.ServeTools(filepath.Join(dir, "agent.sock"))
-	if err != nil {
-		t.Fatal(err)
+	if e.server, err = m.ServeTools(filepath.Join(dir, "agent.sock")); err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() { srv.Close() })
 	e.Model = m
-	return e
+	return e, nil
 }
+
+func (e *Env) closeTools() { e.server.Close() }
+
+// Close stops serving hook tools; the caller closes the cloud.
+func (e *Env) Close() { e.closeTools() }
 
 // newUnitMachine gives a new unit its machine, with the charm unpacked as
 // the unit agent does, and returns the machine's address.
@@ -83,7 +102,7 @@ func (e *Env) Machine(unit string) *machine.Machine {
 	defer e.mu.Unlock()
 	m := e.machines[unit]
 	if m == nil {
-		e.T.Fatalf("no machine for %s", unit)
+		panic(fmt.Sprintf("no machine for %s", unit))
 	}
 	return m
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-const unit0 = "docker-registry/0"
 
 func TestDeployPushPullHTTP(t *testing.T) {
 	e := New(t)
