@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-
 func TestDeployPushPullHTTP(t *testing.T) {
 	e := New(t)
 	ctx := context.Background()
