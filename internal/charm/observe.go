@@ -89,12 +89,15 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	if o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); err != nil {
 		return nil, err
 	}
-	if o.PublicAddress, err = j.UnitGet(ctx, "public-address"); err != nil {
-		return nil, err
-	}
 	o.Hostname, _ = os.Hostname()
 	if err := c.observeRelations(ctx, o); err != nil {
 		return nil, err
+	}
+	if len(o.Certs) > 0 {
+		// Only certificate requests use the public address.
+		if o.PublicAddress, err = j.UnitGet(ctx, "public-address"); err != nil {
+			return nil, err
+		}
 	}
 	if o.Peer == nil || o.Peer.App[httpSecret] == "" {
 		if o.LeaderData, err = j.LeaderGet(ctx); err != nil {
@@ -109,7 +112,7 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 }
 
 func (c *Charm) observeRelations(ctx context.Context, o *Observed) error {
-	peers, err := c.relations(ctx, epPeer, true)
+	peers, err := c.relations(ctx, epPeer, false, true)
 	if err != nil {
 		return err
 	}
@@ -119,23 +122,23 @@ func (c *Charm) observeRelations(ctx context.Context, o *Observed) error {
 			return err
 		}
 	}
-	if o.Certs, err = c.relations(ctx, epCerts, true); err != nil {
+	if o.Certs, err = c.relations(ctx, epCerts, true, true); err != nil {
 		return err
 	}
 	// Clients publish nothing we read: only our own bag matters.
-	if o.Clients, err = c.relations(ctx, epClients, false); err != nil {
+	if o.Clients, err = c.relations(ctx, epClients, true, false); err != nil {
 		return err
 	}
-	if o.Websites, err = c.relations(ctx, epWebsite, true); err != nil {
+	if o.Websites, err = c.relations(ctx, epWebsite, true, true); err != nil {
 		return err
 	}
-	o.NRPE, err = c.relations(ctx, epNRPE, true)
+	o.NRPE, err = c.relations(ctx, epNRPE, true, true)
 	return err
 }
 
-// relations reads every relation of an endpoint: our unit's bag always,
-// the remote units and their bags when withRemote.
-func (c *Charm) relations(ctx context.Context, endpoint string, withRemote bool) ([]Relation, error) {
+// relations reads every relation of an endpoint: our unit's bag when we
+// publish on it, the remote units and their bags when withRemote.
+func (c *Charm) relations(ctx context.Context, endpoint string, withLocal, withRemote bool) ([]Relation, error) {
 	j := c.Juju
 	ids, err := j.RelationIDs(ctx, endpoint)
 	if err != nil {
@@ -143,9 +146,11 @@ func (c *Charm) relations(ctx context.Context, endpoint string, withRemote bool)
 	}
 	rels := make([]Relation, 0, len(ids))
 	for _, id := range ids {
-		r := Relation{ID: id, Remote: map[string]Bag{}}
-		if r.Local, err = j.RelationGet(ctx, id, j.Env.UnitName, false); err != nil {
-			return nil, err
+		r := Relation{ID: id, Remote: map[string]Bag{}, Local: Bag{}}
+		if withLocal {
+			if r.Local, err = j.RelationGet(ctx, id, j.Env.UnitName, false); err != nil {
+				return nil, err
+			}
 		}
 		if withRemote {
 			if err := c.readRemote(ctx, &r); err != nil {
