@@ -234,3 +234,39 @@ func checkBlob(t testing.TB, what string, r io.Reader, want v1.Descriptor) {
 		t.Fatalf("%s %s: got %s (%d bytes), want %d bytes", what, want.Digest, got, n, want.Size)
 	}
 }
+
+func TestPushByDigestAndSingleImage(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{})
+	tg := dst.target("", "")
+	img := platformImage(t, 8<<10, 2, testPlatforms[1])
+	r, _ := name.ParseReference(src.Netloc+"/tools/one:1", name.Insecure)
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/tools/one@" + h.String(), Target: tg})
+	if res.Err != nil || res.Dest != dst.Netloc+"/tools/one@"+h.String() || res.Digest != h.String() {
+		t.Fatalf("%+v", res)
+	}
+	if !slices.Equal(res.Platforms, []string{"linux/arm64"}) || !strings.Contains(res.MediaType, "manifest") {
+		t.Errorf("platforms %v, media type %s", res.Platforms, res.MediaType)
+	}
+	pullAndVerify(t, tg, "tools/one@"+h.String())
+}
+
+func TestDefaultDestination(t *testing.T) {
+	for src, want := range map[string]string{
+		"nginx":                          "N/nginx:latest",
+		"nginx:1.25":                     "N/nginx:1.25",
+		"registry.k8s.io/pause:3.6":      "N/pause:3.6",
+		"localhost:5000/a/b:c":           "N/a/b:c",
+		"quay.io/x/y@sha256:abc":         "N/x/y@sha256:abc",
+		"docker.io/library/redis:7":      "N/library/redis:7",
+		"example.com:443/p/q:1@sha256:d": "N/p/q:1",
+	} {
+		if got := defaultDest("N", src); got != want {
+			t.Errorf("%s -> %s, want %s", src, got, want)
+		}
+	}
+}

@@ -39,6 +39,7 @@ type testRegistry struct {
 	root   string // filesystem storage root
 	Netloc string
 	CAPEM  []byte // set when served over TLS
+	ca     *testCA
 }
 
 type regOpts struct {
@@ -48,6 +49,9 @@ type regOpts struct {
 	root     string // reuse a storage root (a "reload" of the same data)
 	noDelete bool
 	noCache  bool
+	// clientCerts makes the server require client certificates signed by
+	// its CA, as http.tls.clientcas does.
+	clientCerts bool
 }
 
 func newRegistry(t testing.TB, o regOpts) *testRegistry {
@@ -62,7 +66,12 @@ func newRegistry(t testing.TB, o regOpts) *testRegistry {
 	if o.tls {
 		ca := newCA(t)
 		r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "127.0.0.1")}}
-		r.CAPEM = ca.pem
+		if o.clientCerts {
+			r.srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+			r.srv.TLS.ClientCAs = x509.NewCertPool()
+			r.srv.TLS.ClientCAs.AddCert(ca.cert)
+		}
+		r.CAPEM, r.ca = ca.pem, ca
 		r.srv.StartTLS()
 	} else {
 		r.srv.Start()
