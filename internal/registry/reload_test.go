@@ -374,3 +374,38 @@ func TestAddrChangeNeedsRestart(t *testing.T) {
 		t.Error("Reload after shutdown succeeded")
 	}
 }
+
+// After garbage collection removes blob data, the in-memory blob-descriptor
+// cache of a running App still claims the blob (distribution issues 2966,
+// 4569); the App built by a reload starts with an empty cache.
+func TestReloadDropsStaleBlobCache(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig{RootDir: root}
+	r := startServer(t, cfg)
+	_, img := pushRandom(t, r.host(), "test/gc", 1<<16, 1)
+	layers, _ := img.Layers()
+	d, _ := layers[0].Digest()
+	url := fmt.Sprintf("http://%s/v2/test/gc/blobs/%s", r.host(), d)
+	head := func() int {
+		t.Helper()
+		resp, err := http.Head(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := head(); code != http.StatusOK {
+		t.Fatalf("HEAD blob = %d", code)
+	}
+	// What garbage collection does to an unreferenced blob.
+	blobDir := filepath.Join(root, "docker/registry/v2/blobs/sha256", d.Hex[:2], d.Hex)
+	if err := os.RemoveAll(blobDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("HEAD of the removed blob before reload: %d (stale cache)", head())
+	r.reconfigure(t, cfg)
+	if code := head(); code != http.StatusNotFound {
+		t.Errorf("HEAD of the removed blob after reload = %d, want 404", code)
+	}
+}
