@@ -68,8 +68,12 @@ func matchesPick(d v1.Descriptor, pick string) bool {
 	if pick == full || pick == ref || pick == d.Digest.String() {
 		return true
 	}
+	if full != "" && sameRef(full, pick) {
+		return true
+	}
+	// A bare ref.name is a tag: "app:1.0" picks the entry named "1.0".
 	_, tag, _ := splitRef(pick)
-	return full != "" && sameRef(full, pick) || (ref != "" && tag == ref && !strings.Contains(ref, "/"))
+	return ref != "" && !strings.Contains(ref, "/") && tag == ref
 }
 
 // sameRef compares two references the way docker resolves them

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -136,46 +135,4 @@ func chooseDest(req PushRequest, src *source) (string, error) {
 		return "", fmt.Errorf("cannot choose a destination for %s: it names no image; give one", req.Source)
 	}
 	return defaultDest(req.Target.Netloc, src.name), nil
-}
-
-func say(progress func(string), format string, args ...any) {
-	if progress != nil {
-		progress(fmt.Sprintf(format, args...))
-	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// platformsOf names the platforms of an index's children, or of an image.
-func platformsOf(idx v1.ImageIndex, img v1.Image) []string {
-	var out []string
-	if idx != nil {
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return nil
-		}
-		for _, d := range m.Manifests {
-			if d.Platform != nil {
-				out = append(out, d.Platform.String())
-			}
-		}
-		return out
-	}
-	if img != nil {
-		if cf, err := img.ConfigFile(); err == nil && cf.OS != "" {
-			out = append(out, cf.Platform().String())
-		}
-	}
-	return out
 }

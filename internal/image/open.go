@@ -68,3 +68,26 @@ func openRemote(ctx context.Context, req PushRequest) (*source, error) {
 	src.taggable, src.platforms = img, platformsOf(nil, img)
 	return src, nil
 }
+
+// platformsOf names the platforms of an index's children, or of an image.
+func platformsOf(idx v1.ImageIndex, img v1.Image) []string {
+	var out []string
+	if idx != nil {
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return nil
+		}
+		for _, d := range m.Manifests {
+			if d.Platform != nil {
+				out = append(out, d.Platform.String())
+			}
+		}
+		return out
+	}
+	if img != nil {
+		if cf, err := img.ConfigFile(); err == nil && cf.OS != "" {
+			out = append(out, cf.Platform().String())
+		}
+	}
+	return out
+}
