@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/tests/remote"
+	"github.com/canonical/docker-registry-charm/tests/sim"
+)
+
+// relateEasyRSA relates cert-provider to a simulated easyrsa/0 that
+// answers every request our units commit, as the easyrsa charm does.
+func relateEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int) {
+	t.Helper()
+	ca, err := remote.NewEasyRSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Model.OnRelationChanged(func(ctx context.Context, ch sim.RelationChange) error {
+		if ch.Endpoint != "cert-provider" || ch.App {
+			return nil
+		}
+		answer, err := ca.Answer(map[string]map[string]string{ch.Unit: ch.Data})
+		if err != nil {
+			t.Errorf("easyrsa cannot use the request of %s: %v", ch.Unit, err)
+			return nil
+		}
+		return e.Model.SetRemoteData(ctx, ch.RelationID, "easyrsa/0", answer)
+	})
+	rel, err := e.Model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0"})
+	if err != nil {
+		t.Fatalf("relate cert-provider: %v", err)
+	}
+	return ca, rel
+}
+
+// registryView reads our unit's docker-registry bag as a worker does.
+func registryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryView {
+	t.Helper()
+	v, err := remote.ReadRegistry(e.Model.RelationData(rel, unit))
+	if err != nil {
+		t.Fatalf("%s's docker-registry data would mislead a worker: %v", unit, err)
+	}
+	return v
+}
+
+// parseCert reads the first certificate of PEM text (easyrsa's text dump
+// before it is skipped).
+func parseCert(text string) (*x509.Certificate, error) {
+	rest := []byte(text)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return nil, errors.New("no certificate in PEM text")
+		}
+		if b.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(b.Bytes)
+		}
+	}
+}
+
+// servedCert connects to addr (host:port) from the test process over
+// TLS, verifying the server against caPEM and presenting client (the
+// registry may require one), and returns the server's leaf certificate.
+func servedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate) (*x509.Certificate, error) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(caPEM))
+	host, _, _ := net.SplitHostPort(addr)
+	cfg := &tls.Config{RootCAs: pool, ServerName: host}
+	if client != nil {
+		cfg.Certificates = []tls.Certificate{*client}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	raw, err := e.Cloud.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, cfg)
+	defer conn.Close()
+	if err := conn.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return conn.ConnectionState().PeerCertificates[0], nil
+}
+
+// waitServed polls addr until it serves exactly want over verified TLS.
+func waitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate, want *x509.Certificate) error {
+	return eventually(ctx, workerTimeout, func() error {
+		got, err := servedCert(ctx, e, addr, caPEM, client)
+		if err != nil {
+			return err
+		}
+		if !got.Equal(want) {
+			return fmt.Errorf("%s serves certificate serial %s, want serial %s", addr, got.SerialNumber, want.SerialNumber)
+		}
+		return nil
+	})
+}
+
+// waitHTTP polls http://addr/v2/ (plain) until it answers with code.
+func waitHTTP(ctx context.Context, e *Env, addr string, code int) error {
+	c := &http.Client{Transport: Client{Env: e}.Transport(), Timeout: 5 * time.Second}
+	return eventually(ctx, workerTimeout, func() error {
+		resp, err := c.Get("http://" + addr + "/v2/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			return fmt.Errorf("http://%s/v2/ answered %d, want %d", addr, resp.StatusCode, code)
+		}
+		return nil
+	})
+}
+
+// testImage is a small runnable-looking linux/amd64 image.
+func testImage(t testing.TB) (v1.Image, string) {
+	t.Helper()
+	img, err := random.Image(2048, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, d.String()
+}
+
+// httpsOnly refuses plain-http requests. go-containerregistry falls back
+// to http for registries on RFC 1918 addresses (the cloud's segment)
+// when https fails, which would turn a TLS failure into a silent
+// plain-text success.
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		return nil, fmt.Errorf("refusing plain %s to %s: this client must use TLS", r.URL.Scheme, r.URL.Host)
+	}
+	return h.rt.RoundTrip(r)
+}
+
+// options are c's go-containerregistry options, https only when c has a
+// CA.
+func options(c Client) []ggcrremote.Option {
+	opts := c.Options()
+	if c.CAPEM != nil {
+		opts = append(opts, ggcrremote.WithTransport(httpsOnly{c.Transport()}))
+	}
+	return opts
+}
+
+// push writes img to netloc/repo with c.
+func push(c Client, netloc, repo string, img v1.Image) error {
+	ref, err := c.Ref(netloc, repo)
+	if err != nil {
+		return err
+	}
+	return ggcrremote.Write(ref, img, options(c)...)
+}
+
+// pullDigest reads netloc/repo's manifest digest with c.
+func pullDigest(c Client, netloc, repo string) (string, error) {
+	ref, err := c.Ref(netloc, repo)
+	if err != nil {
+		return "", err
+	}
+	img, err := ggcrremote.Image(ref, options(c)...)
+	if err != nil {
+		return "", err
+	}
+	if _, err := img.RawConfigFile(); err != nil {
+		return "", err
+	}
+	d, err := img.Digest()
+	return d.String(), err
+}
+
+// secret is a random password for a test; never printed.
+func secret(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// keyPair loads easyrsa text+PEM into a tls.Certificate.
+func keyPair(t testing.TB, cert, key string) *tls.Certificate {
+	t.Helper()
+	kp, err := tls.X509KeyPair([]byte(cert), []byte(key))
+	if err != nil {
+		t.Fatalf("cannot load a key pair: %v", err)
+	}
+	return &kp
+}

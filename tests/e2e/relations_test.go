@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/canonical/docker-registry-charm/tests/remote"
+	"github.com/canonical/docker-registry-charm/tests/sim"
+)
+
+// One deployment walks a registry through the relations a Charmed
+// Kubernetes cluster gives it: easyrsa turns it to https, a containerd
+// worker and a docker worker configured only from the docker-registry
+// relation pull over verified TLS, haproxy configured from the website
+// stanza serves pulls, and removing cert-provider brings everyone back to
+// http.
+func TestRelationsTLSWorkersProxy(t *testing.T) {
+	e := New(t)
+	ctx := context.Background()
+	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
+	if err := e.Model.Deploy(ctx, 1); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, serviceLog())
+	}
+	password := secret(t)
+	if err := e.Model.SetConfig(ctx, map[string]any{"auth-basic-password": password}); err != nil {
+		t.Fatal(err)
+	}
+	addr := e.Machine(unit0).Addr().String()
+	direct := net.JoinHostPort(addr, "5000")
+
+	// The workers exist before the relations, as in a cluster.
+	ctrd := startContainerd(ctx, t, e, "containerd-0")
+	dockerd := startDockerd(ctx, t, e, "docker-0")
+	clients, err := e.Model.Relate(ctx, "docker-registry", "containerd",
+		sim.RemoteUnit{Name: "containerd/0", Address: ctrd.m.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerRel, err := e.Model.Relate(ctx, "docker-registry", "docker",
+		sim.RemoteUnit{Name: "docker/0", Address: dockerd.m.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// 1. easyrsa → https with easyrsa's certificate.
+	ca, certRel := relateEasyRSA(ctx, t, e)
+	req := ca.Requests[unit0]
+	if req["common_name"] != addr || req["unit_name"] != "docker-registry_0" {
+		t.Errorf("certificate request: common_name %q unit_name %q, want raw %q and docker-registry_0",
+			req["common_name"], req["unit_name"], addr)
+	}
+	var sans []string
+	if err := json.Unmarshal([]byte(req["sans"]), &sans); err != nil || !slices.Contains(sans, addr) {
+		t.Errorf("sans %q is not a JSON list naming %s", req["sans"], addr)
+	}
+	issued, err := parseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	globalClient := keyPair(t, ca.ClientCert, ca.ClientKey)
+	if err := waitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
+		t.Fatalf("registry does not serve easyrsa's certificate: %v\n%s", err, serviceLog())
+	}
+	served, _ := servedCert(ctx, e, direct, ca.CAPEM, globalClient)
+	if !slices.ContainsFunc(served.IPAddresses, func(ip net.IP) bool { return ip.String() == addr }) || served.Subject.CommonName != addr {
+		t.Errorf("served certificate: CN %q, IP SANs %v; want %s in both", served.Subject.CommonName, served.IPAddresses, addr)
+	}
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https)." {
+		t.Errorf("status = %s %q", st.Name, st.Message)
+	}
+	view := registryView(t, e, clients, unit0)
+	if !view.HasTLS || view.CA != ca.CAPEM && strings.TrimSpace(view.CA) != strings.TrimSpace(ca.CAPEM) ||
+		view.Netloc != direct || view.URL != "https://"+direct || !view.HasAuth || view.User != "admin" || view.Password != password {
+		t.Fatalf("workers are told netloc %q url %q tls %v (CA is easyrsa's: %v) auth %v user %q (password matches: %v)",
+			view.Netloc, view.URL, view.HasTLS, strings.TrimSpace(view.CA) == strings.TrimSpace(ca.CAPEM),
+			view.HasAuth, view.User, view.Password == password)
+	}
+	if dv := registryView(t, e, dockerRel, unit0); dv != view {
+		t.Errorf("the docker relation is told something else than the containerd relation")
+	}
+
+	img, digest := testImage(t)
+	admin := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: globalClient}
+	if err := push(admin, view.Netloc, "cdk/pause:3.6", img); err != nil {
+		t.Fatalf("push over https: %v\n%s", err, serviceLog())
+	}
+
+	// 2. containerd: CA in hosts.toml, basic auth, its own client pair.
+	workerCert, workerKey, err := ca.IssueWorker("containerd-0", ctrd.m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrd.configure(ctx, view, workerCert, workerKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
+		t.Fatalf("containerd worker: %v\n%s", err, serviceLog())
+	}
+
+	// 3. docker: certs.d from the relation; a wrong CA must fail first.
+	other, err := remote.NewEasyRSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := view
+	wrong.CA = other.CAPEM
+	if err := dockerd.configure(ctx, wrong, ca.ClientCert, ca.ClientKey); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := dockerd.login(ctx, wrong); err == nil || !strings.Contains(out, "x509") {
+		t.Errorf("docker login trusting another CA: err %v, output:\n%s", err, out)
+	}
+	if err := dockerd.configure(ctx, view, ca.ClientCert, ca.ClientKey); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := dockerd.login(ctx, view); err != nil || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login: %v\n%s\n%s", err, out, dockerd.proc.Output())
+	}
+	if out, err := dockerd.docker(ctx, nil, "pull", view.Netloc+"/cdk/pause:3.6"); err != nil || !strings.Contains(out, digest) {
+		t.Fatalf("docker pull: %v\n%s\n%s", err, out, dockerd.proc.Output())
+	}
+
+	// 4. haproxy in front, configured from the leader's stanza.
+	px := newHaproxy(t, e, "haproxy-0")
+	pxAddr := px.m.Addr().String()
+	proxied := net.JoinHostPort(pxAddr, "5000")
+	web, err := e.Model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0", Address: pxAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https, proxied)." {
+		t.Errorf("status with a proxy = %s %q", st.Name, st.Message)
+	}
+	view = registryView(t, e, clients, unit0)
+	if view.Netloc != proxied || view.URL != "https://"+proxied {
+		t.Fatalf("workers are sent to %q (%q), want the proxy %s", view.Netloc, view.URL, proxied)
+	}
+	if !strings.Contains(ca.Requests[unit0]["sans"], `"`+pxAddr+`"`) {
+		t.Fatalf("the certificate request does not name the proxy: sans %s", ca.Requests[unit0]["sans"])
+	}
+	issued, err = parseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
+		t.Fatalf("registry does not serve the certificate naming the proxy: %v\n%s", err, serviceLog())
+	}
+	stanza := e.Model.RelationData(web, unit0)
+	cfg, err := remote.HaproxyConfig(map[string]map[string]string{unit0: stanza})
+	if err != nil {
+		t.Fatalf("haproxy cannot use our stanza: %v\n%s", err, stanza["services"])
+	}
+	if !strings.Contains(cfg, "mode tcp") {
+		t.Errorf("with TLS the stanza is not mode tcp:\n%s", cfg)
+	}
+	checkCert, checkKey, err := ca.IssueWorker("haproxy-0", pxAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := px.start(ctx, cfg, haproxyFiles(cfg, ca.CAPEM, checkCert+checkKey)); err != nil {
+		t.Fatal(err)
+	}
+	// The checks use the stanza's ssl options: our CA, haproxy's own
+	// client certificate.
+	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
+		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	}
+	if got, err := pullDigest(admin, proxied, "cdk/pause:3.6"); err != nil || got != digest {
+		t.Fatalf("pull through haproxy over TLS: %v (digest %s)\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, got, cfg, px.log())
+	}
+	if err := ctrd.configure(ctx, view, workerCert, workerKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
+		t.Fatalf("containerd worker through haproxy: %v\nhaproxy:\n%s", err, px.log())
+	}
+
+	// 5. cert-provider goes: http again, tls_ca null, workers follow.
+	if err := e.Model.Unrelate(ctx, certRel); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (http, proxied)." {
+		t.Errorf("status after cert-provider left = %s %q", st.Name, st.Message)
+	}
+	if err := waitHTTP(ctx, e, direct, 401); err != nil {
+		t.Fatalf("registry does not serve http again: %v\n%s", err, serviceLog())
+	}
+	for _, p := range []string{"/etc/docker/registry/registry.crt", "/etc/docker/registry/registry.key", "/etc/docker/registry/ca.crt"} {
+		if _, err := e.Machine(unit0).ReadFile(p); err == nil {
+			t.Errorf("%s left behind after cert-provider left", p)
+		}
+	}
+	for _, rel := range []int{clients, dockerRel} {
+		if raw := e.Model.RelationData(rel, unit0)["tls_ca"]; raw != "null" {
+			t.Errorf("relation %d: raw tls_ca = %q, want the literal null", rel, raw)
+		}
+	}
+	view = registryView(t, e, clients, unit0)
+	if view.HasTLS || view.URL != "http://"+proxied || view.Netloc != proxied {
+		t.Fatalf("after TLS: workers told netloc %q url %q tls %v", view.Netloc, view.URL, view.HasTLS)
+	}
+	cfg, err = remote.HaproxyConfig(map[string]map[string]string{unit0: e.Model.RelationData(web, unit0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := px.start(ctx, cfg, haproxyFiles(cfg, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrd.configure(ctx, view, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
+		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	}
+	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
+		t.Fatalf("containerd worker over http through haproxy: %v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	}
+}
+
+// haproxyFiles provides what the stanza's ssl options name on the proxy
+// machine: the CA that verifies the registry (ca-file) and haproxy's own
+// client certificate with its key (crt, for the checks).
+func haproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
+	files := map[string]string{}
+	for p, opt := range remote.HaproxyReferencedFiles(cfg) {
+		switch opt {
+		case "ca-file":
+			files[p] = caPEM
+		case "crt":
+			files[p] = clientPEM
+		}
+	}
+	return files
+}

@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/canonical/docker-registry-charm/tests/remote"
+	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+)
+
+// Workers of the relation tests: real containerd, dockerd and haproxy
+// daemons on machines of the cloud, configured only from what our units
+// publish, as the charms on the other side of each relation do.
+
+// workerTimeout bounds every wait on a worker daemon or client.
+const workerTimeout = 60 * time.Second
+
+// eventually polls f until it succeeds or the deadline passes, and
+// returns f's last error.
+func eventually(ctx context.Context, timeout time.Duration, f func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// newWorkerMachine creates a machine that is not one of our units.
+func newWorkerMachine(t testing.TB, e *Env, name string) *machine.Machine {
+	t.Helper()
+	m, err := e.Cloud.NewMachine(name)
+	if err != nil {
+		t.Fatalf("cannot create machine %s: %v", name, err)
+	}
+	return m
+}
+
+// writeFiles writes path → content into a machine; keys (*.key, *.pem)
+// are 0600.
+func writeFiles(m *machine.Machine, files map[string]string) error {
+	for p, content := range files {
+		mode := 0o644
+		if strings.HasSuffix(p, ".key") || strings.HasSuffix(p, ".pem") {
+			mode = 0o600
+		}
+		if err := m.WriteFile(p, []byte(content), os.FileMode(mode)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run runs a command in m and returns its combined output; the error
+// names only the program, so arguments (credentials) never reach a log.
+func run(ctx context.Context, m *machine.Machine, env []string, stdin []byte, args ...string) (string, error) {
+	cmd := m.Command(ctx, args[0], args[1:]...)
+	if env != nil {
+		cmd.Env = append(m.DefaultEnv(), env...)
+	}
+	cmd.Stdin = stdin
+	r, err := cmd.Result()
+	if err != nil {
+		return "", fmt.Errorf("cannot run %s on %s: %w", args[0], m.Name(), err)
+	}
+	out := string(r.Stdout) + string(r.Stderr)
+	if r.ExitCode != 0 {
+		return out, fmt.Errorf("%s %s on %s exited %d", args[0], args[1], m.Name(), r.ExitCode)
+	}
+	return out, nil
+}
+
+// containerdWorker is a Kubernetes worker's containerd (containerd charm,
+// config_path style).
+type containerdWorker struct {
+	m     *machine.Machine
+	dir   string
+	hosts string
+	proc  *machine.Process
+}
+
+func startContainerd(ctx context.Context, t testing.TB, e *Env, name string) *containerdWorker {
+	t.Helper()
+	w := &containerdWorker{m: newWorkerMachine(t, e, name), dir: "/var/lib/worker-containerd", hosts: "/etc/containerd/certs.d"}
+	cfg := path.Join(w.dir, "config.toml")
+	if err := w.m.WriteFile(cfg, []byte(remote.ContainerdConfig(w.dir, w.hosts)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.m.Command(ctx, "containerd", "--config", cfg).Start()
+	if err != nil {
+		t.Fatalf("cannot start containerd on %s: %v", name, err)
+	}
+	w.proc = p
+	err = eventually(ctx, workerTimeout, func() error {
+		_, err := w.ctr(ctx, nil, "version")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("containerd on %s not ready: %v\n%s", name, err, p.Output())
+	}
+	return w
+}
+
+func (w *containerdWorker) ctr(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	return run(ctx, w.m, nil, stdin, append([]string{"ctr", "-a", remote.ContainerdSocket(w.dir), "-n", "k8s.io"}, args...)...)
+}
+
+// configure replaces the worker's registry configuration with what the
+// relation says: hosts.toml, the CA, and the client pair when given.
+func (w *containerdWorker) configure(ctx context.Context, v remote.RegistryView, clientCert, clientKey string) error {
+	if _, err := run(ctx, w.m, nil, nil, "rm", "-rf", w.hosts, remote.WorkerCAPath, remote.WorkerCertPath, remote.WorkerKeyPath); err != nil {
+		return err
+	}
+	return writeFiles(w.m, remote.ContainerdWorkerFiles(v, w.hosts, clientCert, clientKey))
+}
+
+// pull pulls netloc/repo with ctr through the hosts dir, with the basic
+// auth credentials of the relation, and checks the image's digest.
+func (w *containerdWorker) pull(ctx context.Context, v remote.RegistryView, repo, digest string) error {
+	ref := v.Netloc + "/" + repo
+	args := []string{"image", "pull", "--hosts-dir", w.hosts}
+	if v.HasAuth {
+		args = append(args, "--user", v.User+":"+v.Password)
+	}
+	out, err := w.ctr(ctx, nil, append(args, ref)...)
+	if err != nil {
+		return fmt.Errorf("ctr pull %s: %w\n%s", ref, err, out)
+	}
+	out, err = w.ctr(ctx, nil, "image", "ls", "name=="+ref)
+	if err != nil || !strings.Contains(out, digest) {
+		return fmt.Errorf("after pulling, containerd lists %s as:\n%s", ref, out)
+	}
+	_, err = w.ctr(ctx, nil, "image", "rm", "--sync", ref)
+	return err
+}
+
+// dockerWorker is a docker daemon configured by charm-docker's
+// configure_registry.
+type dockerWorker struct {
+	m    *machine.Machine
+	dir  string
+	proc *machine.Process
+}
+
+func startDockerd(ctx context.Context, t testing.TB, e *Env, name string) *dockerWorker {
+	t.Helper()
+	w := &dockerWorker{m: newWorkerMachine(t, e, name), dir: "/var/lib/worker-docker"}
+	p, err := w.m.Command(ctx, "dockerd", remote.DockerdArgs(w.dir, name)...).Start()
+	if err != nil {
+		t.Fatalf("cannot start dockerd on %s: %v", name, err)
+	}
+	w.proc = p
+	err = eventually(ctx, workerTimeout, func() error {
+		_, err := w.docker(ctx, nil, "version")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("dockerd on %s not ready: %v\n%s", name, err, p.Output())
+	}
+	return w
+}
+
+func (w *dockerWorker) docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	env := []string{"DOCKER_HOST=unix://" + remote.DockerSocket(w.dir), "DOCKER_CONFIG=" + path.Join(w.dir, "cli")}
+	return run(ctx, w.m, env, stdin, append([]string{"docker"}, args...)...)
+}
+
+// configure writes /etc/docker/certs.d/<netloc>/ from the relation.
+func (w *dockerWorker) configure(ctx context.Context, v remote.RegistryView, clientCert, clientKey string) error {
+	if _, err := run(ctx, w.m, nil, nil, "rm", "-rf", remote.DockerCertsDir); err != nil {
+		return err
+	}
+	return writeFiles(w.m, remote.DockerWorkerFiles(v, clientCert, clientKey))
+}
+
+// login runs docker login with the relation's credentials, the password
+// on stdin, and returns the client's output.
+func (w *dockerWorker) login(ctx context.Context, v remote.RegistryView) (string, error) {
+	return w.docker(ctx, []byte(v.Password), "login", v.Netloc, "--username", v.User, "--password-stdin")
+}
+
+// haproxyProxy is haproxy from Debian on a proxy machine.
+type haproxyProxy struct {
+	m     *machine.Machine
+	cfg   string
+	proc  *machine.Process
+	stats string // host path of the stats socket (under the host's /tmp, which machines share)
+}
+
+func newHaproxy(t testing.TB, e *Env, name string) *haproxyProxy {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "haproxy-stats-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return &haproxyProxy{m: newWorkerMachine(t, e, name), stats: path.Join(dir, "stats.sock")}
+}
+
+// start (re)starts haproxy with cfg; files are what the config refers to
+// on the proxy machine.
+func (h *haproxyProxy) start(ctx context.Context, cfg string, files map[string]string) error {
+	if h.proc != nil {
+		h.proc.Stop(10 * time.Second)
+		h.proc = nil
+	}
+	for p := range remote.HaproxyReferencedFiles(cfg) {
+		if _, ok := files[p]; !ok {
+			return fmt.Errorf("haproxy.cfg refers to %s, which the proxy machine does not have", p)
+		}
+	}
+	if err := writeFiles(h.m, files); err != nil {
+		return err
+	}
+	h.cfg = "/etc/haproxy/haproxy.cfg"
+	// A test instrument, not part of what the charm renders: the stats
+	// socket tells whether haproxy's health checks pass.
+	cfg = strings.Replace(cfg, "global\n", "global\n    stats socket "+h.stats+" mode 600 level admin\n", 1)
+	if err := h.m.WriteFile(h.cfg, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	if out, err := run(ctx, h.m, nil, nil, "haproxy", "-c", "-f", h.cfg); err != nil {
+		return fmt.Errorf("haproxy refuses the config: %w\n%s\n%s", err, out, cfg)
+	}
+	p, err := h.m.Command(ctx, "haproxy", "-db", "-f", h.cfg).Start()
+	if err != nil {
+		return err
+	}
+	h.proc = p
+	return nil
+}
+
+func (h *haproxyProxy) log() string {
+	if h.proc == nil {
+		return ""
+	}
+	return h.proc.Output()
+}
+
+// checks returns the last health-check result of every server of
+// backend, server name → haproxy's check_status (L7OK when the registry
+// answered the check as configured, INI before the first check).
+func (h *haproxyProxy) checks(backend string) (map[string]string, error) {
+	conn, err := net.DialTimeout("unix", h.stats, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("show stat\n")); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(conn)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(data), "# "))).ReadAll()
+	if err != nil || len(rows) == 0 {
+		return nil, fmt.Errorf("cannot read haproxy stats: %v", err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	out := map[string]string{}
+	for _, r := range rows[1:] {
+		if len(r) < len(rows[0]) || r[col["pxname"]] != backend || r[col["svname"]] == "BACKEND" {
+			continue
+		}
+		out[r[col["svname"]]] = r[col["check_status"]]
+	}
+	return out, nil
+}
+
+// waitChecks waits until haproxy's checks of every server of backend pass.
+func (h *haproxyProxy) waitChecks(ctx context.Context, backend string, servers ...string) error {
+	return eventually(ctx, workerTimeout, func() error {
+		st, err := h.checks(backend)
+		if err != nil {
+			return err
+		}
+		for _, s := range servers {
+			if st[s] != "L7OK" {
+				return fmt.Errorf("haproxy's check of %s: %q (all: %v)", s, st[s], st)
+			}
+		}
+		if len(st) != len(servers) {
+			return fmt.Errorf("haproxy has servers %v, want %v", st, servers)
+		}
+		return nil
+	})
+}
