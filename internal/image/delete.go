@@ -14,8 +14,13 @@ import (
 )
 
 // ErrDeleteDisabled is returned (wrapped) when the registry refuses
-// deletes because storage.delete is off.
-var ErrDeleteDisabled = errors.New("the registry refuses deletes: set the charm option storage-delete=true")
+// deletes because storage.delete is off (or it is a pull-through cache).
+var ErrDeleteDisabled = errors.New("the registry refuses deletes: set the charm option storage-delete=true (a pull-through cache, cache-remoteurl, never deletes)")
+
+// ErrReadOnly is returned (wrapped) by Push and Delete when the registry
+// is in read-only maintenance mode: storage-read-only, or a garbage
+// collection under way.
+var ErrReadOnly = errors.New("the registry is read-only (storage-read-only is set, or a garbage collection is running)")
 
 // Deleted is one manifest removed from the registry.
 type Deleted struct {
@@ -30,7 +35,8 @@ type Deleted struct {
 // Delete removes each reference (repo:tag or repo@digest, with or without
 // our netloc). A tag is resolved to its digest first. It carries on after a
 // failure and returns what it deleted with the failures joined; it stops at
-// once when deletes are disabled. Blobs are freed only by GarbageCollect.
+// once when deletes are disabled or the registry is read-only. Blobs are
+// freed only by GarbageCollect.
 func Delete(ctx context.Context, t Target, refs []string) ([]Deleted, error) {
 	opts, err := t.Options(ctx)
 	if err != nil {
@@ -46,7 +52,7 @@ func Delete(ctx context.Context, t Target, refs []string) ([]Deleted, error) {
 		d, err := deleteOne(t, ref, opts)
 		if err != nil {
 			errs = append(errs, err)
-			if errors.Is(err, ErrDeleteDisabled) {
+			if errors.Is(err, ErrDeleteDisabled) || errors.Is(err, ErrReadOnly) {
 				break
 			}
 			continue
@@ -103,20 +109,27 @@ func tagsPointingTo(repo name.Repository, h v1.Hash, opts []remote.Option) []str
 	return out
 }
 
-// deleteError names the fix when deletes are switched off: distribution
-// answers 405 with the UNSUPPORTED code.
+// deleteError names the fix for distribution's two refusals, both 405:
+// with the UNSUPPORTED code when deletes are off, bare when read-only
+// (the method is not routed at all).
 func deleteError(err error) error {
 	var terr *transport.Error
-	if !errors.As(err, &terr) {
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusMethodNotAllowed {
 		return err
-	}
-	if terr.StatusCode == http.StatusMethodNotAllowed {
-		return fmt.Errorf("%w (%v)", ErrDeleteDisabled, err)
 	}
 	for _, d := range terr.Errors {
 		if d.Code == transport.UnsupportedErrorCode {
 			return fmt.Errorf("%w (%v)", ErrDeleteDisabled, err)
 		}
+	}
+	return fmt.Errorf("%w (%v)", ErrReadOnly, err)
+}
+
+// writeError explains a push the registry refused with a bare 405.
+func writeError(err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusMethodNotAllowed {
+		return fmt.Errorf("%w (%v)", ErrReadOnly, err)
 	}
 	return err
 }

@@ -262,3 +262,25 @@ func pullErr(tg Target, ref name.Reference) error {
 	}
 	return nil
 }
+
+func TestReadOnlyRegistryRefusesPushAndDelete(t *testing.T) {
+	ctx := context.Background()
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{})
+	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
+	putIndex(t, src.Netloc+"/app:2", twoPlatformIndex(t, 1<<10, 1))
+	if res := Push(ctx, PushRequest{Source: src.Netloc + "/app:1", Target: dst.target("", "")}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	ro := newRegistry(t, regOpts{root: dst.root, readOnly: true})
+	tg := ro.target("", "")
+	res := Push(ctx, PushRequest{Source: src.Netloc + "/app:2", Target: tg})
+	if !errors.Is(res.Err, ErrReadOnly) {
+		t.Errorf("push into a read-only registry: %v", res.Err)
+	}
+	_, err := Delete(ctx, tg, []string{"app:1"})
+	if !errors.Is(err, ErrReadOnly) || errors.Is(err, ErrDeleteDisabled) {
+		t.Errorf("delete from a read-only registry: %v", err)
+	}
+	pullAndVerify(t, tg, "app:1")
+}

@@ -10,7 +10,7 @@ import (
 
 // progressEvery spaces progress lines: an action log of a few lines per
 // image, never one per chunk.
-var progressEvery = 5 * time.Second
+var progressEvery = 10 * time.Second
 
 // watchProgress adds remote.WithProgress to opts and turns the updates
 // into a line every progressEvery. The returned stop waits for the last

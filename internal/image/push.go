@@ -103,7 +103,7 @@ func push(ctx context.Context, req PushRequest, src *source, res *PushResult) er
 	err = remote.Push(dst, src.taggable, opts...)
 	stop()
 	if err != nil {
-		return err
+		return writeError(err)
 	}
 	return describe(ctx, dst, src, opts, res)
 }

@@ -49,6 +49,7 @@ type regOpts struct {
 	root     string // reuse a storage root (a "reload" of the same data)
 	noDelete bool
 	noCache  bool
+	readOnly bool // storage.maintenance.readonly
 	// clientCerts makes the server require client certificates signed by
 	// its CA, as http.tls.clientcas does.
 	clientCerts bool
@@ -94,6 +95,9 @@ func registryConfig(t testing.TB, root string, o regOpts) *configuration.Configu
 	cfg.Storage = configuration.Storage{
 		"filesystem": configuration.Parameters{"rootdirectory": root},
 		"delete":     configuration.Parameters{"enabled": !o.noDelete},
+	}
+	if o.readOnly {
+		cfg.Storage["maintenance"] = configuration.Parameters{"readonly": map[any]any{"enabled": true}}
 	}
 	if !o.noCache {
 		cfg.Storage["cache"] = configuration.Parameters{"blobdescriptor": "inmemory"}
