@@ -86,6 +86,7 @@ func (u *regUnit) WantStatus(name string, parts ...string) {
 		u.T.Fatalf("status = %s %q, want %s containing %q\nservice log (tail):\n%s",
 			st.Name, st.Message, name, parts, u.LogTail(30))
 	}
+	u.T.Logf("status: %s %q", st.Name, st.Message)
 }
 
 // WantReady fails unless the unit is active and says where it serves.
