@@ -3,10 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/tests/remote"
 	"github.com/canonical/docker-registry-charm/tests/sim"
@@ -235,4 +238,158 @@ func haproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
 		}
 	}
 	return files
+}
+
+// Two units behind haproxy: the leader's stanza names both (the oldest
+// primary, the other backup), the follower publishes nothing haproxy
+// would turn into a server; when the leader goes, the new leader
+// publishes the stanza and keeps the http secret.
+func TestRelationsWebsiteLeadership(t *testing.T) {
+	e := New(t)
+	ctx := context.Background()
+	const unit1 = "docker-registry/1"
+	serviceLog := func(u string) string { return e.Machine(u).ServiceLog("docker-registry.service") }
+	if err := e.Model.Deploy(ctx, 2); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, serviceLog(unit0))
+	}
+	if e.Model.Leader() != unit0 {
+		t.Fatalf("leader is %s", e.Model.Leader())
+	}
+	addr0, addr1 := e.Machine(unit0).Addr().String(), e.Machine(unit1).Addr().String()
+	px := newHaproxy(t, e, "haproxy-0")
+	pxAddr := px.m.Addr().String()
+	proxied := net.JoinHostPort(pxAddr, "5000")
+	web, err := e.Model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0", Address: pxAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := stanzaServers(t, e.Model.RelationData(web, unit0)["services"])
+	if len(servers) != 2 || servers[0][0] != "docker-registry-0" || servers[0][1] != addr0 || strings.Contains(servers[0][3], "backup") ||
+		servers[1][0] != "docker-registry-1" || servers[1][1] != addr1 || !strings.HasSuffix(servers[1][3], " backup") {
+		t.Errorf("leader's stanza servers = %v; want docker-registry-0 at %s primary, docker-registry-1 at %s backup", servers, addr0, addr1)
+	}
+	follower := e.Model.RelationData(web, unit1)
+	for _, k := range []string{"services", "port", "hostname"} {
+		if _, ok := follower[k]; ok {
+			t.Errorf("follower publishes %s: %q", k, follower[k])
+		}
+	}
+	for _, u := range []string{unit0, unit1} {
+		want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)."
+		if st := e.Model.Unit(u).Status(); st.Name != "active" || st.Message != want {
+			t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
+		}
+	}
+	cfg, err := remote.HaproxyConfig(websiteBags(e, web, unit0, unit1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(cfg, "\n    server "); n != 2 {
+		t.Errorf("haproxy has %d servers, want 2:\n%s", n, cfg)
+	}
+	if err := px.start(ctx, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0", "docker-registry-1"); err != nil {
+		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	}
+	c := Client{Env: e}
+	img, digest := testImage(t)
+	if err := push(c, proxied, "cdk/app:v1", img); err != nil {
+		t.Fatalf("push through haproxy: %v\n%s", err, px.log())
+	}
+	// The primary got it: each unit's filesystem storage is its own.
+	if got, err := pullDigest(c, net.JoinHostPort(addr0, "5000"), "cdk/app:v1"); err != nil || got != digest {
+		t.Errorf("the primary does not hold what was pushed through the proxy: %v", err)
+	}
+	secretBefore := renderedSecret(t, e, unit1)
+	appSecret := e.Model.RelationAppData(e.Model.PeerRelation("peer"), "docker-registry")["http-secret"]
+	if secretBefore == "" || secretBefore != appSecret || renderedSecret(t, e, unit0) != secretBefore {
+		t.Fatal("the units do not render the leader's http secret")
+	}
+
+	// The leader goes.
+	if err := e.Model.RemoveUnit(ctx, unit0); err != nil {
+		t.Fatalf("remove %s: %v", unit0, err)
+	}
+	if e.Model.Leader() != unit1 {
+		t.Fatalf("leader after removal: %q", e.Model.Leader())
+	}
+	bag := e.Model.RelationData(web, unit1)
+	servers = stanzaServers(t, bag["services"])
+	if len(servers) != 1 || servers[0][0] != "docker-registry-1" || servers[0][1] != addr1 || strings.Contains(servers[0][3], "backup") ||
+		bag["port"] != "5000" || bag["hostname"] != addr1 {
+		t.Fatalf("new leader publishes hostname %q port %q servers %v", bag["hostname"], bag["port"], servers)
+	}
+	if got := e.Model.RelationAppData(e.Model.PeerRelation("peer"), "docker-registry")["http-secret"]; got != appSecret {
+		t.Error("the http secret in the peer application data changed with the leader")
+	}
+	if renderedSecret(t, e, unit1) != secretBefore {
+		t.Error("the remaining unit renders another http secret after the leader change")
+	}
+	cfg, err = remote.HaproxyConfig(websiteBags(e, web, unit1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := px.start(ctx, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-1"); err != nil {
+		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	}
+	if err := push(c, proxied, "cdk/app:v1", img); err != nil {
+		t.Fatalf("push through haproxy to the new leader: %v\n%s", err, serviceLog(unit1))
+	}
+	if got, err := pullDigest(c, proxied, "cdk/app:v1"); err != nil || got != digest {
+		t.Fatalf("pull through haproxy from the new leader: %v", err)
+	}
+}
+
+// stanzaServers returns the servers of the single service of a stanza as
+// [name, address, port, options].
+func stanzaServers(t testing.TB, services string) [][4]string {
+	t.Helper()
+	var doc []struct {
+		Servers [][]any `yaml:"servers"`
+	}
+	if err := yaml.Unmarshal([]byte(services), &doc); err != nil || len(doc) != 1 {
+		t.Fatalf("services is not one service: %v\n%s", err, services)
+	}
+	var out [][4]string
+	for _, s := range doc[0].Servers {
+		if len(s) != 4 {
+			t.Fatalf("server entry %v is not [name, address, port, options]", s)
+		}
+		out = append(out, [4]string{fmt.Sprint(s[0]), fmt.Sprint(s[1]), fmt.Sprint(s[2]), fmt.Sprint(s[3])})
+	}
+	return out
+}
+
+// websiteBags are the bags of units on the website relation, as haproxy
+// reads them.
+func websiteBags(e *Env, rel int, units ...string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, u := range units {
+		out[u] = e.Model.RelationData(rel, u)
+	}
+	return out
+}
+
+// renderedSecret is http.secret of a unit's registry configuration
+// (compared, never printed).
+func renderedSecret(t testing.TB, e *Env, unit string) string {
+	t.Helper()
+	data, err := e.Machine(unit).ReadFile("/etc/docker/registry/config.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		HTTP struct {
+			Secret string `yaml:"secret"`
+		} `yaml:"http"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("cannot parse %s's registry config: %v", unit, err)
+	}
+	return cfg.HTTP.Secret
 }
