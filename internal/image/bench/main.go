@@ -48,6 +48,7 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	os.RemoveAll(work)
+	defer os.RemoveAll(work) // registries' storage: hundreds of MB
 	env, err := setup(ctx, c, work)
 	if err != nil {
 		return err
