@@ -118,6 +118,8 @@ func TestPushFromMissingPath(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no.sock"))
 	dst := newRegistry(t, regOpts{})
 	res := Push(context.Background(), PushRequest{Source: "/nonexistent/image.tar", Local: true, Target: dst.target("", "")})
+	errContains(t, res.Err, "cannot find /nonexistent/image.tar", "no such file")
+	res = Push(context.Background(), PushRequest{Source: "nginx:1.25", Local: true, Target: dst.target("", "")})
 	errContains(t, res.Err, "no such file", "no docker daemon")
 }
 

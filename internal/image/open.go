@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,11 +31,18 @@ func openSource(ctx context.Context, req PushRequest) (*source, error) {
 		return openLayoutDir(req.Source, req.Pick)
 	case err == nil:
 		return openArchive(req.Source, req.Pick)
+	case os.IsNotExist(err) && looksLikePath(req.Source):
+		return nil, fmt.Errorf("cannot find %s: %w", req.Source, err)
 	case os.IsNotExist(err):
 		return openDaemon(ctx, req.Source)
 	default:
 		return nil, fmt.Errorf("cannot read %s: %w", req.Source, err)
 	}
+}
+
+// looksLikePath: image names never start with "/" or ".", paths often do.
+func looksLikePath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".")
 }
 
 // openRemote reads the source's top manifest only: blobs stream later,
