@@ -8,7 +8,7 @@
 #                         requests and latency. Figures: BENCHMARKS-registry.md.
 
 REGISTRY_UPSTREAM_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
-BENCH_REGISTRY_ROUNDS ?= 5
+BENCH_REGISTRY_ROUNDS ?= 7
 
 TOOLS_TARGETS += tools-registry
 BENCH_TARGETS += bench-registry

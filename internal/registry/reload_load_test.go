@@ -29,6 +29,23 @@ type loadOpts struct {
 	maxTime  time.Duration // hard bound of the whole run
 	maxIter  int           // per client
 	http1    bool          // HTTP/1.1 keep-alive instead of HTTP/2
+	// start serves cfg; nil is our Server in-process, reconfigured by Reload.
+	start func(t testing.TB, cfg testConfig) loadTarget
+}
+
+// loadTarget is the registry under load and the way it takes a new
+// configuration.
+type loadTarget struct {
+	host    string
+	cfgPath string
+	reload  func() error
+	stop    func()
+}
+
+// inProcess serves cfg with our Server and reconfigures it with Reload.
+func inProcess(t testing.TB, cfg testConfig) loadTarget {
+	r := startServerQuiet(t, cfg)
+	return loadTarget{host: r.host(), cfgPath: r.cfgPath, reload: r.Reload, stop: func() { r.stop(t) }}
 }
 
 // loadResult is what the pull clients saw.
@@ -65,7 +82,7 @@ type creds struct {
 // reconfigures it.
 type loadScenario struct {
 	opts    loadOpts
-	r       *running
+	r       loadTarget
 	ca      *srvCA
 	cfg     testConfig
 	htp     string
@@ -108,7 +125,7 @@ func runReloadUnderLoad(t testing.TB, opts loadOpts) loadResult {
 	s.phase.Store(2)
 	wg.Wait()
 
-	s.r.stop(t)
+	s.r.stop()
 	s.res.goroutines[1] = settledGoroutines(s.res.goroutines[0])
 	for i := range s.lat {
 		slices.Sort(s.lat[i])
@@ -125,12 +142,15 @@ func (s *loadScenario) setUp(t testing.TB) {
 	s.htp = filepath.Join(dir, "htpasswd")
 	s.passwds = map[string]string{"alice": "alice-0", "bob": "bob-0"}
 	writeHtpasswd(t, s.htp, s.passwds)
-	s.cfg = testConfig{RootDir: t.TempDir(), Htpasswd: s.htp, Cert: s.cert, Key: s.key, LogLevel: "info"}
-	s.r = startServerQuiet(t, s.cfg)
-	s.cfg.Addr = s.r.host()
+	s.cfg = testConfig{RootDir: t.TempDir(), Htpasswd: s.htp, Cert: s.cert, Key: s.key, LogLevel: "info", DrainTime: "10s"}
+	if s.opts.start == nil {
+		s.opts.start = inProcess
+	}
+	s.r = s.opts.start(t, s.cfg)
+	s.cfg.Addr = s.r.host
 	s.cred.Store(&creds{user: "alice", pass: "alice-0"})
 
-	ref, img := pushRandom(t, s.r.host(), "load/image", 64<<10, 2,
+	ref, img := pushRandom(t, s.r.host, "load/image", 64<<10, 2,
 		remote.WithTransport(clientTransport(s.ca)), basic("alice", "alice-0"))
 	s.tag = ref.Identifier()
 	layers, _ := img.Layers()
@@ -179,7 +199,7 @@ func (s *loadScenario) reconfigureAll(t testing.TB) {
 		time.Sleep(s.opts.interval)
 		step(&s.cfg)
 		s.cfg.write(t, s.r.cfgPath)
-		if err := s.r.Reload(); err != nil {
+		if err := s.r.reload(); err != nil {
 			t.Errorf("Reload: %v", err)
 		}
 		s.res.reloads++
@@ -222,7 +242,7 @@ func (s *loadScenario) client(i int, deadline time.Time) {
 	}
 	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer c.CloseIdleConnections()
-	base := "https://" + s.r.host() + "/v2/load/image/"
+	base := "https://" + s.r.host + "/v2/load/image/"
 	for n := 0; n < s.opts.maxIter && s.phase.Load() != 2 && time.Now().Before(deadline); n++ {
 		s.get(i, c, base+"manifests/"+s.tag, "")
 		d := s.blobs[n%len(s.blobs)]
