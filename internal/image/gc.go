@@ -17,15 +17,16 @@ import (
 // GCOptions are distribution's garbage-collect flags.
 type GCOptions struct {
 	DryRun bool // count what would go, delete nothing
-	// DeleteUntagged also removes manifests no tag points to (the children
-	// of a deleted index, earlier pushes of a moved tag).
+	// DeleteUntagged also removes manifests no tag points to: the platform
+	// manifests of a deleted index (without it their layers stay), earlier
+	// pushes of a moved tag, and images pushed by digest only.
 	DeleteUntagged bool
 }
 
 // GCResult counts what the sweep removed (or would remove, in a dry run).
 type GCResult struct {
-	BlobsDeleted     int
-	ManifestsDeleted int
+	BlobsDeleted     int   // layers, configs and manifest blobs
+	ManifestsDeleted int   // untagged manifests unlinked (DeleteUntagged only)
 	BytesFreed       int64 // sizes of the removed blobs' data
 }
 

@@ -67,6 +67,12 @@ func TestListDeleteGarbageCollectRoundTrip(t *testing.T) {
 	}
 
 	before := dst.diskUsage(t)
+	// Without DeleteUntagged the platforms' manifests, now untagged, still
+	// hold their layers: only the index blob would go.
+	keep, err := GarbageCollect(ctx, dst.cfg, GCOptions{DryRun: true}, nil)
+	if err != nil || keep.BlobsDeleted != 1 || keep.ManifestsDeleted != 0 {
+		t.Fatalf("gc keeping untagged: %+v, %v", keep, err)
+	}
 	dry, err := GarbageCollect(ctx, dst.cfg, GCOptions{DryRun: true, DeleteUntagged: true}, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
