@@ -26,6 +26,10 @@ var built struct {
 // beside it.
 const BinaryEnv = "SIMMACHINE_BINARY"
 
+// RaceEnv, when set, builds the agent with the race detector (its
+// reports go to <state>/agent.log and the service logs).
+const RaceEnv = "SIMMACHINE_RACE"
+
 func agentDir() (string, error) {
 	built.once.Do(func() { built.dir, built.err = buildAgent() })
 	return built.dir, built.err
@@ -51,7 +55,11 @@ func buildAgent() (string, error) {
 		return "", fmt.Errorf("cannot create %s: %w", dir, err)
 	}
 	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
-	cmd := exec.Command(goTool(), "build", "-o", tmp, "./cmd/simmachine")
+	args := []string{"build", "-o", tmp}
+	if os.Getenv(RaceEnv) != "" {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goTool(), append(args, "./cmd/simmachine")...)
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("cannot build simmachine: %v\n%s", err, out)
@@ -94,7 +102,7 @@ func linkSystemctl(dir, bin string) error {
 // the toolchain.
 func sourceHash(src string) (string, error) {
 	h := sha256.New()
-	io.WriteString(h, runtime.Version())
+	io.WriteString(h, runtime.Version()+os.Getenv(RaceEnv))
 	files, _ := filepath.Glob(filepath.Join(src, "*.go"))
 	more, _ := filepath.Glob(filepath.Join(src, "cmd", "simmachine", "*.go"))
 	mod, _ := filepath.Glob(filepath.Join(src, "..", "..", "..", "go.sum"))

@@ -24,26 +24,50 @@ func newCloud(t *testing.T) *machine.Cloud {
 		t.Skip(reason)
 	}
 	var c *machine.Cloud
-	var pidns map[string]bool
-	t.Cleanup(func() { checkClean(t, c, pidns) })
+	var procs map[int]string
+	t.Cleanup(func() { checkClean(t, c, procs) })
 	c = machine.NewCloud(t)
-	t.Cleanup(func() { pidns = machinePIDNamespaces(c) })
+	t.Cleanup(func() {
+		procs = machineProcesses(c)
+		checkAgentLogs(t, c)
+	})
 	return c
 }
 
-// machinePIDNamespaces finds the PID namespaces of the cloud's running
-// agents: every process of a machine is in one of them.
-func machinePIDNamespaces(c *machine.Cloud) map[string]bool {
+// machineProcesses finds every process in the PID namespaces of the
+// cloud's running agents, by PID and start time (namespace inode numbers
+// and PIDs are both reused, the pair is not).
+func machineProcesses(c *machine.Cloud) map[int]string {
 	ns := map[string]bool{}
 	for pid := range processes() {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if strings.Contains(string(cmdline), "agent\x00--state\x00"+c.StateDir()) {
+		if strings.Contains(string(cmdline), "agent\x00--state\x00"+c.StateDir()+"/") {
 			if link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil {
 				ns[link] = true
 			}
 		}
 	}
-	return ns
+	procs := map[int]string{}
+	for pid := range processes() {
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && ns[link] {
+			procs[pid] = startTime(pid)
+		}
+	}
+	return procs
+}
+
+// startTime is field 22 of /proc/PID/stat, or "" if PID is gone.
+func startTime(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndex(s, ")")+1:])
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
 }
 
 func processes() map[int]bool {
@@ -58,11 +82,11 @@ func processes() map[int]bool {
 	return pids
 }
 
-func checkClean(t *testing.T, c *machine.Cloud, pidns map[string]bool) {
+func checkClean(t *testing.T, c *machine.Cloud, procs map[int]string) {
 	if c == nil {
 		return
 	}
-	if len(pidns) == 0 && !t.Failed() {
+	if len(procs) == 0 && !t.Failed() {
 		t.Errorf("found no running agents before cleanup")
 	}
 	for _, ns := range c.Namespaces() {
@@ -74,9 +98,22 @@ func checkClean(t *testing.T, c *machine.Cloud, pidns map[string]bool) {
 	if strings.Contains(string(mounts), c.StateDir()) {
 		t.Errorf("mount under %s left behind", c.StateDir())
 	}
-	for pid := range processes() {
-		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && pidns[link] {
-			t.Errorf("process %d of a machine left behind", pid)
+	for pid, start := range procs {
+		if startTime(pid) == start {
+			stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			t.Errorf("process of a machine left behind: %s", stat)
+		}
+	}
+}
+
+// checkAgentLogs fails on what an agent reported: with SIMMACHINE_RACE
+// set, data races inside the agents.
+func checkAgentLogs(t *testing.T, c *machine.Cloud) {
+	logs, _ := filepath.Glob(filepath.Join(c.StateDir(), "*", "agent.log"))
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		if strings.Contains(string(data), "DATA RACE") || strings.Contains(string(data), "panic:") {
+			t.Errorf("%s:\n%s", l, data)
 		}
 	}
 }

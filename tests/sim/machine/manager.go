@@ -84,6 +84,8 @@ func loadUnit(name string) (*Unit, error) {
 
 // daemonReload re-reads every unit file; running processes carry on.
 func (m *manager) daemonReload() {
+	m.jobs.Lock()
+	defer m.jobs.Unlock()
 	names := map[string]bool{}
 	entries, _ := os.ReadDir(unitDir)
 	for _, e := range entries {
