@@ -193,6 +193,27 @@ func TestDeleteWhenDisabledSaysWhatToSet(t *testing.T) {
 	}
 }
 
+func TestAliasesNameThisRegistry(t *testing.T) {
+	ctx := context.Background()
+	src := newRegistry(t, regOpts{})
+	dst := newRegistry(t, regOpts{})
+	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
+	tg := dst.target("", "")
+	tg.Aliases = []string{"registry.example.com", "lb.internal:443"}
+	res := Push(ctx, PushRequest{Source: src.Netloc + "/app:1", Dest: "registry.example.com/team/app:1", Target: tg})
+	if res.Err != nil || res.Dest != dst.Netloc+"/team/app:1" {
+		t.Fatalf("%+v", res)
+	}
+	repos, err := List(ctx, tg, "lb.internal:443/team/app:1", false)
+	if err != nil || len(repos) != 1 {
+		t.Fatalf("list by alias: %+v, %v", repos, err)
+	}
+	deleted, err := Delete(ctx, tg, []string{"lb.internal:443/team/app:1"})
+	if err != nil || len(deleted) != 1 {
+		t.Fatalf("delete by alias: %+v, %v", deleted, err)
+	}
+}
+
 func TestDeleteReportsEachFailure(t *testing.T) {
 	dst := newRegistry(t, regOpts{})
 	tg := dst.target("", "")

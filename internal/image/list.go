@@ -47,7 +47,7 @@ func List(ctx context.Context, t Target, filter string, details bool) ([]Repo, e
 	if err != nil {
 		return nil, err
 	}
-	repoGlob, tagGlob, err := parseFilter(t.Netloc, filter)
+	repoGlob, tagGlob, err := parseFilter(t, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,12 @@ func List(ctx context.Context, t Target, filter string, details bool) ([]Repo, e
 	return repos, nil
 }
 
-// parseFilter splits REPOSITORY[:TAG], dropping our own netloc if given.
-func parseFilter(netloc, filter string) (repo, tag string, err error) {
-	filter = strings.TrimPrefix(filter, netloc+"/")
+// parseFilter splits REPOSITORY[:TAG], dropping our own netloc (or an
+// alias) if given.
+func parseFilter(t Target, filter string) (repo, tag string, err error) {
+	if filter != "" {
+		filter = strings.TrimPrefix(t.own(filter), t.Netloc+"/")
+	}
 	repo, tag = "", "*"
 	if filter == "" {
 		return repo, tag, nil // "" matches every repository, slashes and all

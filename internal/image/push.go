@@ -21,7 +21,7 @@ type PushRequest struct {
 	// annotation or io.containerd.image.name). Empty: the only image.
 	Pick string
 	// Dest is the target reference "<netloc>/<repo>:<tag>" ("<repo>:<tag>"
-	// means on the target). Empty: "<netloc>/<source path without its
+	// or an alias host means on the target). Empty: "<netloc>/<source path without its
 	// registry>" with the source's tag or digest ("registry.k8s.io/pause:3.6"
 	// lands as "<netloc>/pause:3.6"; "nginx" as "<netloc>/nginx:latest").
 	Dest        string
@@ -126,10 +126,7 @@ func describe(ctx context.Context, dst name.Reference, src *source, opts []remot
 
 func chooseDest(req PushRequest, src *source) (string, error) {
 	if req.Dest != "" {
-		if registryPart(req.Dest) == "" {
-			return req.Target.Netloc + "/" + req.Dest, nil
-		}
-		return req.Dest, nil
+		return req.Target.own(req.Dest), nil
 	}
 	if src.name == "" {
 		return "", fmt.Errorf("cannot choose a destination for %s: it names no image; give one", req.Source)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -18,8 +20,11 @@ import (
 // Target is the registry this charm serves: where pushes land and what
 // list, delete and the registry half of the actions talk to.
 type Target struct {
-	Netloc   string // host:port clients use, e.g. "10.0.0.5:5000"
-	Insecure bool   // plain http; otherwise https only, never a fallback
+	Netloc string // host:port this client reaches it on, e.g. "10.0.0.5:5000"
+	// Aliases are other host:ports clients know the registry by (http-host,
+	// a proxy in front): references naming them are taken to be ours.
+	Aliases  []string
+	Insecure bool // plain http; otherwise https only, never a fallback
 	Username string
 	Password string
 	CAPEM    []byte // CA bundle that signed the registry's certificate
@@ -93,11 +98,9 @@ func (t Target) nameOpts() []name.Option {
 }
 
 // ref parses a reference on the target; a reference without a registry
-// part ("repo:tag") is taken to be on the target.
+// part ("repo:tag") or naming an alias is taken to be on the target.
 func (t Target) ref(s string) (name.Reference, error) {
-	if registryPart(s) == "" {
-		s = t.Netloc + "/" + s
-	}
+	s = t.own(s)
 	r, err := name.ParseReference(s, t.nameOpts()...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse image reference %q: %w", s, err)
@@ -110,6 +113,19 @@ func (t Target) ref(s string) (name.Reference, error) {
 
 // tlsConfig trusts caPEM (plus the system store when withSystem), or the
 // system store alone when caPEM is empty.
+// own rewrites a reference without a registry part, or on an alias, onto
+// Netloc; other references are returned unchanged.
+func (t Target) own(ref string) string {
+	reg := registryPart(ref)
+	if reg == "" {
+		return t.Netloc + "/" + ref
+	}
+	if slices.Contains(t.Aliases, reg) {
+		return t.Netloc + strings.TrimPrefix(ref, reg)
+	}
+	return ref
+}
+
 func tlsConfig(caPEM []byte, withSystem bool, certPEM, keyPEM []byte) (*tls.Config, error) {
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if len(caPEM) > 0 {
