@@ -150,22 +150,56 @@ func waitAlive(b *testing.B, host string) {
 // roundFigures are one server's figures in one round.
 type roundFigures struct{ push, pull, reqs float64 }
 
-func (p *registryProcess) measure(b *testing.B, img v1.Image, size int64) roundFigures {
+func (p *registryProcess) ref(b *testing.B) name.Reference {
 	ref, err := name.ParseReference(p.host + "/bench/image:latest")
 	if err != nil {
 		b.Fatal(err)
 	}
+	return ref
+}
+
+func (p *registryProcess) push(b *testing.B, img v1.Image, size int64) float64 {
 	start := time.Now()
-	if err := remote.Write(ref, img); err != nil {
+	if err := remote.Write(p.ref(b), img); err != nil {
 		b.Fatalf("%s: push: %v", p.kind, err)
 	}
-	push := mbps(size, time.Since(start))
-	start = time.Now()
-	if err := pullLayers(ref); err != nil {
+	return mbps(size, time.Since(start))
+}
+
+func (p *registryProcess) pull(b *testing.B, size int64) float64 {
+	start := time.Now()
+	if err := pullLayers(p.ref(b)); err != nil {
 		b.Fatalf("%s: pull: %v", p.kind, err)
 	}
-	pull := mbps(size, time.Since(start))
-	return roundFigures{push: push, pull: pull, reqs: p.smallRequests(b)}
+	return mbps(size, time.Since(start))
+}
+
+// measureRound runs both servers side by side on fresh storage and
+// interleaves their measurements (first in alternating order by round), so
+// that load from elsewhere on the machine hits both alike. Pulls are
+// repeated and their median kept.
+func measureRound(b *testing.B, round int, upstream string, img v1.Image, size int64) map[string]roundFigures {
+	procs := []*registryProcess{startProcess(b, "ours", upstream), startProcess(b, "upstream", upstream)}
+	if round%2 == 1 {
+		slices.Reverse(procs)
+	}
+	figs := map[string]roundFigures{}
+	pulls := map[string][]float64{}
+	for _, p := range procs {
+		figs[p.kind] = roundFigures{push: p.push(b, img, size)}
+	}
+	for range 5 {
+		for _, p := range procs {
+			pulls[p.kind] = append(pulls[p.kind], p.pull(b, size))
+		}
+	}
+	for _, p := range procs {
+		f := figs[p.kind]
+		f.pull, f.reqs = median(pulls[p.kind]), p.smallRequests(b)
+		figs[p.kind] = f
+		p.stop()
+	}
+	return figs
 }
 
 func mbps(size int64, d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
@@ -252,14 +286,8 @@ func BenchmarkPushPull(b *testing.B) {
 	figs := map[string][]roundFigures{}
 	for range b.N {
 		for r := range rounds {
-			order := []string{"ours", "upstream"}
-			if r%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, kind := range order {
-				p := startProcess(b, kind, upstream)
-				figs[kind] = append(figs[kind], p.measure(b, img, size))
-				p.stop()
+			for kind, f := range measureRound(b, r, upstream, img, size) {
+				figs[kind] = append(figs[kind], f)
 			}
 		}
 	}
