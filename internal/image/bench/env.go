@@ -99,6 +99,7 @@ func (e *benchEnv) freshTarget(tag string) (*upstream, error) {
 type round struct {
 	ours, skopeo       time.Duration // wall, process start to exit
 	oursCPU, skopeoCPU time.Duration // user + system time of the process
+	oursSrv, skopeoSrv time.Duration // CPU of both registries during the copy
 	repush, repushWall time.Duration // library time and process wall
 	oursCopied         int64
 	skopeoKeptDigest   bool
@@ -126,10 +127,12 @@ func (e *benchEnv) runOurs(ctx context.Context, r *round) error {
 		return err
 	}
 	defer t.Stop()
+	srv0 := t.cpu() + e.source.cpu()
 	first, wall, cpu, err := e.child(ctx, t)
 	if err != nil {
 		return err
 	}
+	r.oursSrv = t.cpu() + e.source.cpu() - srv0
 	r.ours, r.oursCopied, r.oursCPU = wall, first.BytesCopied, cpu
 	again, wall, _, err := e.child(ctx, t)
 	if err != nil {
@@ -154,9 +157,11 @@ func (e *benchEnv) runSkopeo(ctx context.Context, r *round) error {
 	cmd := exec.CommandContext(ctx, "skopeo", "copy", "--all", "--quiet",
 		"--src-tls-verify=false", "--dest-cert-dir", e.certDir, "--dest-authfile", e.authFile,
 		"docker://"+e.source.Netloc+"/"+benchRepo, "docker://"+t.Netloc+"/"+benchRepo)
+	srv0 := t.cpu() + e.source.cpu()
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	r.skopeo = time.Since(start)
+	r.skopeoSrv = t.cpu() + e.source.cpu() - srv0
 	if err != nil {
 		return fmt.Errorf("skopeo: %w: %s", err, out)
 	}
