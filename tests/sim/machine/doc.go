@@ -37,14 +37,16 @@
 // enable/disable write and remove the .wants/.requires links on disk
 // (WantedBy=, RequiredBy=, Also=), and boot starts what is linked.
 //
-// Enforced hardening: NoNewPrivileges= (prctl), UMask=, LimitNOFILE=,
-// and, in a mount namespace of the service's own: ProtectSystem=
-// yes|full|strict (read-only remounts; /dev, /proc, /sys stay),
-// ReadWritePaths= and ReadOnlyPaths= (a missing path without "-" fails
-// the start with status 226, as in systemd), ProtectHome=yes|read-only|
-// tmpfs, PrivateTmp= (fresh /tmp and /var/tmp). Every other directive
-// (PrivateDevices=, CapabilityBoundingSet=, SystemCallFilter=, ...) is
-// parsed, recorded and reported by "systemctl show -p", not enforced.
+// Enforced hardening: NoNewPrivileges=, UMask=, LimitNOFILE=,
+// CapabilityBoundingSet= (also "~" lists), AmbientCapabilities= (so an
+// unprivileged User= can bind a port below 1024), and, in a mount
+// namespace of the service's own: ProtectSystem=yes|full|strict
+// (read-only remounts; /dev, /proc, /sys stay), ReadWritePaths= and
+// ReadOnlyPaths= (a missing path without "-" fails the start with status
+// 226, as in systemd), ProtectHome=yes|read-only|tmpfs, PrivateTmp=
+// (fresh /tmp and /var/tmp). A "+" command gets none of it. Every other
+// directive (PrivateDevices=, SystemCallFilter=, RestrictNamespaces=, ...)
+// is parsed, recorded and reported by "systemctl show -p", not enforced.
 //
 // systemctl verbs: daemon-reload, start, stop, restart, reload,
 // try-restart, reload-or-restart, enable [--now], disable [--now],

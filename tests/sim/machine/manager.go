@@ -148,6 +148,9 @@ func (m *manager) start(name string, seen map[string]bool) error {
 // stop stops a unit. Callers hold m.jobs.
 func (m *manager) stop(name string) error {
 	us := m.get(name)
+	if us.unit == nil && !strings.HasSuffix(name, ".target") {
+		return fmt.Errorf("Unit %s not loaded.", name)
+	}
 	m.mu.Lock()
 	us.gen++
 	m.mu.Unlock()

@@ -99,7 +99,9 @@ func expandSpecifiers(w string, u *Unit) string {
 }
 
 // wrapperFlags tells the exec wrapper what to apply in the child.
-func wrapperFlags(svc *ServiceSection, acct *account, nfds int) []string {
+// A "+" command (privileged) gets neither.
+func wrapperFlags(u *Unit, acct *account, nfds int, privileged bool) []string {
+	svc := &u.Service
 	var f []string
 	if acct != nil {
 		groups := make([]string, len(acct.Groups))
@@ -109,8 +111,8 @@ func wrapperFlags(svc *ServiceSection, acct *account, nfds int) []string {
 		f = append(f, "--uid="+strconv.Itoa(int(acct.UID)), "--gid="+strconv.Itoa(int(acct.GID)),
 			"--groups="+strings.Join(groups, ","))
 	}
-	if svc.NoNewPrivileges {
-		f = append(f, "--no-new-privs")
+	if nfds > 0 {
+		f = append(f, "--listen-pid")
 	}
 	if svc.UMask != "" {
 		f = append(f, "--umask="+svc.UMask)
@@ -118,8 +120,17 @@ func wrapperFlags(svc *ServiceSection, acct *account, nfds int) []string {
 	if svc.LimitNOFILE != "" {
 		f = append(f, "--nofile="+svc.LimitNOFILE)
 	}
-	if nfds > 0 {
-		f = append(f, "--listen-pid")
+	if privileged {
+		return f
+	}
+	if v, ok := u.Directive("Service.AmbientCapabilities"); ok && v != "" {
+		f = append(f, "--ambient="+v)
+	}
+	if v, ok := u.Directive("Service.CapabilityBoundingSet"); ok {
+		f = append(f, "--bounding="+v)
+	}
+	if svc.NoNewPrivileges {
+		f = append(f, "--no-new-privs")
 	}
 	return f
 }

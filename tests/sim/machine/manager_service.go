@@ -220,7 +220,10 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc) (*proc, err
 	defer null.Close()
 	files := append([]*os.File{null, log, log}, listeners...)
 	box := sandboxOf(us.unit)
-	wargv := append([]string{m.wrapper, "exec-wrapper"}, wrapperFlags(svc, acct, len(listeners))...)
+	if c.Privileged {
+		box = sandbox{}
+	}
+	wargv := append([]string{m.wrapper, "exec-wrapper"}, wrapperFlags(us.unit, acct, len(listeners), c.Privileged)...)
 	wargv = append(wargv, box.flags()...)
 	if c.Argv0Override && len(argv) > 1 {
 		// "@path argv0 args...": path runs with argv0 shown.

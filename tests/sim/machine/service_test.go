@@ -249,8 +249,15 @@ func TestServiceWithoutSocketFails(t *testing.T) {
 	if !strings.Contains(m.ServiceLog("once"), "bye") {
 		t.Errorf("log: %q", m.ServiceLog("once"))
 	}
-	if r := systemctl(t, m, "start", "nope"); r.ExitCode != 5 {
-		t.Errorf("start of a missing unit: %d %s", r.ExitCode, r.Stderr)
+	for _, verb := range []string{"start", "stop", "restart"} {
+		if r := systemctl(t, m, verb, "nope"); r.ExitCode != 5 {
+			t.Errorf("%s of a missing unit: %d %s", verb, r.ExitCode, r.Stderr)
+		}
+	}
+	for _, verb := range []string{"enable", "disable"} {
+		if r := systemctl(t, m, verb, "nope"); r.ExitCode != 1 {
+			t.Errorf("%s of a missing unit: %d %s", verb, r.ExitCode, r.Stderr)
+		}
 	}
 	if out := mustSystemctl(t, m, "is-enabled", "once"); out != "static\n" {
 		t.Errorf("is-enabled: %q", out)
@@ -314,5 +321,56 @@ PrivateTmp=yes
 	})
 	if log := m.ServiceLog("bad"); !strings.Contains(log, "ReadWritePaths=/does/not/exist") {
 		t.Errorf("log: %s", log)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	installSvc(t, m)
+	run(t, m, "useradd", "--system", "--no-create-home", "--user-group", "simsvc")
+	units := map[string]string{
+		// An unprivileged user binds port 80 with an ambient capability.
+		"low.service": `[Service]
+ExecStart=/usr/local/bin/svc
+Environment=ADDR=:80
+User=simsvc
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+`,
+		// Without it, the same bind fails.
+		"nocap.service": "[Service]\nExecStart=/usr/local/bin/svc\nEnvironment=ADDR=:81\nUser=simsvc\n",
+		// Root with an empty bounding set has no capability at all.
+		"root.service": "[Service]\nExecStart=/usr/local/bin/svc\nEnvironment=ADDR=:8082\nCapabilityBoundingSet=\n",
+	}
+	for name, data := range units {
+		if err := m.WriteFile("/etc/systemd/system/"+name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSystemctl(t, m, "start", "low", "nocap", "root")
+	var body string
+	eventually(t, "port 80", func() error {
+		var err error
+		body, err = get(context.Background(), c, fmt.Sprintf("http://%s:80/", m.Addr()))
+		return err
+	})
+	if !strings.Contains(body, "capeff=0000000000000400 capbnd=0000000000000400") || strings.Contains(body, "uid=0 ") {
+		t.Errorf("low: %s", body)
+	}
+	eventually(t, "nocap fails", func() error {
+		if !strings.Contains(m.ServiceLog("nocap"), "permission denied") {
+			return fmt.Errorf("log: %s", m.ServiceLog("nocap"))
+		}
+		return nil
+	})
+	eventually(t, "root", func() error {
+		var err error
+		body, err = get(context.Background(), c, fmt.Sprintf("http://%s:8082/", m.Addr()))
+		return err
+	})
+	if !strings.Contains(body, "uid=0 ") || !strings.Contains(body, "capeff=0000000000000000 capbnd=0000000000000000") {
+		t.Errorf("root: %s", body)
 	}
 }

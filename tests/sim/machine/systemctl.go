@@ -111,7 +111,7 @@ func jobVerb(job func(*manager, string) error) verbFunc {
 		for _, u := range units {
 			if err := job(m, unitName(u)); err != nil {
 				code := 1
-				if strings.Contains(err.Error(), "not found") {
+				if strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "not loaded") {
 					code = 5
 				}
 				o.failf(code, "Failed to run job on %s: %v", unitName(u), err)

@@ -61,7 +61,12 @@ func (m *manager) enable(name string, o *systemctlOut, seen map[string]bool) err
 
 func (m *manager) verbDisable(o *systemctlOut, units []string) {
 	for _, u := range units {
-		for _, l := range enableLinks(unitName(u)) {
+		links := enableLinks(unitName(u))
+		if _, err := loadUnit(unitName(u)); os.IsNotExist(err) && len(links) == 0 {
+			o.failf(1, "Failed to disable unit: Unit file %s does not exist.", unitName(u))
+			return
+		}
+		for _, l := range links {
 			fmt.Fprintf(&o.stderr, "Removed %s.\n", l)
 			os.Remove(l)
 		}

@@ -164,7 +164,7 @@ func splitUnitFile(data []byte) ([]unitEntry, error) {
 func (u *Unit) set(e unitEntry) error {
 	k := e.section + "." + e.key
 	if e.value == "" {
-		delete(u.Directives, k) // an empty assignment resets a list
+		u.Directives[k] = []string{} // an empty assignment resets a list
 	} else {
 		u.Directives[k] = append(u.Directives[k], e.value)
 	}

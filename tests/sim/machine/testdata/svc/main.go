@@ -50,14 +50,18 @@ func main() {
 	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		status, _ := os.ReadFile("/proc/self/status")
-		nnp := ""
-		for _, line := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(line, "NoNewPrivs:") {
-				nnp = strings.TrimSpace(strings.TrimPrefix(line, "NoNewPrivs:"))
+		field := func(name string) string {
+			for _, line := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(line, name+":"); ok {
+					return strings.TrimSpace(v)
+				}
 			}
+			return ""
 		}
-		fmt.Fprintf(w, "host=%s pid=%d uid=%d hups=%d via=%s nnp=%s greeting=%q fdnames=%s\n",
-			host, os.Getpid(), os.Getuid(), hups.Load(), how, nnp, os.Getenv("GREETING"), os.Getenv("LISTEN_FDNAMES"))
+		nnp := field("NoNewPrivs")
+		fmt.Fprintf(w, "host=%s pid=%d uid=%d hups=%d via=%s nnp=%s greeting=%q fdnames=%s capeff=%s capbnd=%s\n",
+			host, os.Getpid(), os.Getuid(), hups.Load(), how, nnp, os.Getenv("GREETING"), os.Getenv("LISTEN_FDNAMES"),
+			field("CapEff"), field("CapBnd"))
 	})
 	http.Serve(l, nil)
 }
