@@ -2,6 +2,7 @@ package charm
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	"github.com/canonical/docker-registry-charm/internal/files"
@@ -25,7 +26,7 @@ func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *
 	if err := c.ensureDirs(acc); err != nil {
 		return ch, err
 	}
-	if ch.Binary, err = c.installBinary(); err != nil {
+	if ch.Binary, err = c.installBinary(st); err != nil {
 		return ch, err
 	}
 	if ch.Served, err = c.writeServed(o, d, st, acc); err != nil {
@@ -52,12 +53,28 @@ func (c *Charm) ensureDirs(acc service.Account) error {
 
 // installBinary copies the running charm binary to a stable path for the
 // service: the charm directory is replaced on upgrade-charm and removed
-// with the unit, and the service must not depend on it.
-func (c *Charm) installBinary() (bool, error) {
+// with the unit, and the service must not depend on it. Hashing two
+// binaries of tens of megabytes would dominate every hook, so a binary
+// whose identity (inode, size, mtime) is the one installed last time is
+// trusted to be unchanged.
+func (c *Charm) installBinary(st *LocalState) (bool, error) {
 	if c.Self == "" {
 		return false, nil
 	}
-	return files.CopyIfChanged(c.Self, c.Paths.Binary(), 0o755)
+	id, err := files.Identify(c.Self)
+	if err != nil {
+		return false, err
+	}
+	if id == st.InstalledFrom {
+		if _, err := os.Stat(c.Paths.Binary()); err == nil {
+			return false, nil
+		}
+	}
+	changed, err := files.CopyIfChanged(c.Self, c.Paths.Binary(), 0o755)
+	if err == nil {
+		st.InstalledFrom = id
+	}
+	return changed, err
 }
 
 // writeServed writes every file the registry reads. Any change among them

@@ -27,6 +27,9 @@ type LocalState struct {
 	// NRPEFiles are the nagios files this unit wrote, removed with the
 	// relation.
 	NRPEFiles []string `json:"nrpe-files,omitempty"`
+	// InstalledFrom identifies the charm binary last installed for the
+	// service.
+	InstalledFrom files.Identity `json:"installed-from"`
 	// ReloadPending is set when the registry refused a reload: it still
 	// serves the previous configuration and the next hook retries.
 	ReloadPending bool `json:"reload-pending,omitempty"`

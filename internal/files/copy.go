@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // CopyIfChanged installs src at dst when their contents differ, atomically
@@ -72,4 +73,25 @@ func copyAtomic(src, dst string, mode fs.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// Identity tells a file apart from another without reading it: a new
+// charm binary (upgrade-charm unpacks a new file) has a new inode or mtime.
+type Identity struct {
+	Inode uint64 `json:"inode,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	MTime int64  `json:"mtime,omitempty"`
+}
+
+// Identify returns path's identity.
+func Identify(path string) (Identity, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Identity{}, fmt.Errorf("cannot stat %s: %w", path, err)
+	}
+	id := Identity{Size: st.Size(), MTime: st.ModTime().UnixNano()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.Inode = sys.Ino
+	}
+	return id, nil
 }
