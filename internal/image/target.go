@@ -27,7 +27,9 @@ type Target struct {
 	Insecure bool // plain http; otherwise https only, never a fallback
 	Username string
 	Password string
-	CAPEM    []byte // CA bundle that signed the registry's certificate
+	// CAPEM is the CA bundle (or the self-signed certificate) the registry
+	// serves with; when set it is trusted alone, without the system store.
+	CAPEM []byte
 	// ClientCert and ClientKey (PEM) are needed when the registry requires
 	// client certificates (tls-ca-path set on the unit).
 	ClientCert []byte

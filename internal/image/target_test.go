@@ -80,3 +80,17 @@ func TestProxyAppliesToTheSourceOnly(t *testing.T) {
 type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
+
+// The charm trusts the serving certificate itself when TLS is configured
+// without a CA file; Go accepts a leaf found in the root pool.
+func TestTargetTrustsItsOwnCertificate(t *testing.T) {
+	src := newRegistry(t, regOpts{})
+	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
+	dst := newRegistry(t, regOpts{tls: true})
+	leaf := dst.srv.TLS.Certificates[0].Certificate[0]
+	tg := dst.target("", "")
+	tg.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf})
+	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+}
