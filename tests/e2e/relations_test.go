@@ -22,6 +22,7 @@ import (
 // stanza serves pulls, and removing cert-provider brings everyone back to
 // http.
 func TestRelationsTLSWorkersProxy(t *testing.T) {
+	crictl := testTool(t, "crictl")
 	e := New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
@@ -102,6 +103,9 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	}
 	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
 		t.Fatalf("containerd worker: %v\n%s", err, serviceLog())
+	}
+	if err := ctrd.crictlPull(ctx, crictl, view, "cdk/pause:3.6", digest); err != nil {
+		t.Fatalf("containerd worker through CRI: %v\n%s", err, ctrd.proc.Output())
 	}
 
 	// 3. docker: certs.d from the relation; a wrong CA must fail first.

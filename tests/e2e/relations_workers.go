@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,49 @@ func (w *containerdWorker) pull(ctx context.Context, v remote.RegistryView, repo
 	}
 	_, err = w.ctr(ctx, nil, "image", "rm", "--sync", ref)
 	return err
+}
+
+// crictlPull pulls netloc/repo through the CRI plugin, as the kubelet
+// does, with the relation's credentials, and checks the digest.
+func (w *containerdWorker) crictlPull(ctx context.Context, crictl string, v remote.RegistryView, repo, digest string) error {
+	sock := "unix://" + remote.ContainerdSocket(w.dir)
+	base := []string{crictl, "--runtime-endpoint", sock, "--image-endpoint", sock, "--timeout", "30s"}
+	ref := v.Netloc + "/" + repo
+	args := append(base, "pull")
+	if v.HasAuth {
+		args = append(args, "--creds", v.User+":"+v.Password)
+	}
+	out, err := run(ctx, w.m, nil, nil, append(args, ref)...)
+	if err != nil {
+		return fmt.Errorf("crictl pull %s: %w\n%s", ref, err, out)
+	}
+	out, err = run(ctx, w.m, nil, nil, append(base, "inspecti", "-o", "json", ref)...)
+	if err != nil || !strings.Contains(out, v.Netloc+"/"+strings.Split(repo, ":")[0]+"@"+digest) {
+		return fmt.Errorf("after pulling, CRI reports %s as:\n%s", ref, out)
+	}
+	_, err = run(ctx, w.m, nil, nil, append(base, "rmi", ref)...)
+	return err
+}
+
+// testTool finds a Go-built test tool: in $TOOLS_DIR (make tools), else
+// on PATH.
+func testTool(t testing.TB, name string) string {
+	t.Helper()
+	if dir := os.Getenv("TOOLS_DIR"); dir != "" {
+		p := path.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		t.Fatalf("%s is not in TOOLS_DIR=%s: run make tools", name, dir)
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found: make tools builds it into .cache/tools", name)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p
 }
 
 // dockerWorker is a docker daemon configured by charm-docker's
