@@ -22,6 +22,7 @@ import (
 // stanza serves pulls, and removing cert-provider brings everyone back to
 // http.
 func TestRelationsTLSWorkersProxy(t *testing.T) {
+	t.Parallel()
 	crictl := testTool(t, "crictl")
 	e := New(t)
 	ctx := context.Background()
@@ -249,6 +250,7 @@ func haproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
 // would turn into a server; when the leader goes, the new leader
 // publishes the stanza and keeps the http secret.
 func TestRelationsWebsiteLeadership(t *testing.T) {
+	t.Parallel()
 	e := New(t)
 	ctx := context.Background()
 	const unit1 = "docker-registry/1"
