@@ -91,8 +91,8 @@ func startAgent(state, name string) (*agent, []net.Listener, error) {
 		return nil, nil, err
 	}
 	if name != "" {
-		if err := unix.Sethostname([]byte(name)); err != nil {
-			return nil, nil, fmt.Errorf("cannot set host name: %w", err)
+		if err := setHostname(name); err != nil {
+			return nil, nil, err
 		}
 	}
 	self, err := os.Executable()
@@ -206,4 +206,24 @@ func detachUnder(dir string) {
 	for i := len(points) - 1; i >= 0; i-- {
 		unix.Unmount(points[i], unix.MNT_DETACH)
 	}
+}
+
+// setHostname names the machine, in the kernel and in its /etc, so that
+// it resolves its own name as an Ubuntu machine does (127.0.1.1).
+func setHostname(name string) error {
+	if err := unix.Sethostname([]byte(name)); err != nil {
+		return fmt.Errorf("cannot set host name: %w", err)
+	}
+	if err := os.WriteFile("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
+		return fmt.Errorf("cannot write /etc/hostname: %w", err)
+	}
+	hosts, _ := os.ReadFile("/etc/hosts")
+	entry := "127.0.1.1\t" + name + "\n"
+	if strings.Contains(string(hosts), entry) {
+		return nil
+	}
+	if err := os.WriteFile("/etc/hosts", append(hosts, entry...), 0o644); err != nil {
+		return fmt.Errorf("cannot write /etc/hosts: %w", err)
+	}
+	return nil
 }

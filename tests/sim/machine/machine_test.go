@@ -107,6 +107,9 @@ func TestFilesystemIsolation(t *testing.T) {
 	if out := run(t, a, "hostname"); out != "a\n" {
 		t.Errorf("hostname = %q", out)
 	}
+	if out := run(t, a, "getent", "hosts", "a"); !strings.HasPrefix(out, "127.0.1.1 ") {
+		t.Errorf("getent hosts a = %q", out)
+	}
 }
 
 func TestMachineStartsFast(t *testing.T) {

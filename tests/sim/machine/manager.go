@@ -145,11 +145,17 @@ func (m *manager) start(name string, seen map[string]bool) error {
 	return m.startService(us)
 }
 
-// stop stops a unit. Callers hold m.jobs.
+// stop stops a unit, and first the active units that Require= it, as
+// systemd propagates a stop. Callers hold m.jobs.
 func (m *manager) stop(name string) error {
 	us := m.get(name)
 	if us.unit == nil && !strings.HasSuffix(name, ".target") {
 		return fmt.Errorf("Unit %s not loaded.", name)
+	}
+	for _, r := range m.activeRequirers(name) {
+		if err := m.stop(r); err != nil {
+			return err
+		}
 	}
 	m.mu.Lock()
 	us.gen++
@@ -161,11 +167,35 @@ func (m *manager) stop(name string) error {
 	return m.stopService(us)
 }
 
+// restart restarts a unit and the active units that Require= it.
 func (m *manager) restart(name string) error {
+	requirers := m.activeRequirers(name)
 	if err := m.stop(name); err != nil {
 		return err
 	}
-	return m.start(name, map[string]bool{})
+	if err := m.start(name, map[string]bool{}); err != nil {
+		return err
+	}
+	for _, r := range requirers {
+		if err := m.start(r, map[string]bool{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// activeRequirers lists the running units whose Requires= names name.
+func (m *manager) activeRequirers(name string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for n, us := range m.units {
+		if us.unit != nil && contains(us.unit.Requires, name) && (us.active == "active" || us.main != nil) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // boot starts every unit linked into a .wants or .requires directory:

@@ -186,6 +186,18 @@ func TestSocketActivatedService(t *testing.T) {
 		}
 	})
 
+	t.Run("stopping the socket stops the service that requires it", func(t *testing.T) {
+		mustSystemctl(t, m, "stop", "svc.socket")
+		if out := systemctl(t, m, "is-active", "svc.socket", "svc.service"); string(out.Stdout) != "inactive\ninactive\n" {
+			t.Errorf("after stopping the socket: %q", out.Stdout)
+		}
+		mustSystemctl(t, m, "start", "svc.service") // Requires= brings the socket back
+		if out := mustSystemctl(t, m, "is-active", "svc.socket", "svc.service"); out != "active\nactive\n" {
+			t.Errorf("after starting the service: %q", out)
+		}
+		mustGet(t, c, url)
+	})
+
 	t.Run("hardening is recorded", func(t *testing.T) {
 		out := mustSystemctl(t, m, "show", "-p", "ProtectSystem,ReadWritePaths,NoNewPrivileges,User", "svc")
 		want := "ProtectSystem=full\nReadWritePaths=/srv/registry /var/log\nNoNewPrivileges=yes\nUser=simsvc\n"
