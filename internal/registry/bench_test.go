@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -147,8 +149,26 @@ func waitAlive(b *testing.B, host string) {
 	b.Fatalf("registry on %s did not come up", host)
 }
 
-// roundFigures are one server's figures in one round.
-type roundFigures struct{ push, pull, reqs float64 }
+// roundFigures are one server's figures in one round: wall-clock MB/s,
+// MB per second of the server process's CPU (user+system: what the server
+// costs, unaffected by other load on the machine), manifest requests/s.
+type roundFigures struct{ push, pull, pushEff, pullEff, reqs float64 }
+
+// cpu is the CPU time the server process has used so far.
+func (p *registryProcess) cpu(b *testing.B) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after "(comm)": state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat times.
+const clockTicks = 100
 
 func (p *registryProcess) ref(b *testing.B) name.Reference {
 	ref, err := name.ParseReference(p.host + "/bench/image:latest")
@@ -158,20 +178,22 @@ func (p *registryProcess) ref(b *testing.B) name.Reference {
 	return ref
 }
 
-func (p *registryProcess) push(b *testing.B, img v1.Image, size int64) float64 {
-	start := time.Now()
+// push returns MB/s and the server CPU it took.
+func (p *registryProcess) push(b *testing.B, img v1.Image, size int64) (float64, time.Duration) {
+	cpu, start := p.cpu(b), time.Now()
 	if err := remote.Write(p.ref(b), img); err != nil {
 		b.Fatalf("%s: push: %v", p.kind, err)
 	}
-	return mbps(size, time.Since(start))
+	return mbps(size, time.Since(start)), p.cpu(b) - cpu
 }
 
-func (p *registryProcess) pull(b *testing.B, size int64) float64 {
-	start := time.Now()
+// pull returns MB/s and the server CPU it took.
+func (p *registryProcess) pull(b *testing.B, size int64) (float64, time.Duration) {
+	cpu, start := p.cpu(b), time.Now()
 	if err := pullLayers(p.ref(b)); err != nil {
 		b.Fatalf("%s: pull: %v", p.kind, err)
 	}
-	return mbps(size, time.Since(start))
+	return mbps(size, time.Since(start)), p.cpu(b) - cpu
 }
 
 // measureRound runs both servers side by side on fresh storage and
@@ -185,17 +207,23 @@ func measureRound(b *testing.B, round int, upstream string, img v1.Image, size i
 	}
 	figs := map[string]roundFigures{}
 	pulls := map[string][]float64{}
+	pullCPU := map[string]time.Duration{}
 	for _, p := range procs {
-		figs[p.kind] = roundFigures{push: p.push(b, img, size)}
+		mb, cpu := p.push(b, img, size)
+		figs[p.kind] = roundFigures{push: mb, pushEff: mbps(size, cpu)}
 	}
-	for range 5 {
+	const repeats = 5
+	for range repeats {
 		for _, p := range procs {
-			pulls[p.kind] = append(pulls[p.kind], p.pull(b, size))
+			mb, cpu := p.pull(b, size)
+			pulls[p.kind] = append(pulls[p.kind], mb)
+			pullCPU[p.kind] += cpu
 		}
 	}
 	for _, p := range procs {
 		f := figs[p.kind]
-		f.pull, f.reqs = median(pulls[p.kind]), p.smallRequests(b)
+		f.pull, f.pullEff = median(pulls[p.kind]), mbps(repeats*size, pullCPU[p.kind])
+		f.reqs = p.smallRequests(b)
 		figs[p.kind] = f
 		p.stop()
 	}
@@ -301,6 +329,8 @@ func BenchmarkPushPull(b *testing.B) {
 	push := func(rf roundFigures) float64 { return rf.push }
 	pull := func(rf roundFigures) float64 { return rf.pull }
 	reqs := func(rf roundFigures) float64 { return rf.reqs }
+	pushEff := func(rf roundFigures) float64 { return rf.pushEff }
+	pullEff := func(rf roundFigures) float64 { return rf.pullEff }
 	// The ratio is the median of per-round ratios: the two servers of a
 	// round run back to back, so drift in the machine's load cancels out.
 	ratio := func(f func(roundFigures) float64) float64 {
@@ -314,8 +344,9 @@ func BenchmarkPushPull(b *testing.B) {
 	for _, m := range []struct {
 		name string
 		f    func(roundFigures) float64
-	}{{"push MB/s", push}, {"pull MB/s", pull}, {"manifest GET req/s", reqs}} {
-		b.Logf("%-20s ours %8.1f  upstream %8.1f  ratio %.3f   (ours %v, upstream %v)",
+	}{{"push MB/s", push}, {"pull MB/s", pull}, {"push MB/server-CPU-s", pushEff},
+		{"pull MB/server-CPU-s", pullEff}, {"manifest GET req/s", reqs}} {
+		b.Logf("%-22s ours %8.1f  upstream %8.1f  ratio %.3f   (ours %v, upstream %v)",
 			m.name, med("ours", m.f), med("upstream", m.f), ratio(m.f),
 			collect(figs["ours"], m.f), collect(figs["upstream"], m.f))
 	}
@@ -326,6 +357,8 @@ func BenchmarkPushPull(b *testing.B) {
 	b.ReportMetric(ratio(push), "push-ratio")
 	b.ReportMetric(ratio(pull), "pull-ratio")
 	b.ReportMetric(ratio(reqs), "req-ratio")
+	b.ReportMetric(ratio(pushEff), "push-cpu-ratio")
+	b.ReportMetric(ratio(pullEff), "pull-cpu-ratio")
 }
 
 func collect(rfs []roundFigures, f func(roundFigures) float64) []string {
