@@ -23,9 +23,9 @@ import (
 	"github.com/canonical/docker-registry-charm/tests/sim"
 )
 
-// relateEasyRSA relates cert-provider to a simulated easyrsa/0 that
+// relEasyRSA relates cert-provider to a simulated easyrsa/0 that
 // answers every request our units commit, as the easyrsa charm does.
-func relateEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int) {
+func relEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int) {
 	t.Helper()
 	ca, err := remote.NewEasyRSA()
 	if err != nil {
@@ -49,8 +49,8 @@ func relateEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, 
 	return ca, rel
 }
 
-// registryView reads our unit's docker-registry bag as a worker does.
-func registryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryView {
+// relRegistryView reads our unit's docker-registry bag as a worker does.
+func relRegistryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryView {
 	t.Helper()
 	v, err := remote.ReadRegistry(e.Model.RelationData(rel, unit))
 	if err != nil {
@@ -59,9 +59,9 @@ func registryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryVie
 	return v
 }
 
-// parseCert reads the first certificate of PEM text (easyrsa's text dump
+// relParseCert reads the first certificate of PEM text (easyrsa's text dump
 // before it is skipped).
-func parseCert(text string) (*x509.Certificate, error) {
+func relParseCert(text string) (*x509.Certificate, error) {
 	rest := []byte(text)
 	for {
 		var b *pem.Block
@@ -75,10 +75,10 @@ func parseCert(text string) (*x509.Certificate, error) {
 	}
 }
 
-// servedCert connects to addr (host:port) from the test process over
+// relServedCert connects to addr (host:port) from the test process over
 // TLS, verifying the server against caPEM and presenting client (the
 // registry may require one), and returns the server's leaf certificate.
-func servedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate) (*x509.Certificate, error) {
+func relServedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate) (*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(caPEM))
 	host, _, _ := net.SplitHostPort(addr)
@@ -100,10 +100,10 @@ func servedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.Cer
 	return conn.ConnectionState().PeerCertificates[0], nil
 }
 
-// waitServed polls addr until it serves exactly want over verified TLS.
-func waitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate, want *x509.Certificate) error {
-	return eventually(ctx, workerTimeout, func() error {
-		got, err := servedCert(ctx, e, addr, caPEM, client)
+// relWaitServed polls addr until it serves exactly want over verified TLS.
+func relWaitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate, want *x509.Certificate) error {
+	return relEventually(ctx, relTimeout, func() error {
+		got, err := relServedCert(ctx, e, addr, caPEM, client)
 		if err != nil {
 			return err
 		}
@@ -114,10 +114,10 @@ func waitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.Cer
 	})
 }
 
-// waitHTTP polls http://addr/v2/ (plain) until it answers with code.
-func waitHTTP(ctx context.Context, e *Env, addr string, code int) error {
+// relWaitHTTP polls http://addr/v2/ (plain) until it answers with code.
+func relWaitHTTP(ctx context.Context, e *Env, addr string, code int) error {
 	c := &http.Client{Transport: Client{Env: e}.Transport(), Timeout: 5 * time.Second}
-	return eventually(ctx, workerTimeout, func() error {
+	return relEventually(ctx, relTimeout, func() error {
 		resp, err := c.Get("http://" + addr + "/v2/")
 		if err != nil {
 			return err
@@ -130,8 +130,8 @@ func waitHTTP(ctx context.Context, e *Env, addr string, code int) error {
 	})
 }
 
-// testImage is a small runnable-looking linux/amd64 image.
-func testImage(t testing.TB) (v1.Image, string) {
+// relTestImage is a small runnable-looking linux/amd64 image.
+func relTestImage(t testing.TB) (v1.Image, string) {
 	t.Helper()
 	img, err := random.Image(2048, 2)
 	if err != nil {
@@ -154,45 +154,45 @@ func testImage(t testing.TB) (v1.Image, string) {
 	return img, d.String()
 }
 
-// httpsOnly refuses plain-http requests. go-containerregistry falls back
+// relHTTPSOnly refuses plain-http requests. go-containerregistry falls back
 // to http for registries on RFC 1918 addresses (the cloud's segment)
 // when https fails, which would turn a TLS failure into a silent
 // plain-text success.
-type httpsOnly struct{ rt http.RoundTripper }
+type relHTTPSOnly struct{ rt http.RoundTripper }
 
-func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+func (h relHTTPSOnly) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme != "https" {
 		return nil, fmt.Errorf("refusing plain %s to %s: this client must use TLS", r.URL.Scheme, r.URL.Host)
 	}
 	return h.rt.RoundTrip(r)
 }
 
-// options are c's go-containerregistry options, https only when c has a
+// relOptions are c's go-containerregistry options, https only when c has a
 // CA.
-func options(c Client) []ggcrremote.Option {
+func relOptions(c Client) []ggcrremote.Option {
 	opts := c.Options()
 	if c.CAPEM != nil {
-		opts = append(opts, ggcrremote.WithTransport(httpsOnly{c.Transport()}))
+		opts = append(opts, ggcrremote.WithTransport(relHTTPSOnly{c.Transport()}))
 	}
 	return opts
 }
 
-// push writes img to netloc/repo with c.
-func push(c Client, netloc, repo string, img v1.Image) error {
+// relPush writes img to netloc/repo with c.
+func relPush(c Client, netloc, repo string, img v1.Image) error {
 	ref, err := c.Ref(netloc, repo)
 	if err != nil {
 		return err
 	}
-	return ggcrremote.Write(ref, img, options(c)...)
+	return ggcrremote.Write(ref, img, relOptions(c)...)
 }
 
-// pullDigest reads netloc/repo's manifest digest with c.
-func pullDigest(c Client, netloc, repo string) (string, error) {
+// relPullDigest reads netloc/repo's manifest digest with c.
+func relPullDigest(c Client, netloc, repo string) (string, error) {
 	ref, err := c.Ref(netloc, repo)
 	if err != nil {
 		return "", err
 	}
-	img, err := ggcrremote.Image(ref, options(c)...)
+	img, err := ggcrremote.Image(ref, relOptions(c)...)
 	if err != nil {
 		return "", err
 	}
@@ -203,8 +203,8 @@ func pullDigest(c Client, netloc, repo string) (string, error) {
 	return d.String(), err
 }
 
-// secret is a random password for a test; never printed.
-func secret(t testing.TB) string {
+// relSecret is a random password for a test; never printed.
+func relSecret(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
@@ -213,8 +213,8 @@ func secret(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
-// keyPair loads easyrsa text+PEM into a tls.Certificate.
-func keyPair(t testing.TB, cert, key string) *tls.Certificate {
+// relKeyPair loads easyrsa text+PEM into a tls.Certificate.
+func relKeyPair(t testing.TB, cert, key string) *tls.Certificate {
 	t.Helper()
 	kp, err := tls.X509KeyPair([]byte(cert), []byte(key))
 	if err != nil {

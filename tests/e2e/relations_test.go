@@ -23,14 +23,14 @@ import (
 // http.
 func TestRelationsTLSWorkersProxy(t *testing.T) {
 	t.Parallel()
-	crictl := testTool(t, "crictl")
+	crictl := relTool(t, "crictl")
 	e := New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
 	if err := e.Model.Deploy(ctx, 1); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, serviceLog())
 	}
-	password := secret(t)
+	password := relSecret(t)
 	if err := e.Model.SetConfig(ctx, map[string]any{"auth-basic-password": password}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +38,8 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	direct := net.JoinHostPort(addr, "5000")
 
 	// The workers exist before the relations, as in a cluster.
-	ctrd := startContainerd(ctx, t, e, "containerd-0")
-	dockerd := startDockerd(ctx, t, e, "docker-0")
+	ctrd := relContainerd(ctx, t, e, "containerd-0")
+	dockerd := relDockerd(ctx, t, e, "docker-0")
 	clients, err := e.Model.Relate(ctx, "docker-registry", "containerd",
 		sim.RemoteUnit{Name: "containerd/0", Address: ctrd.m.Addr().String()})
 	if err != nil {
@@ -52,7 +52,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	}
 
 	// 1. easyrsa → https with easyrsa's certificate.
-	ca, certRel := relateEasyRSA(ctx, t, e)
+	ca, certRel := relEasyRSA(ctx, t, e)
 	req := ca.Requests[unit0]
 	if req["common_name"] != addr || req["unit_name"] != "docker-registry_0" {
 		t.Errorf("certificate request: common_name %q unit_name %q, want raw %q and docker-registry_0",
@@ -62,35 +62,35 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err := json.Unmarshal([]byte(req["sans"]), &sans); err != nil || !slices.Contains(sans, addr) {
 		t.Errorf("sans %q is not a JSON list naming %s", req["sans"], addr)
 	}
-	issued, err := parseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
+	issued, err := relParseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	globalClient := keyPair(t, ca.ClientCert, ca.ClientKey)
-	if err := waitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
+	globalClient := relKeyPair(t, ca.ClientCert, ca.ClientKey)
+	if err := relWaitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
 		t.Fatalf("registry does not serve easyrsa's certificate: %v\n%s", err, serviceLog())
 	}
-	served, _ := servedCert(ctx, e, direct, ca.CAPEM, globalClient)
+	served, _ := relServedCert(ctx, e, direct, ca.CAPEM, globalClient)
 	if !slices.ContainsFunc(served.IPAddresses, func(ip net.IP) bool { return ip.String() == addr }) || served.Subject.CommonName != addr {
 		t.Errorf("served certificate: CN %q, IP SANs %v; want %s in both", served.Subject.CommonName, served.IPAddresses, addr)
 	}
 	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https)." {
 		t.Errorf("status = %s %q", st.Name, st.Message)
 	}
-	view := registryView(t, e, clients, unit0)
+	view := relRegistryView(t, e, clients, unit0)
 	if !view.HasTLS || view.CA != ca.CAPEM && strings.TrimSpace(view.CA) != strings.TrimSpace(ca.CAPEM) ||
 		view.Netloc != direct || view.URL != "https://"+direct || !view.HasAuth || view.User != "admin" || view.Password != password {
 		t.Fatalf("workers are told netloc %q url %q tls %v (CA is easyrsa's: %v) auth %v user %q (password matches: %v)",
 			view.Netloc, view.URL, view.HasTLS, strings.TrimSpace(view.CA) == strings.TrimSpace(ca.CAPEM),
 			view.HasAuth, view.User, view.Password == password)
 	}
-	if dv := registryView(t, e, dockerRel, unit0); dv != view {
+	if dv := relRegistryView(t, e, dockerRel, unit0); dv != view {
 		t.Errorf("the docker relation is told something else than the containerd relation")
 	}
 
-	img, digest := testImage(t)
+	img, digest := relTestImage(t)
 	admin := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: globalClient}
-	if err := push(admin, view.Netloc, "cdk/pause:3.6", img); err != nil {
+	if err := relPush(admin, view.Netloc, "cdk/pause:3.6", img); err != nil {
 		t.Fatalf("push over https: %v\n%s", err, serviceLog())
 	}
 
@@ -133,7 +133,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	}
 
 	// 4. haproxy in front, configured from the leader's stanza.
-	px := newHaproxy(t, e, "haproxy-0")
+	px := relHaproxy(t, e, "haproxy-0")
 	pxAddr := px.m.Addr().String()
 	proxied := net.JoinHostPort(pxAddr, "5000")
 	web, err := e.Model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0", Address: pxAddr})
@@ -143,18 +143,18 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https, proxied)." {
 		t.Errorf("status with a proxy = %s %q", st.Name, st.Message)
 	}
-	view = registryView(t, e, clients, unit0)
+	view = relRegistryView(t, e, clients, unit0)
 	if view.Netloc != proxied || view.URL != "https://"+proxied {
 		t.Fatalf("workers are sent to %q (%q), want the proxy %s", view.Netloc, view.URL, proxied)
 	}
 	if !strings.Contains(ca.Requests[unit0]["sans"], `"`+pxAddr+`"`) {
 		t.Fatalf("the certificate request does not name the proxy: sans %s", ca.Requests[unit0]["sans"])
 	}
-	issued, err = parseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
+	issued, err = relParseCert(e.Model.RelationData(certRel, "easyrsa/0")["docker-registry_0.server.cert"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := waitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
+	if err := relWaitServed(ctx, e, direct, ca.CAPEM, globalClient, issued); err != nil {
 		t.Fatalf("registry does not serve the certificate naming the proxy: %v\n%s", err, serviceLog())
 	}
 	stanza := e.Model.RelationData(web, unit0)
@@ -169,7 +169,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := px.start(ctx, cfg, haproxyFiles(cfg, ca.CAPEM, checkCert+checkKey)); err != nil {
+	if err := px.start(ctx, cfg, relHaproxyFiles(cfg, ca.CAPEM, checkCert+checkKey)); err != nil {
 		t.Fatal(err)
 	}
 	// The checks use the stanza's ssl options: our CA, haproxy's own
@@ -177,7 +177,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
-	if got, err := pullDigest(admin, proxied, "cdk/pause:3.6"); err != nil || got != digest {
+	if got, err := relPullDigest(admin, proxied, "cdk/pause:3.6"); err != nil || got != digest {
 		t.Fatalf("pull through haproxy over TLS: %v (digest %s)\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, got, cfg, px.log())
 	}
 	if err := ctrd.configure(ctx, view, workerCert, workerKey); err != nil {
@@ -194,7 +194,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (http, proxied)." {
 		t.Errorf("status after cert-provider left = %s %q", st.Name, st.Message)
 	}
-	if err := waitHTTP(ctx, e, direct, 401); err != nil {
+	if err := relWaitHTTP(ctx, e, direct, 401); err != nil {
 		t.Fatalf("registry does not serve http again: %v\n%s", err, serviceLog())
 	}
 	for _, p := range []string{"/etc/docker/registry/registry.crt", "/etc/docker/registry/registry.key", "/etc/docker/registry/ca.crt"} {
@@ -207,7 +207,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 			t.Errorf("relation %d: raw tls_ca = %q, want the literal null", rel, raw)
 		}
 	}
-	view = registryView(t, e, clients, unit0)
+	view = relRegistryView(t, e, clients, unit0)
 	if view.HasTLS || view.URL != "http://"+proxied || view.Netloc != proxied {
 		t.Fatalf("after TLS: workers told netloc %q url %q tls %v", view.Netloc, view.URL, view.HasTLS)
 	}
@@ -215,7 +215,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := px.start(ctx, cfg, haproxyFiles(cfg, "", "")); err != nil {
+	if err := px.start(ctx, cfg, relHaproxyFiles(cfg, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	if err := ctrd.configure(ctx, view, "", ""); err != nil {
@@ -229,10 +229,10 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	}
 }
 
-// haproxyFiles provides what the stanza's ssl options name on the proxy
+// relHaproxyFiles provides what the stanza's ssl options name on the proxy
 // machine: the CA that verifies the registry (ca-file) and haproxy's own
 // client certificate with its key (crt, for the checks).
-func haproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
+func relHaproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
 	files := map[string]string{}
 	for p, opt := range remote.HaproxyReferencedFiles(cfg) {
 		switch opt {
@@ -262,14 +262,14 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 		t.Fatalf("leader is %s", e.Model.Leader())
 	}
 	addr0, addr1 := e.Machine(unit0).Addr().String(), e.Machine(unit1).Addr().String()
-	px := newHaproxy(t, e, "haproxy-0")
+	px := relHaproxy(t, e, "haproxy-0")
 	pxAddr := px.m.Addr().String()
 	proxied := net.JoinHostPort(pxAddr, "5000")
 	web, err := e.Model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0", Address: pxAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers := stanzaServers(t, e.Model.RelationData(web, unit0)["services"])
+	servers := relStanzaServers(t, e.Model.RelationData(web, unit0)["services"])
 	if len(servers) != 2 || servers[0][0] != "docker-registry-0" || servers[0][1] != addr0 || strings.Contains(servers[0][3], "backup") ||
 		servers[1][0] != "docker-registry-1" || servers[1][1] != addr1 || !strings.HasSuffix(servers[1][3], " backup") {
 		t.Errorf("leader's stanza servers = %v; want docker-registry-0 at %s primary, docker-registry-1 at %s backup", servers, addr0, addr1)
@@ -286,7 +286,7 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 			t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
 		}
 	}
-	cfg, err := remote.HaproxyConfig(websiteBags(e, web, unit0, unit1))
+	cfg, err := remote.HaproxyConfig(relWebsiteBags(e, web, unit0, unit1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,17 +300,17 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
 	c := Client{Env: e}
-	img, digest := testImage(t)
-	if err := push(c, proxied, "cdk/app:v1", img); err != nil {
+	img, digest := relTestImage(t)
+	if err := relPush(c, proxied, "cdk/app:v1", img); err != nil {
 		t.Fatalf("push through haproxy: %v\n%s", err, px.log())
 	}
 	// The primary got it: each unit's filesystem storage is its own.
-	if got, err := pullDigest(c, net.JoinHostPort(addr0, "5000"), "cdk/app:v1"); err != nil || got != digest {
+	if got, err := relPullDigest(c, net.JoinHostPort(addr0, "5000"), "cdk/app:v1"); err != nil || got != digest {
 		t.Errorf("the primary does not hold what was pushed through the proxy: %v", err)
 	}
-	secretBefore := renderedSecret(t, e, unit1)
+	secretBefore := relRenderedSecret(t, e, unit1)
 	appSecret := e.Model.RelationAppData(e.Model.PeerRelation("peer"), "docker-registry")["http-secret"]
-	if secretBefore == "" || secretBefore != appSecret || renderedSecret(t, e, unit0) != secretBefore {
+	if secretBefore == "" || secretBefore != appSecret || relRenderedSecret(t, e, unit0) != secretBefore {
 		t.Fatal("the units do not render the leader's http secret")
 	}
 
@@ -322,7 +322,7 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 		t.Fatalf("leader after removal: %q", e.Model.Leader())
 	}
 	bag := e.Model.RelationData(web, unit1)
-	servers = stanzaServers(t, bag["services"])
+	servers = relStanzaServers(t, bag["services"])
 	if len(servers) != 1 || servers[0][0] != "docker-registry-1" || servers[0][1] != addr1 || strings.Contains(servers[0][3], "backup") ||
 		bag["port"] != "5000" || bag["hostname"] != addr1 {
 		t.Fatalf("new leader publishes hostname %q port %q servers %v", bag["hostname"], bag["port"], servers)
@@ -330,10 +330,10 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 	if got := e.Model.RelationAppData(e.Model.PeerRelation("peer"), "docker-registry")["http-secret"]; got != appSecret {
 		t.Error("the http secret in the peer application data changed with the leader")
 	}
-	if renderedSecret(t, e, unit1) != secretBefore {
+	if relRenderedSecret(t, e, unit1) != secretBefore {
 		t.Error("the remaining unit renders another http secret after the leader change")
 	}
-	cfg, err = remote.HaproxyConfig(websiteBags(e, web, unit1))
+	cfg, err = remote.HaproxyConfig(relWebsiteBags(e, web, unit1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,17 +343,17 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-1"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
-	if err := push(c, proxied, "cdk/app:v1", img); err != nil {
+	if err := relPush(c, proxied, "cdk/app:v1", img); err != nil {
 		t.Fatalf("push through haproxy to the new leader: %v\n%s", err, serviceLog(unit1))
 	}
-	if got, err := pullDigest(c, proxied, "cdk/app:v1"); err != nil || got != digest {
+	if got, err := relPullDigest(c, proxied, "cdk/app:v1"); err != nil || got != digest {
 		t.Fatalf("pull through haproxy from the new leader: %v", err)
 	}
 }
 
-// stanzaServers returns the servers of the single service of a stanza as
+// relStanzaServers returns the servers of the single service of a stanza as
 // [name, address, port, options].
-func stanzaServers(t testing.TB, services string) [][4]string {
+func relStanzaServers(t testing.TB, services string) [][4]string {
 	t.Helper()
 	var doc []struct {
 		Servers [][]any `yaml:"servers"`
@@ -371,9 +371,9 @@ func stanzaServers(t testing.TB, services string) [][4]string {
 	return out
 }
 
-// websiteBags are the bags of units on the website relation, as haproxy
+// relWebsiteBags are the bags of units on the website relation, as haproxy
 // reads them.
-func websiteBags(e *Env, rel int, units ...string) map[string]map[string]string {
+func relWebsiteBags(e *Env, rel int, units ...string) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, u := range units {
 		out[u] = e.Model.RelationData(rel, u)
@@ -381,9 +381,9 @@ func websiteBags(e *Env, rel int, units ...string) map[string]map[string]string 
 	return out
 }
 
-// renderedSecret is http.secret of a unit's registry configuration
+// relRenderedSecret is http.secret of a unit's registry configuration
 // (compared, never printed).
-func renderedSecret(t testing.TB, e *Env, unit string) string {
+func relRenderedSecret(t testing.TB, e *Env, unit string) string {
 	t.Helper()
 	data, err := e.Machine(unit).ReadFile("/etc/docker/registry/config.yml")
 	if err != nil {

@@ -22,12 +22,12 @@ import (
 // daemons on machines of the cloud, configured only from what our units
 // publish, as the charms on the other side of each relation do.
 
-// workerTimeout bounds every wait on a worker daemon or client.
-const workerTimeout = 60 * time.Second
+// relTimeout bounds every wait on a worker daemon or client.
+const relTimeout = 60 * time.Second
 
-// eventually polls f until it succeeds or the deadline passes, and
+// relEventually polls f until it succeeds or the deadline passes, and
 // returns f's last error.
-func eventually(ctx context.Context, timeout time.Duration, f func() error) error {
+func relEventually(ctx context.Context, timeout time.Duration, f func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -43,8 +43,8 @@ func eventually(ctx context.Context, timeout time.Duration, f func() error) erro
 	}
 }
 
-// newWorkerMachine creates a machine that is not one of our units.
-func newWorkerMachine(t testing.TB, e *Env, name string) *machine.Machine {
+// relMachine creates a machine that is not one of our units.
+func relMachine(t testing.TB, e *Env, name string) *machine.Machine {
 	t.Helper()
 	m, err := e.Cloud.NewMachine(name)
 	if err != nil {
@@ -53,9 +53,9 @@ func newWorkerMachine(t testing.TB, e *Env, name string) *machine.Machine {
 	return m
 }
 
-// writeFiles writes path → content into a machine; keys (*.key, *.pem)
+// relWriteFiles writes path → content into a machine; keys (*.key, *.pem)
 // are 0600.
-func writeFiles(m *machine.Machine, files map[string]string) error {
+func relWriteFiles(m *machine.Machine, files map[string]string) error {
 	for p, content := range files {
 		mode := 0o644
 		if strings.HasSuffix(p, ".key") || strings.HasSuffix(p, ".pem") {
@@ -68,9 +68,9 @@ func writeFiles(m *machine.Machine, files map[string]string) error {
 	return nil
 }
 
-// run runs a command in m and returns its combined output; the error
+// relRun runs a command in m and returns its combined output; the error
 // names only the program, so arguments (credentials) never reach a log.
-func run(ctx context.Context, m *machine.Machine, env []string, stdin []byte, args ...string) (string, error) {
+func relRun(ctx context.Context, m *machine.Machine, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := m.Command(ctx, args[0], args[1:]...)
 	if env != nil {
 		cmd.Env = append(m.DefaultEnv(), env...)
@@ -96,9 +96,9 @@ type containerdWorker struct {
 	proc  *machine.Process
 }
 
-func startContainerd(ctx context.Context, t testing.TB, e *Env, name string) *containerdWorker {
+func relContainerd(ctx context.Context, t testing.TB, e *Env, name string) *containerdWorker {
 	t.Helper()
-	w := &containerdWorker{m: newWorkerMachine(t, e, name), dir: "/var/lib/worker-containerd", hosts: "/etc/containerd/certs.d"}
+	w := &containerdWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-containerd", hosts: "/etc/containerd/certs.d"}
 	cfg := path.Join(w.dir, "config.toml")
 	if err := w.m.WriteFile(cfg, []byte(remote.ContainerdConfig(w.dir, w.hosts)), 0o644); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func startContainerd(ctx context.Context, t testing.TB, e *Env, name string) *co
 		t.Fatalf("cannot start containerd on %s: %v", name, err)
 	}
 	w.proc = p
-	err = eventually(ctx, workerTimeout, func() error {
+	err = relEventually(ctx, relTimeout, func() error {
 		_, err := w.ctr(ctx, nil, "version")
 		return err
 	})
@@ -119,16 +119,16 @@ func startContainerd(ctx context.Context, t testing.TB, e *Env, name string) *co
 }
 
 func (w *containerdWorker) ctr(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	return run(ctx, w.m, nil, stdin, append([]string{"ctr", "-a", remote.ContainerdSocket(w.dir), "-n", "k8s.io"}, args...)...)
+	return relRun(ctx, w.m, nil, stdin, append([]string{"ctr", "-a", remote.ContainerdSocket(w.dir), "-n", "k8s.io"}, args...)...)
 }
 
 // configure replaces the worker's registry configuration with what the
 // relation says: hosts.toml, the CA, and the client pair when given.
 func (w *containerdWorker) configure(ctx context.Context, v remote.RegistryView, clientCert, clientKey string) error {
-	if _, err := run(ctx, w.m, nil, nil, "rm", "-rf", w.hosts, remote.WorkerCAPath, remote.WorkerCertPath, remote.WorkerKeyPath); err != nil {
+	if _, err := relRun(ctx, w.m, nil, nil, "rm", "-rf", w.hosts, remote.WorkerCAPath, remote.WorkerCertPath, remote.WorkerKeyPath); err != nil {
 		return err
 	}
-	return writeFiles(w.m, remote.ContainerdWorkerFiles(v, w.hosts, clientCert, clientKey))
+	return relWriteFiles(w.m, remote.ContainerdWorkerFiles(v, w.hosts, clientCert, clientKey))
 }
 
 // pull pulls netloc/repo with ctr through the hosts dir, with the basic
@@ -161,21 +161,21 @@ func (w *containerdWorker) crictlPull(ctx context.Context, crictl string, v remo
 	if v.HasAuth {
 		args = append(args, "--creds", v.User+":"+v.Password)
 	}
-	out, err := run(ctx, w.m, nil, nil, append(args, ref)...)
+	out, err := relRun(ctx, w.m, nil, nil, append(args, ref)...)
 	if err != nil {
 		return fmt.Errorf("crictl pull %s: %w\n%s", ref, err, out)
 	}
-	out, err = run(ctx, w.m, nil, nil, append(base, "inspecti", "-o", "json", ref)...)
+	out, err = relRun(ctx, w.m, nil, nil, append(base, "inspecti", "-o", "json", ref)...)
 	if err != nil || !strings.Contains(out, v.Netloc+"/"+strings.Split(repo, ":")[0]+"@"+digest) {
 		return fmt.Errorf("after pulling, CRI reports %s as:\n%s", ref, out)
 	}
-	_, err = run(ctx, w.m, nil, nil, append(base, "rmi", ref)...)
+	_, err = relRun(ctx, w.m, nil, nil, append(base, "rmi", ref)...)
 	return err
 }
 
-// testTool finds a Go-built test tool: in $TOOLS_DIR (make tools), else
+// relTool finds a Go-built test tool: in $TOOLS_DIR (make tools), else
 // on PATH.
-func testTool(t testing.TB, name string) string {
+func relTool(t testing.TB, name string) string {
 	t.Helper()
 	if dir := os.Getenv("TOOLS_DIR"); dir != "" {
 		p := path.Join(dir, name)
@@ -202,15 +202,15 @@ type dockerWorker struct {
 	proc *machine.Process
 }
 
-func startDockerd(ctx context.Context, t testing.TB, e *Env, name string) *dockerWorker {
+func relDockerd(ctx context.Context, t testing.TB, e *Env, name string) *dockerWorker {
 	t.Helper()
-	w := &dockerWorker{m: newWorkerMachine(t, e, name), dir: "/var/lib/worker-docker"}
+	w := &dockerWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-docker"}
 	p, err := w.m.Command(ctx, "dockerd", remote.DockerdArgs(w.dir, name)...).Start()
 	if err != nil {
 		t.Fatalf("cannot start dockerd on %s: %v", name, err)
 	}
 	w.proc = p
-	err = eventually(ctx, workerTimeout, func() error {
+	err = relEventually(ctx, relTimeout, func() error {
 		_, err := w.docker(ctx, nil, "version")
 		return err
 	})
@@ -222,15 +222,15 @@ func startDockerd(ctx context.Context, t testing.TB, e *Env, name string) *docke
 
 func (w *dockerWorker) docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
 	env := []string{"DOCKER_HOST=unix://" + remote.DockerSocket(w.dir), "DOCKER_CONFIG=" + path.Join(w.dir, "cli")}
-	return run(ctx, w.m, env, stdin, append([]string{"docker"}, args...)...)
+	return relRun(ctx, w.m, env, stdin, append([]string{"docker"}, args...)...)
 }
 
 // configure writes /etc/docker/certs.d/<netloc>/ from the relation.
 func (w *dockerWorker) configure(ctx context.Context, v remote.RegistryView, clientCert, clientKey string) error {
-	if _, err := run(ctx, w.m, nil, nil, "rm", "-rf", remote.DockerCertsDir); err != nil {
+	if _, err := relRun(ctx, w.m, nil, nil, "rm", "-rf", remote.DockerCertsDir); err != nil {
 		return err
 	}
-	return writeFiles(w.m, remote.DockerWorkerFiles(v, clientCert, clientKey))
+	return relWriteFiles(w.m, remote.DockerWorkerFiles(v, clientCert, clientKey))
 }
 
 // login runs docker login with the relation's credentials, the password
@@ -247,14 +247,14 @@ type haproxyProxy struct {
 	stats string // host path of the stats socket (under the host's /tmp, which machines share)
 }
 
-func newHaproxy(t testing.TB, e *Env, name string) *haproxyProxy {
+func relHaproxy(t testing.TB, e *Env, name string) *haproxyProxy {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "haproxy-stats-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	return &haproxyProxy{m: newWorkerMachine(t, e, name), stats: path.Join(dir, "stats.sock")}
+	return &haproxyProxy{m: relMachine(t, e, name), stats: path.Join(dir, "stats.sock")}
 }
 
 // start (re)starts haproxy with cfg; files are what the config refers to
@@ -269,7 +269,7 @@ func (h *haproxyProxy) start(ctx context.Context, cfg string, files map[string]s
 			return fmt.Errorf("haproxy.cfg refers to %s, which the proxy machine does not have", p)
 		}
 	}
-	if err := writeFiles(h.m, files); err != nil {
+	if err := relWriteFiles(h.m, files); err != nil {
 		return err
 	}
 	h.cfg = "/etc/haproxy/haproxy.cfg"
@@ -279,7 +279,7 @@ func (h *haproxyProxy) start(ctx context.Context, cfg string, files map[string]s
 	if err := h.m.WriteFile(h.cfg, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	if out, err := run(ctx, h.m, nil, nil, "haproxy", "-c", "-f", h.cfg); err != nil {
+	if out, err := relRun(ctx, h.m, nil, nil, "haproxy", "-c", "-f", h.cfg); err != nil {
 		return fmt.Errorf("haproxy refuses the config: %w\n%s\n%s", err, out, cfg)
 	}
 	p, err := h.m.Command(ctx, "haproxy", "-db", "-f", h.cfg).Start()
@@ -334,7 +334,7 @@ func (h *haproxyProxy) checks(backend string) (map[string]string, error) {
 
 // waitChecks waits until haproxy's checks of every server of backend pass.
 func (h *haproxyProxy) waitChecks(ctx context.Context, backend string, servers ...string) error {
-	return eventually(ctx, workerTimeout, func() error {
+	return relEventually(ctx, relTimeout, func() error {
 		st, err := h.checks(backend)
 		if err != nil {
 			return err
