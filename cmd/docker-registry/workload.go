@@ -27,7 +27,7 @@ func serve(args []string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := registry.ServeOptions{ConfigPath: *cfg, Ready: func(s *registry.Server) {
-		if err := registry.ListenControl(ctx, *cfg, s.Reload); err != nil {
+		if err := registry.ListenControl(ctx, *cfg, s); err != nil {
 			// SIGHUP still reloads; only the synchronous answer is lost.
 			fmt.Fprintf(os.Stderr, "docker-registry serve: %v\n", err)
 		}
@@ -45,10 +45,11 @@ func serve(args []string) int {
 func reload(args []string) int {
 	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
 	cfg := fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file")
+	drain := fs.Bool("drain", false, "also wait for requests on the previous configuration to finish")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := registry.RequestReload(context.Background(), *cfg); err != nil {
+	if err := registry.RequestReload(context.Background(), *cfg, *drain); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-registry reload: %v\n", err)
 		return 1
 	}

@@ -85,6 +85,11 @@ func (c *Charm) target(ctx context.Context, env *actionEnv) (image.Target, error
 		return image.Target{}, err
 	}
 	t := image.Target{Netloc: hostPort(addr, env.cfg.RegistryPort), Insecure: env.state.Last.Scheme != "https"}
+	if n := env.state.Last.Netloc; n != "" && n != t.Netloc {
+		// References may name the registry as clients know it (http-host,
+		// a proxy): they still mean this registry.
+		t.Aliases = []string{n}
+	}
 	if env.cfg.BasicAuth() {
 		t.Username, t.Password = env.cfg.AuthBasicUser, env.cfg.AuthBasicPassword
 	}

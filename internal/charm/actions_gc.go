@@ -7,11 +7,11 @@ import (
 	"os"
 
 	"github.com/distribution/distribution/v3/configuration"
+	"github.com/sirupsen/logrus"
 
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/image"
 	"github.com/canonical/docker-registry-charm/internal/registry"
-	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // actGC reclaims disk with distribution's own mark-and-sweep. Writes are
@@ -27,6 +27,9 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 	if err := c.Juju.ActionGet(ctx, &p); err != nil {
 		return nil, err
 	}
+	// distribution logs every deleted path at info level; the action's
+	// output is for the operator, the summary says what was freed.
+	logrus.SetLevel(logrus.WarnLevel)
 	orig, err := os.ReadFile(c.Paths.ConfigFile())
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the registry configuration: %w", err)
@@ -81,8 +84,10 @@ func (c *Charm) resumeWrites(ctx context.Context, orig []byte) {
 	}
 }
 
-// swapConfig writes a registry configuration and reloads the service,
-// keeping the file's owner and mode.
+// swapConfig writes a registry configuration and has the running registry
+// serve it, keeping the file's owner and mode. The reload drains: when it
+// returns, no request that began under the previous configuration (an
+// upload committing a blob) is still running.
 func (c *Charm) swapConfig(ctx context.Context, data []byte) error {
 	acc, err := c.account(ctx)
 	if err != nil {
@@ -92,5 +97,8 @@ func (c *Charm) swapConfig(ctx context.Context, data []byte) error {
 	if _, err := files.Write(f); err != nil {
 		return err
 	}
-	return c.Services.Reload(ctx, service.ServiceUnit)
+	if c.ReloadDrain != nil {
+		return c.ReloadDrain(ctx)
+	}
+	return registry.RequestReload(ctx, machineConfig, true)
 }

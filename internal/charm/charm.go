@@ -32,6 +32,9 @@ type Charm struct {
 	// nil means service.EnsureUser. Tests that must not add users to the
 	// machine they run on replace it.
 	Account func(ctx context.Context) (service.Account, error)
+	// ReloadDrain has the running registry reload and drain (garbage
+	// collection); nil means its control socket.
+	ReloadDrain func(ctx context.Context) error
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration

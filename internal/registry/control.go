@@ -33,9 +33,21 @@ func controlAddr(configPath string) string {
 	return "@docker-registry-control:" + configPath
 }
 
-// ListenControl serves reload requests for the server of configPath until
-// ctx is done.
-func ListenControl(ctx context.Context, configPath string, reload func() error) error {
+// Requests on the control socket.
+const (
+	reqReload = "reload"
+	// reqReloadDrain also waits until every request that started on an
+	// earlier configuration has finished: garbage collection needs no
+	// upload to still be committing when it marks.
+	reqReloadDrain = "reload-drain"
+)
+
+// ListenControl serves reload requests for s until ctx is done.
+func ListenControl(ctx context.Context, configPath string, s *Server) error {
+	return listenControl(ctx, configPath, s.Reload, s.retiring.Wait)
+}
+
+func listenControl(ctx context.Context, configPath string, reload func() error, drain func()) error {
 	ln, err := net.Listen("unix", controlAddr(configPath))
 	if err != nil {
 		return fmt.Errorf("cannot listen on the control socket: %w", err)
@@ -50,13 +62,13 @@ func ListenControl(ctx context.Context, configPath string, reload func() error) 
 			if err != nil {
 				return
 			}
-			go serveControl(conn.(*net.UnixConn), reload)
+			go serveControl(conn.(*net.UnixConn), reload, drain)
 		}
 	}()
 	return nil
 }
 
-func serveControl(conn *net.UnixConn, reload func() error) {
+func serveControl(conn *net.UnixConn, reload func() error, drain func()) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(controlTimeout))
 	if err := checkPeer(conn); err != nil {
@@ -64,13 +76,17 @@ func serveControl(conn *net.UnixConn, reload func() error) {
 		return
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "reload" {
+	req := strings.TrimSpace(line)
+	if err != nil || (req != reqReload && req != reqReloadDrain) {
 		fmt.Fprintln(conn, "error: unknown request")
 		return
 	}
 	if err := reload(); err != nil {
 		fmt.Fprintf(conn, "error: %v\n", oneLine(err))
 		return
+	}
+	if req == reqReloadDrain {
+		drain()
 	}
 	fmt.Fprintln(conn, "ok")
 }
@@ -98,8 +114,9 @@ func checkPeer(conn *net.UnixConn) error {
 }
 
 // RequestReload asks the server of configPath to reload and waits for the
-// outcome.
-func RequestReload(ctx context.Context, configPath string) error {
+// outcome; with drain, also until requests on the previous configuration
+// have finished.
+func RequestReload(ctx context.Context, configPath string, drain bool) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", controlAddr(configPath))
 	if err != nil {
@@ -111,7 +128,11 @@ func RequestReload(ctx context.Context, configPath string) error {
 		deadline = dl
 	}
 	_ = conn.SetDeadline(deadline)
-	if _, err := fmt.Fprintln(conn, "reload"); err != nil {
+	req := reqReload
+	if drain {
+		req = reqReloadDrain
+	}
+	if _, err := fmt.Fprintln(conn, req); err != nil {
 		return fmt.Errorf("cannot ask the registry to reload: %w", err)
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
