@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -262,11 +263,25 @@ func (s *sourceRegistry) privateRef(repoTag string, withAuth bool) (name.Referen
 	return ref, opts
 }
 
+var (
+	helloMu    sync.Mutex
+	helloCache map[string]string
+)
+
 // helloLayers builds a tiny static Go program for amd64 and arm64 and
-// wraps each binary in a layer tar as /hello.
+// wraps each binary in a layer tar as /hello, once per test binary (next
+// to the charm env.go builds).
 func helloLayers(t testing.TB) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
+	helloMu.Lock()
+	defer helloMu.Unlock()
+	if helloCache != nil {
+		return helloCache
+	}
+	dir, err := os.MkdirTemp("", "e2e-hello-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := filepath.Join(dir, "hello.go")
 	prog := "package main\n\nimport (\n\t\"os\"\n\t\"runtime\"\n)\n\nfunc main() { os.Stdout.WriteString(\"hello from \" + runtime.GOARCH + \"\\n\") }\n"
 	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
@@ -289,6 +304,7 @@ func helloLayers(t testing.TB) map[string]string {
 		writeLayerTar(t, layer, map[string][]byte{"hello": data}, 0o755)
 		out[arch] = layer
 	}
+	helloCache = out
 	return out
 }
 
