@@ -77,6 +77,9 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https)." {
 		t.Errorf("status = %s %q", st.Name, st.Message)
 	}
+	if out, err := relRun(ctx, e.Machine(unit0), nil, nil, "stat", "-c", "%a", "/etc/docker/registry/registry.key"); err != nil || strings.TrimSpace(out) != "600" {
+		t.Errorf("registry.key mode %q (%v), want 600", strings.TrimSpace(out), err)
+	}
 	view := relRegistryView(t, e, clients, unit0)
 	if !view.HasTLS || view.CA != ca.CAPEM && strings.TrimSpace(view.CA) != strings.TrimSpace(ca.CAPEM) ||
 		view.Netloc != direct || view.URL != "https://"+direct || !view.HasAuth || view.User != "admin" || view.Password != password {
@@ -131,6 +134,23 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if out, err := dockerd.docker(ctx, nil, "pull", view.Netloc+"/cdk/pause:3.6"); err != nil || !strings.Contains(out, digest) {
 		t.Fatalf("docker pull: %v\n%s\n%s", err, out, dockerd.proc.Output())
 	}
+	// A new password reaches the workers through the relation.
+	if err := e.Model.SetConfig(ctx, map[string]any{"auth-basic-password": relSecret(t)}); err != nil {
+		t.Fatal(err)
+	}
+	old := view
+	view = relRegistryView(t, e, clients, unit0)
+	if view.Password == old.Password || !view.HasAuth || view.CA != old.CA || view.Netloc != old.Netloc {
+		t.Fatalf("after a password change workers are told: auth %v, new password %v, same CA %v, netloc %q",
+			view.HasAuth, view.Password != old.Password, view.CA == old.CA, view.Netloc)
+	}
+	if out, err := dockerd.login(ctx, old); err == nil || !strings.Contains(strings.ToLower(out), "unauthorized") {
+		t.Errorf("docker login with the old password: err %v, output:\n%s", err, out)
+	}
+	if out, err := dockerd.login(ctx, view); err != nil || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login with the new password: %v\n%s", err, out)
+	}
+	admin.Password = view.Password
 
 	// 4. haproxy in front, configured from the leader's stanza.
 	px := relHaproxy(t, e, "haproxy-0")
