@@ -311,6 +311,12 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 		if !strings.Contains(result(res, "output"), victim.String()) {
 			t.Errorf("details table lacks the digest:\n%s", result(res, "output"))
 		}
+		// The reference's docker-images flags keep working.
+		res = runAction(t, e, unit0, "images", map[string]any{"repository": "victim:multi", "options": "--digests"})
+		mustComplete(t, res)
+		if !strings.Contains(result(res, "output"), victim.String()) {
+			t.Errorf("options=--digests does not show the digest:\n%s", result(res, "output"))
+		}
 	})
 
 	t.Run("rmi needs storage-delete", func(t *testing.T) {
@@ -328,10 +334,15 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 		if err := e.Model.SetConfig(context.Background(), map[string]any{"storage-delete": true}); err != nil {
 			t.Fatal(err)
 		}
-		res := runAction(t, e, unit0, "rmi", map[string]any{"image": netloc + "/victim:multi"})
+		// A tag (with our netloc, as an operator copies it) and a digest.
+		single := src.Digest("tools/single:1")
+		res := runAction(t, e, unit0, "rmi", map[string]any{"image": netloc + "/victim:multi tools/single@" + single.String()})
 		mustComplete(t, res)
-		if got := result(res, "deleted.0.digest"); got != victim.String() {
+		if result(res, "deleted.0.digest") != victim.String() || result(res, "deleted.1.digest") != single.String() {
 			t.Errorf("rmi reported %v", flatResults(res))
+		}
+		if _, err := remote.Head(ref("tools/single:1"), ours.Options()...); err == nil {
+			t.Error("tools/single:1 still served after rmi by digest")
 		}
 		if _, err := remote.Head(ref("victim:multi"), ours.Options()...); err == nil {
 			t.Error("victim:multi still served after rmi")
@@ -377,8 +388,14 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 	})
 
 	t.Run("stop stays stopped across hooks; start serves again", func(t *testing.T) {
+		start := time.Now()
 		res := runAction(t, e, unit0, "stop", nil)
 		mustComplete(t, res)
+		// A clean stop drains and exits; only a hung one waits for the
+		// unit's TimeoutStopSec (30 s) and SIGKILL.
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("stop took %s: the registry did not exit on SIGTERM", d.Round(time.Millisecond))
+		}
 		if err := e.Model.UpdateStatus(context.Background()); err != nil {
 			t.Fatal(err)
 		}
