@@ -129,6 +129,31 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 		}
 	})
 
+	t.Run("the source through the model's proxy, our registry direct", func(t *testing.T) {
+		proxy := newForwardProxy(t, e)
+		e.Model.SetProxy(sim.Proxy{HTTP: proxy.URL, HTTPS: proxy.URL})
+		defer e.Model.SetProxy(sim.Proxy{})
+		res := push(t, map[string]any{"image": src.Public + "/hello:multi", "tag": "proxied/hello:multi"})
+		mustComplete(t, res)
+		if proxy.Seen(src.Public) == 0 {
+			t.Errorf("the source was not reached through juju-http-proxy (proxy saw %d requests)", proxy.Total())
+		}
+		if n := proxy.Seen(netloc); n > 0 {
+			t.Errorf("%d requests to our own registry went through the proxy", n)
+		}
+		if d, err := remote.Head(ref("proxied/hello:multi"), ours.Options()...); err != nil || d.Digest != hello {
+			t.Errorf("proxied/hello:multi: %v %v", d, err)
+		}
+
+		// juju-no-proxy exempts the source.
+		before := proxy.Total()
+		e.Model.SetProxy(sim.Proxy{HTTP: proxy.URL, HTTPS: proxy.URL, NoProxy: src.m.Addr().String()})
+		mustComplete(t, push(t, map[string]any{"image": src.Public + "/hello:multi", "tag": "proxied/hello:direct"}))
+		if n := proxy.Total() - before; n > 0 {
+			t.Errorf("%d requests went through the proxy for a source in juju-no-proxy", n)
+		}
+	})
+
 	t.Run("private source with credentials", func(t *testing.T) {
 		want := src.buildSingle("private/app:1")
 		r, anon := src.privateRef("private/app:1", false)
