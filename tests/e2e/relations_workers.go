@@ -78,11 +78,11 @@ func relRun(ctx context.Context, m *machine.Machine, env []string, stdin []byte,
 	cmd.Stdin = stdin
 	r, err := cmd.Result()
 	if err != nil {
-		return "", fmt.Errorf("cannot run %s on %s: %w", args[0], m.Name(), err)
+		return "", fmt.Errorf("cannot run %s on %s: %w", filepath.Base(args[0]), m.Name(), err)
 	}
 	out := string(r.Stdout) + string(r.Stderr)
 	if r.ExitCode != 0 {
-		return out, fmt.Errorf("%s %s on %s exited %d", args[0], args[1], m.Name(), r.ExitCode)
+		return out, fmt.Errorf("%s on %s exited %d", filepath.Base(args[0]), m.Name(), r.ExitCode)
 	}
 	return out, nil
 }
