@@ -285,9 +285,18 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 	px := relHaproxy(t, e, "haproxy-0")
 	pxAddr := px.m.Addr().String()
 	proxied := net.JoinHostPort(pxAddr, "5000")
+	clients, err := e.Model.Relate(ctx, "docker-registry", "containerd", sim.RemoteUnit{Name: "containerd/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	web, err := e.Model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0", Address: pxAddr})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, u := range []string{unit0, unit1} {
+		if v := relRegistryView(t, e, clients, u); v.Netloc != proxied || v.URL != "http://"+proxied {
+			t.Errorf("%s sends workers to %q (%q), want the proxy %s", u, v.Netloc, v.URL, proxied)
+		}
 	}
 	servers := relStanzaServers(t, e.Model.RelationData(web, unit0)["services"])
 	if len(servers) != 2 || servers[0][0] != "docker-registry-0" || servers[0][1] != addr0 || strings.Contains(servers[0][3], "backup") ||
@@ -368,6 +377,21 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 	}
 	if got, err := relPullDigest(c, proxied, "cdk/app:v1"); err != nil || got != digest {
 		t.Fatalf("pull through haproxy from the new leader: %v", err)
+	}
+
+	// The proxy goes: workers are sent to the unit again.
+	if err := e.Model.Unrelate(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	direct1 := net.JoinHostPort(addr1, "5000")
+	if st := e.Model.Unit(unit1).Status(); st.Name != "active" || st.Message != "Ready at "+direct1+" (http)." {
+		t.Errorf("status without the proxy = %s %q", st.Name, st.Message)
+	}
+	if v := relRegistryView(t, e, clients, unit1); v.Netloc != direct1 || v.URL != "http://"+direct1 {
+		t.Errorf("without the proxy workers are sent to %q (%q), want %s", v.Netloc, v.URL, direct1)
+	}
+	if got, err := relPullDigest(c, direct1, "cdk/app:v1"); err != nil || got != digest {
+		t.Errorf("pull from the unit after the proxy went: %v", err)
 	}
 }
 
