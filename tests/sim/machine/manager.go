@@ -42,7 +42,9 @@ type unitState struct {
 	result    string
 	exitCode  int
 	since     time.Time
+	status    string // STATUS= from sd_notify
 	listeners []*os.File
+	watch     *socketWatch
 }
 
 func newManager(r *reaper, logDir, wrapper string) *manager {

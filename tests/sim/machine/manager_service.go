@@ -26,7 +26,14 @@ func (m *manager) startService(us *unitState) error {
 	if svc.Type == "oneshot" {
 		return m.startOneshot(us)
 	}
-	p, err := m.spawnService(us, svc.ExecStart[0], nil)
+	var n *notifier
+	if svc.Type == "notify" {
+		var err error
+		if n, err = newNotifier(us.name); err != nil {
+			return err
+		}
+	}
+	p, err := m.spawnService(us, svc.ExecStart[0], nil, n)
 	if err != nil {
 		m.fail(us, 203)
 		return fmt.Errorf("Job for %s failed: %w", us.name, err)
@@ -34,9 +41,14 @@ func (m *manager) startService(us *unitState) error {
 	m.mu.Lock()
 	us.main, us.result = p, "success"
 	m.mu.Unlock()
-	m.setState(us, "active", "running")
+	if n == nil {
+		m.setState(us, "active", "running")
+		go m.monitor(us, p)
+		return nil
+	}
+	m.setState(us, "activating", "start")
 	go m.monitor(us, p)
-	return nil
+	return m.waitReady(us, p, n)
 }
 
 func (m *manager) startOneshot(us *unitState) error {
@@ -176,7 +188,7 @@ func (m *manager) reload(name string) error {
 // runToEnd runs a control command (ExecStartPre, ExecReload, ExecStop)
 // with the service's environment and waits for it.
 func (m *manager) runToEnd(us *unitState, c Command, main *proc) (int, error) {
-	p, err := m.spawnService(us, c, main)
+	p, err := m.spawnService(us, c, main, nil)
 	if err != nil {
 		return 203, err
 	}
@@ -187,7 +199,7 @@ func (m *manager) runToEnd(us *unitState, c Command, main *proc) (int, error) {
 // spawnService starts one command of a service through the exec
 // wrapper, which applies what must happen after fork in the child:
 // LISTEN_PID, NoNewPrivileges, UMask, User=/Group=.
-func (m *manager) spawnService(us *unitState, c Command, main *proc) (*proc, error) {
+func (m *manager) spawnService(us *unitState, c Command, main *proc, n *notifier) (*proc, error) {
 	svc := &us.unit.Service
 	acct, err := m.account(svc, c)
 	if err != nil {
@@ -204,6 +216,9 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc) (*proc, err
 	var listeners []*os.File
 	if main == nil {
 		listeners = m.socketsFor(us.name)
+	}
+	if n != nil {
+		env = append(env, "NOTIFY_SOCKET="+n.addr)
 	}
 	if len(listeners) > 0 {
 		env = append(env, "LISTEN_FDS="+strconv.Itoa(len(listeners)), "LISTEN_FDNAMES="+m.fdNames(us.name))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"strings"
 	"time"
 
@@ -32,12 +33,35 @@ func (m *manager) startSocket(us *unitState) error {
 		}
 		files = append(files, f)
 	}
+	w, err := newSocketWatch()
+	if err != nil {
+		for _, f := range files {
+			f.Close()
+		}
+		return err
+	}
 	m.mu.Lock()
-	us.listeners = files
+	us.listeners, us.watch = files, w
 	m.mu.Unlock()
 	m.setState(us, "active", "listening")
-	go m.watchSocket(us, files[0])
+	go m.watchSocket(us, files[0], w)
 	return nil
+}
+
+// socketWatch lets stopSocket interrupt the activation watcher's poll:
+// a socket closed while polled stays bound (and its port taken) until
+// the poll returns.
+type socketWatch struct {
+	pollMu       sync.Mutex // held only while polling
+	wakeR, wakeW *os.File
+}
+
+func newSocketWatch() (*socketWatch, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create socket watch: %w", err)
+	}
+	return &socketWatch{wakeR: r, wakeW: w}, nil
 }
 
 // listenStream binds "5000", "127.0.0.1:5000", "[::]:5000" or "/path".
@@ -73,11 +97,20 @@ func listenStream(addr string) (*os.File, error) {
 
 func (m *manager) stopSocket(us *unitState) {
 	m.mu.Lock()
-	for _, f := range us.listeners {
+	files, w := us.listeners, us.watch
+	us.listeners, us.watch = nil, nil
+	m.mu.Unlock()
+	if w != nil {
+		w.wakeW.Write([]byte{1})
+		w.pollMu.Lock() // the watcher is out of poll and will not re-enter it
+	}
+	for _, f := range files {
 		f.Close()
 	}
-	us.listeners = nil
-	m.mu.Unlock()
+	if w != nil {
+		w.pollMu.Unlock()
+		w.wakeW.Close()
+	}
 	m.setState(us, "inactive", "dead")
 }
 
@@ -128,20 +161,26 @@ func (m *manager) socketUnits(service string) []*unitState {
 
 // watchSocket is socket activation: a pending connection on a listening
 // socket whose service is not running starts the service. It ends when
-// the sockets it watches are closed (first identifies them).
-func (m *manager) watchSocket(us *unitState, first *os.File) {
+// stopSocket wakes it (first identifies the sockets it watches).
+func (m *manager) watchSocket(us *unitState, first *os.File, w *socketWatch) {
+	defer w.wakeR.Close()
 	for {
 		m.mu.Lock()
 		if len(us.listeners) == 0 || us.listeners[0] != first {
 			m.mu.Unlock()
 			return
 		}
-		fds := make([]unix.PollFd, len(us.listeners))
-		for i, f := range us.listeners {
-			fds[i] = unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN}
+		fds := []unix.PollFd{{Fd: int32(w.wakeR.Fd()), Events: unix.POLLIN}}
+		for _, f := range us.listeners {
+			fds = append(fds, unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN})
 		}
 		m.mu.Unlock()
-		n, _ := unix.Poll(fds, 100)
+		w.pollMu.Lock()
+		n, _ := unix.Poll(fds, 1000)
+		w.pollMu.Unlock()
+		if fds[0].Revents != 0 {
+			return
+		}
 		if n > 0 {
 			m.activate(us, first)
 		}

@@ -131,9 +131,9 @@ func TestSocketActivatedService(t *testing.T) {
 			}()
 		}
 		time.Sleep(50 * time.Millisecond)
+		// The new process sleeps before serving: the clients above
+		// arrive while nothing accepts, and must be queued, not refused.
 		mustSystemctl(t, m, "restart", "svc")
-		// The new process sleeps before serving: this client arrives
-		// while nothing accepts, and must be queued, not refused.
 		body := mustGet(t, c, url)
 		cancel()
 		wg.Wait()
@@ -191,7 +191,9 @@ func TestSocketActivatedService(t *testing.T) {
 		if out := systemctl(t, m, "is-active", "svc.socket", "svc.service"); string(out.Stdout) != "inactive\ninactive\n" {
 			t.Errorf("after stopping the socket: %q", out.Stdout)
 		}
-		mustSystemctl(t, m, "start", "svc.service") // Requires= brings the socket back
+		if r := systemctl(t, m, "start", "svc.service"); r.ExitCode != 0 {
+			t.Fatalf("%s\n%s", r.Stderr, m.ServiceLog("svc.socket"))
+		}
 		if out := mustSystemctl(t, m, "is-active", "svc.socket", "svc.service"); out != "active\nactive\n" {
 			t.Errorf("after starting the service: %q", out)
 		}
@@ -384,5 +386,36 @@ NoNewPrivileges=yes
 	})
 	if !strings.Contains(body, "uid=0 ") || !strings.Contains(body, "capeff=0000000000000000 capbnd=0000000000000000") {
 		t.Errorf("root: %s", body)
+	}
+}
+
+func TestNotifyService(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	installSvc(t, m)
+	units := map[string]string{
+		"slow.service":  "[Service]\nType=notify\nExecStart=/usr/local/bin/svc\nEnvironment=ADDR=:8080 STARTUP_DELAY=300ms\n",
+		"never.service": "[Service]\nType=notify\nExecStart=/usr/local/bin/svc\nEnvironment=ADDR=:8081 NO_NOTIFY=1\nTimeoutStartSec=500ms\n",
+	}
+	for name, data := range units {
+		if err := m.WriteFile("/etc/systemd/system/"+name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	mustSystemctl(t, m, "start", "slow")
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("start returned after %v, before READY=1", d)
+	}
+	// Ready means serving: no retry needed.
+	mustGet(t, c, fmt.Sprintf("http://%s:8080/", m.Addr()))
+	if out := mustSystemctl(t, m, "show", "-p", "ActiveState,StatusText", "slow"); out != "ActiveState=active\nStatusText=serving\n" {
+		t.Errorf("show: %q", out)
+	}
+	if r := systemctl(t, m, "start", "never"); r.ExitCode == 0 || !strings.Contains(string(r.Stderr), "READY=1") {
+		t.Errorf("start of a service that never notifies: %d %s", r.ExitCode, r.Stderr)
+	}
+	if r := systemctl(t, m, "is-failed", "never"); r.ExitCode != 0 {
+		t.Errorf("never.service is %s", r.Stdout)
 	}
 }

@@ -24,6 +24,7 @@ func (m *manager) properties(name string) map[string]string {
 		"Result":         orDefault(us.result, "success"),
 		"ExecMainStatus": strconv.Itoa(us.exitCode),
 		"LoadState":      "loaded",
+		"StatusText":     us.status,
 		"UnitFileState":  unitFileState(name),
 	}
 	if us.main != nil {

@@ -46,6 +46,7 @@ type ServiceSection struct {
 	Restart          string // no (default), always, on-failure, on-abnormal
 	RestartSec       time.Duration
 	TimeoutStopSec   time.Duration
+	TimeoutStartSec  time.Duration // how long Type=notify may take to send READY=1
 	KillSignal       string // SIGTERM by default
 	KillMode         string
 	RemainAfterExit  bool
@@ -101,6 +102,7 @@ func ParseUnit(name string, data []byte) (*Unit, error) {
 	}
 	u.Service.RestartSec = DefaultRestartSec
 	u.Service.TimeoutStopSec = DefaultTimeoutStopSec
+	u.Service.TimeoutStartSec = DefaultTimeoutStopSec
 	u.Service.KillSignal = "SIGTERM"
 	u.Service.Type = "simple"
 	u.Service.Restart = "no"
@@ -234,8 +236,11 @@ func (s *ServiceSection) set(key, value string) error {
 		s.RestartSec, err = ParseTimespan(value)
 	case "TimeoutStopSec":
 		s.TimeoutStopSec, err = ParseTimespan(value)
+	case "TimeoutStartSec":
+		s.TimeoutStartSec, err = ParseTimespan(value)
 	case "TimeoutSec":
 		s.TimeoutStopSec, err = ParseTimespan(value)
+		s.TimeoutStartSec = s.TimeoutStopSec
 	case "KillSignal":
 		s.KillSignal = value
 	case "KillMode":

@@ -38,6 +38,12 @@ func main() {
 	if d, err := time.ParseDuration(os.Getenv("STARTUP_DELAY")); err == nil {
 		time.Sleep(d) // a slow start: clients must queue, not be refused
 	}
+	if addr := os.Getenv("NOTIFY_SOCKET"); addr != "" && os.Getenv("NO_NOTIFY") == "" {
+		if c, err := net.Dial("unixgram", addr); err == nil {
+			c.Write([]byte("READY=1\nSTATUS=serving"))
+			c.Close()
+		}
+	}
 	host, _ := os.Hostname()
 	fmt.Printf("started pid=%d uid=%d via=%s\n", os.Getpid(), os.Getuid(), how)
 	http.HandleFunc("/write", func(w http.ResponseWriter, r *http.Request) {
