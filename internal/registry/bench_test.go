@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The child side of the throughput benchmark: our registry in its own
@@ -482,4 +483,53 @@ func BenchmarkRestartUnderLoad(b *testing.B) {
 		b.ReportMetric(float64(res.requests), "requests")
 		b.ReportMetric(float64(res.reload.pct(0.99).Microseconds())/1000, "p99-ms-restarting")
 	}
+}
+
+// BenchmarkBasicAuthCost measures authenticated requests per second (GET
+// /v2/, 4 keep-alive clients, 3 s) with htpasswd hashes of bcrypt cost 4 and
+// 10 (bcrypt.DefaultCost): distribution verifies the hash on every request,
+// so the cost bounds the request rate of a basic-auth registry.
+func BenchmarkBasicAuthCost(b *testing.B) {
+	for _, cost := range []int{bcrypt.MinCost, bcrypt.DefaultCost} {
+		b.Run(fmt.Sprintf("bcrypt-cost-%d", cost), func(b *testing.B) {
+			h, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+			if err != nil {
+				b.Fatal(err)
+			}
+			htp := filepath.Join(b.TempDir(), "htpasswd")
+			if err := os.WriteFile(htp, fmt.Appendf(nil, "u:%s\n", h), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			r := startServerQuiet(b, testConfig{RootDir: b.TempDir(), Htpasswd: htp})
+			for range b.N {
+				rate := authenticatedRate(b, r.host(), 4, 3*time.Second)
+				b.Logf("bcrypt cost %d: %.0f authenticated requests/s", cost, rate)
+				b.ReportMetric(rate, "req/s")
+			}
+		})
+	}
+}
+
+func authenticatedRate(b *testing.B, host string, clients int, d time.Duration) float64 {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: clientTransport(nil)}
+			for time.Now().Before(end) {
+				req, _ := http.NewRequest("GET", "http://"+host+"/v2/", nil)
+				req.SetBasicAuth("u", "pw")
+				if err := checkResponse(c.Do(req))(""); err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
 }
