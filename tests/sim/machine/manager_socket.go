@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"

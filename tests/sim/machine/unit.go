@@ -47,7 +47,7 @@ type ServiceSection struct {
 	RestartSec       time.Duration
 	TimeoutStopSec   time.Duration
 	TimeoutStartSec  time.Duration // how long Type=notify may take to send READY=1
-	KillSignal       string // SIGTERM by default
+	KillSignal       string        // SIGTERM by default
 	KillMode         string
 	RemainAfterExit  bool
 	Sockets          []string
