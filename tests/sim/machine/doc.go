@@ -19,8 +19,9 @@
 // directory starts empty (opaque in the overlay), so units the host has
 // installed are neither seen nor started at boot.
 //
-// Service semantics implemented: Type=simple|exec|notify (notify is
-// treated as simple: no NOTIFY_SOCKET) and oneshot (RemainAfterExit);
+// Service semantics implemented: Type=simple|exec, notify (NOTIFY_SOCKET;
+// start waits for READY=1 up to TimeoutStartSec=, STATUS= is StatusText)
+// and oneshot (RemainAfterExit=);
 // ExecStart, ExecStartPre, ExecReload ($MAINPID), ExecStop; prefixes
 // "-", "+", "@"; $VAR, ${VAR}, $$ and %n %N %p %i %% expansion;
 // Environment= (quoted, repeated), EnvironmentFile= (optional "-");
@@ -28,7 +29,9 @@
 // /etc/group (with supplementary groups); Restart=always|on-failure|
 // on-abnormal|on-success|no with RestartSec=; KillSignal=, KillMode=process
 // (otherwise the process group is signalled), TimeoutStopSec= then SIGKILL;
-// Requires=/Wants=/Sockets= start dependencies; After= orders boot.
+// Requires=/Wants=/Sockets= start dependencies, and a stop or restart
+// of a unit also stops or restarts the active units that Require= it;
+// After= orders boot.
 // Socket units: ListenStream= (port, addr:port, [v6]:port, /path), held
 // open by the manager across service stop/start and passed as fd 3+ with
 // LISTEN_FDS, LISTEN_PID (set in the child by the exec wrapper) and
