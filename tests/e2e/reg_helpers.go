@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -353,3 +354,16 @@ func servedCertSerial(ctx context.Context, e *Env, netloc string, caPEM []byte) 
 }
 
 func drain(r io.Reader) (int64, error) { return io.Copy(io.Discard, r) }
+
+// leafSerial is the serial number of the first certificate in a PEM bundle.
+func leafSerial(certPEM []byte) string {
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return ""
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return ""
+	}
+	return c.SerialNumber.String()
+}
