@@ -43,6 +43,7 @@ type unitState struct {
 	exitCode  int
 	since     time.Time
 	status    string // STATUS= from sd_notify
+	starts    []time.Time // recent automatic restarts, for the start limit
 	listeners []*os.File
 	watch     *socketWatch
 }
@@ -221,21 +222,54 @@ func (m *manager) boot() {
 	}
 }
 
+// bootOrder puts sockets first (so services find their sockets), then
+// orders by After=/Before= among the units booted, by name otherwise.
 func (m *manager) bootOrder(names []string) []string {
 	sort.Strings(names)
-	rank := func(n string) int {
-		us := m.get(n)
-		r := 0
-		if strings.HasSuffix(n, ".service") {
-			r = 1
+	names = dedupe(names)
+	after := map[string][]string{} // unit -> units it must follow
+	for _, n := range names {
+		if u := m.get(n).unit; u != nil {
+			after[n] = append(after[n], u.After...)
+			for _, b := range u.Before {
+				after[b] = append(after[b], n)
+			}
 		}
-		if us.unit != nil {
-			r += len(us.unit.After) // cheap topological approximation
-		}
-		return r
 	}
-	sort.SliceStable(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
-	return names
+	var order []string
+	done := map[string]bool{}
+	var visit func(n string, path map[string]bool)
+	visit = func(n string, path map[string]bool) {
+		if done[n] || path[n] { // a cycle: systemd breaks it too
+			return
+		}
+		path[n] = true
+		for _, a := range after[n] {
+			if contains(names, a) {
+				visit(a, path)
+			}
+		}
+		done[n] = true
+		order = append(order, n)
+	}
+	for _, kind := range []string{".socket", ""} {
+		for _, n := range names {
+			if kind == "" || strings.HasSuffix(n, kind) {
+				visit(n, map[string]bool{})
+			}
+		}
+	}
+	return order
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // shutdown kills every process and closes every socket, as at power-off.

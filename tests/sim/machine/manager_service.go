@@ -120,17 +120,44 @@ func (m *manager) autoRestart(us *unitState, gen int) {
 	defer m.jobs.Unlock()
 	m.mu.Lock()
 	stale := us.gen != gen || us.sub != "auto-restart"
-	if !stale {
+	limited := !stale && m.startLimitHit(us)
+	if !stale && !limited {
 		us.nrestarts++
 	}
 	m.mu.Unlock()
 	if stale {
 		return
 	}
+	if limited {
+		m.logf(us, "start request repeated too quickly, refusing to start")
+		m.fail(us, us.exitCode)
+		m.mu.Lock()
+		us.result = "start-limit-hit"
+		m.mu.Unlock()
+		return
+	}
 	m.setState(us, "inactive", "dead")
 	if err := m.startService(us); err != nil {
 		m.logf(us, "cannot restart: %v", err)
 	}
+}
+
+// startLimitHit records a restart and says whether it is one too many.
+// Callers hold m.mu.
+func (m *manager) startLimitHit(us *unitState) bool {
+	u := us.unit
+	if u.StartLimitBurst <= 0 || u.StartLimitInterval <= 0 {
+		return false
+	}
+	now := time.Now()
+	recent := us.starts[:0]
+	for _, t := range us.starts {
+		if now.Sub(t) < u.StartLimitInterval {
+			recent = append(recent, t)
+		}
+	}
+	us.starts = append(recent, now)
+	return len(us.starts) > u.StartLimitBurst
 }
 
 // stopService sends KillSignal= to the main process group and waits up

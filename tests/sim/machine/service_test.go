@@ -419,3 +419,22 @@ func TestNotifyService(t *testing.T) {
 		t.Errorf("never.service is %s", r.Stdout)
 	}
 }
+
+func TestStartLimit(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	unit := "[Unit]\nStartLimitBurst=3\nStartLimitIntervalSec=10\n[Service]\nExecStart=/bin/false\nRestart=always\nRestartSec=50ms\n"
+	if err := m.WriteFile("/etc/systemd/system/crash.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "start", "crash")
+	eventually(t, "start limit", func() error {
+		out := mustSystemctl(t, m, "show", "-p", "ActiveState,NRestarts,Result", "crash")
+		if out != "ActiveState=failed\nNRestarts=3\nResult=start-limit-hit\n" {
+			return fmt.Errorf("show: %q", out)
+		}
+		return nil
+	})
+	mustSystemctl(t, m, "reset-failed", "crash")
+	mustSystemctl(t, m, "start", "crash") // allowed again
+}

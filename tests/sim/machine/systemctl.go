@@ -191,7 +191,7 @@ func (m *manager) verbResetFailed(o *systemctlOut, units []string) {
 		if us.active == "failed" {
 			us.active, us.sub = "inactive", "dead"
 		}
-		us.nrestarts = 0
+		us.nrestarts, us.starts = 0, nil
 		m.mu.Unlock()
 	}
 }

@@ -22,6 +22,11 @@ type Unit struct {
 	Requires    []string
 	Wants       []string
 
+	// StartLimitBurst= starts within StartLimitIntervalSec= at most;
+	// automatic restarts beyond it fail the unit (start-limit-hit).
+	StartLimitBurst    int
+	StartLimitInterval time.Duration
+
 	Service ServiceSection
 	Socket  SocketSection
 	Install InstallSection
@@ -100,6 +105,7 @@ func ParseUnit(name string, data []byte) (*Unit, error) {
 	default:
 		return nil, fmt.Errorf("cannot parse unit %q: unsupported unit type", name)
 	}
+	u.StartLimitBurst, u.StartLimitInterval = 5, 10*time.Second
 	u.Service.RestartSec = DefaultRestartSec
 	u.Service.TimeoutStopSec = DefaultTimeoutStopSec
 	u.Service.TimeoutStartSec = DefaultTimeoutStopSec
@@ -174,6 +180,9 @@ func (u *Unit) set(e unitEntry) error {
 	case "Unit":
 		return u.setUnit(e.key, e.value)
 	case "Service":
+		if strings.HasPrefix(e.key, "StartLimit") {
+			return u.setUnit(e.key, e.value) // the pre-230 place for them
+		}
 		return u.Service.set(e.key, e.value)
 	case "Socket":
 		return u.Socket.set(e.key, e.value)
@@ -195,6 +204,18 @@ func (u *Unit) setUnit(key, value string) error {
 		u.Requires = appendWords(u.Requires, value)
 	case "Wants":
 		u.Wants = appendWords(u.Wants, value)
+	case "StartLimitBurst":
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			return fmt.Errorf("cannot parse StartLimitBurst=%s: %w", value, err)
+		}
+		u.StartLimitBurst = n
+	case "StartLimitIntervalSec", "StartLimitInterval":
+		d, err := ParseTimespan(value)
+		if err != nil {
+			return err
+		}
+		u.StartLimitInterval = d
 	}
 	return nil
 }
