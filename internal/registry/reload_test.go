@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,14 @@ import (
 // certificate of the connection that answered.
 func servedSerial(t *testing.T, c *http.Client, host string) int64 {
 	t.Helper()
+	serial, _ := servedSerialClose(t, c, host)
+	return serial
+}
+
+// servedSerialClose is servedSerial, also reporting whether the server
+// asked to close the connection after the response.
+func servedSerialClose(t *testing.T, c *http.Client, host string) (int64, bool) {
+	t.Helper()
 	resp, err := c.Get("https://" + host + "/v2/")
 	if err != nil {
 		t.Fatalf("GET /v2/ over TLS: %v", err)
@@ -28,7 +37,7 @@ func servedSerial(t *testing.T, c *http.Client, host string) int64 {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v2/ over TLS = %d", resp.StatusCode)
 	}
-	return resp.TLS.PeerCertificates[0].SerialNumber.Int64()
+	return resp.TLS.PeerCertificates[0].SerialNumber.Int64(), resp.Close
 }
 
 func TestTLSCertificateRotation(t *testing.T) {
@@ -45,6 +54,12 @@ func TestTLSCertificateRotation(t *testing.T) {
 		t.Fatalf("served serial %d, want %d", got, first)
 	}
 	ref, img := pushRandom(t, r.host(), "test/tls", 1<<18, 2, remote.WithTransport(clientTransport(ca)))
+
+	// A reload that leaves TLS alone keeps connections open.
+	r.reconfigure(t, cfg)
+	if _, closed := servedSerialClose(t, c, r.host()); closed {
+		t.Error("a reload without TLS changes closed a connection")
+	}
 
 	second := ca.issueAt(t, certPath, keyPath)
 	r.reconfigure(t, cfg)
@@ -407,5 +422,24 @@ func TestReloadDropsStaleBlobCache(t *testing.T) {
 	r.reconfigure(t, cfg)
 	if code := head(); code != http.StatusNotFound {
 		t.Errorf("HEAD of the removed blob after reload = %d, want 404", code)
+	}
+}
+
+func TestPanicIsAnswered(t *testing.T) {
+	h := recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	srv := &http.Server{Handler: h}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/v2/")
+	if err != nil {
+		t.Fatalf("a panicking handler reset the connection: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("panicking handler answered %d, want 500", resp.StatusCode)
 	}
 }
