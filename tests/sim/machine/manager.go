@@ -42,7 +42,7 @@ type unitState struct {
 	result    string
 	exitCode  int
 	since     time.Time
-	status    string // STATUS= from sd_notify
+	status    string      // STATUS= from sd_notify
 	starts    []time.Time // recent automatic restarts, for the start limit
 	listeners []*os.File
 	watch     *socketWatch
