@@ -31,7 +31,9 @@
 // (otherwise the process group is signalled), TimeoutStopSec= then SIGKILL;
 // Requires=/Wants=/Sockets= start dependencies, and a stop or restart
 // of a unit also stops or restarts the active units that Require= it;
-// After= orders boot.
+// After=/Before= order boot. Automatic restarts obey StartLimitBurst=
+// and StartLimitIntervalSec= (default 5 in 10 s; then failed with
+// Result=start-limit-hit until reset-failed).
 // Socket units: ListenStream= (port, addr:port, [v6]:port, /path), held
 // open by the manager across service stop/start and passed as fd 3+ with
 // LISTEN_FDS, LISTEN_PID (set in the child by the exec wrapper) and
