@@ -487,7 +487,7 @@ func BenchmarkRestartUnderLoad(b *testing.B) {
 
 // BenchmarkBasicAuthCost measures authenticated requests per second (GET
 // /v2/, 4 keep-alive clients, 3 s) with htpasswd hashes of bcrypt cost 4, 5
-// (Apache htpasswd -B's default, what the reference charm wrote) and 10
+// (Apache htpasswd -B's default; the reference charm used that tool) and 10
 // (bcrypt.DefaultCost): distribution verifies the hash on every request, so
 // the cost bounds the request rate of a basic-auth registry.
 func BenchmarkBasicAuthCost(b *testing.B) {
