@@ -172,7 +172,7 @@ func (m *manager) watchSocket(us *unitState, first *os.File, w *socketWatch) {
 		}
 		fds := []unix.PollFd{{Fd: int32(w.wakeR.Fd()), Events: unix.POLLIN}}
 		for _, f := range us.listeners {
-			fds = append(fds, unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN})
+			fds = append(fds, unix.PollFd{Fd: int32(rawFD(f)), Events: unix.POLLIN})
 		}
 		m.mu.Unlock()
 		w.pollMu.Lock()
@@ -207,4 +207,19 @@ func (m *manager) activate(socket *unitState, first *os.File) {
 			time.Sleep(time.Second)
 		}
 	}
+}
+
+// rawFD returns f's descriptor without File.Fd's side effect: Fd puts a
+// non-blocking descriptor into blocking mode, and O_NONBLOCK belongs to the
+// open file description that the service shares. A service whose listening
+// socket turns blocking under it hangs in accept(2) and cannot close it on
+// stop. systemd never touches its sockets' flags after creating them.
+func rawFD(f *os.File) uintptr {
+	var fd uintptr
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return f.Fd()
+	}
+	_ = raw.Control(func(d uintptr) { fd = d })
+	return fd
 }
