@@ -63,11 +63,11 @@ func (c *Charm) actionEnv(ctx context.Context, name string) (*actionEnv, error) 
 	if err := c.Juju.ConfigGetAll(ctx, &env.cfg); err != nil {
 		return nil, err
 	}
-	if name == "start" || name == "stop" {
-		return env, nil
-	}
 	if st.Last == nil || !st.Last.Configured {
 		return nil, errNotReady
+	}
+	if name == "start" || name == "stop" {
+		return env, nil
 	}
 	if st.Stopped {
 		return nil, fmt.Errorf("%s service is stopped; run the start action first", env.cfg.RegistryName)

@@ -36,20 +36,10 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 // teardown stops and disables the service when the unit goes away. The
 // data stays: it may live on a Juju storage volume that outlives the unit.
 func (c *Charm) teardown(ctx context.Context) error {
-	svc := c.Services
-	active, err := svc.IsActive(ctx, service.ServiceUnit)
-	if err != nil {
+	if err := c.stopAll(ctx); err != nil {
 		return err
 	}
-	if active {
-		if err := svc.Stop(ctx, service.ServiceUnit); err != nil {
-			return err
-		}
-	}
-	if err := svc.Stop(ctx, service.SocketUnit); err != nil {
-		return err
-	}
-	if err := svc.Disable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
+	if err := c.Services.Disable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
 		return err
 	}
 	st, err := loadState(c.Paths.StateFile())

@@ -3,9 +3,9 @@ package charm
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -68,6 +68,7 @@ func httpProbe(ctx context.Context, p Probe) bool {
 		resp.Body.Close()
 		return resp.StatusCode < 500
 	}
-	var alert tls.AlertError
-	return p.TLS && errors.As(err, &alert)
+	// A TLS alert from the server ("remote error: tls: certificate
+	// required") is an answer; crypto/tls does not export its type.
+	return p.TLS && strings.Contains(err.Error(), "remote error: tls:")
 }

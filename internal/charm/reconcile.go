@@ -74,17 +74,22 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 			return err
 		}
 	}
+	if !serving {
+		// Disabled too, so that a reboot does not undo the stop.
+		if err := c.stopAll(ctx); err != nil {
+			return err
+		}
+		return svc.Disable(ctx, service.SocketUnit, service.ServiceUnit)
+	}
 	active, err := svc.IsActive(ctx, service.ServiceUnit)
 	if err != nil {
 		return err
 	}
 	switch {
-	case !serving:
-		if active {
-			return svc.Stop(ctx, service.ServiceUnit)
-		}
-		return nil
 	case !active:
+		if err := svc.Enable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
+			return err
+		}
 		if err := svc.Start(ctx, service.SocketUnit); err != nil {
 			return err
 		}
@@ -103,6 +108,23 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 	case ch.Served:
 		if err := svc.Reload(ctx, service.ServiceUnit); err != nil {
 			return errRejected
+		}
+	}
+	return nil
+}
+
+// stopAll stops the socket, then the service: a connection to a listening
+// socket unit would start the service again.
+func (c *Charm) stopAll(ctx context.Context) error {
+	for _, u := range []string{service.SocketUnit, service.ServiceUnit} {
+		active, err := c.Services.IsActive(ctx, u)
+		if err != nil {
+			return err
+		}
+		if active {
+			if err := c.Services.Stop(ctx, u); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
