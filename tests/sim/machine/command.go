@@ -165,3 +165,9 @@ func (p *Process) Output() string {
 	data, _ := os.ReadFile(p.Log)
 	return string(data)
 }
+
+// Start starts name with args in the background with the default
+// environment: Command(ctx, name, args...).Start().
+func (m *Machine) Start(ctx context.Context, name string, args ...string) (*Process, error) {
+	return m.Command(ctx, name, args...).Start()
+}
