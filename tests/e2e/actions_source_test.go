@@ -287,16 +287,30 @@ func helloLayers(t testing.TB) map[string]string {
 	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Both at once: on a cold build cache the arm64 runtime takes tens of
+	// seconds to compile.
+	archs := []string{"amd64", "arm64"}
+	errs := make([]error, len(archs))
+	var wg sync.WaitGroup
+	for i, arch := range archs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "hello-"+arch), src)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("cannot build hello for %s: %v\n%s", arch, err, b)
+			}
+		}()
+	}
+	wg.Wait()
 	out := map[string]string{}
-	for _, arch := range []string{"amd64", "arm64"} {
-		bin := filepath.Join(dir, "hello-"+arch)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, src)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("cannot build hello for %s: %v\n%s", arch, err, b)
+	for i, arch := range archs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
 		}
-		data, err := os.ReadFile(bin)
+		data, err := os.ReadFile(filepath.Join(dir, "hello-"+arch))
 		if err != nil {
 			t.Fatal(err)
 		}
