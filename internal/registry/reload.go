@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/distribution/distribution/v3/configuration"
@@ -27,6 +28,8 @@ type generation struct {
 	// inflight is read-held by every request on this generation; retire
 	// write-locks it, which waits for them and refuses new holders.
 	inflight sync.RWMutex
+	// retired is closed once retire has shut the App down.
+	retired chan struct{}
 }
 
 func (g *generation) acquire() bool { return g.inflight.TryRLock() }
@@ -40,6 +43,40 @@ func (g *generation) retire() {
 		logrus.Warnf("cannot shut down the previous registry app cleanly: %v", err)
 	}
 	g.cancel()
+	close(g.retired)
+}
+
+// WaitRetired returns once every configuration replaced before the call has
+// answered its last request and released its App. After a Reload that made
+// the registry read-only, it means no write begun earlier can still commit
+// (what garbage collection needs before it marks).
+func (s *Server) WaitRetired() {
+	s.reloadMu.Lock()
+	old := s.old
+	s.reloadMu.Unlock()
+	for _, g := range old {
+		<-g.retired
+	}
+}
+
+// retireLater retires g once its requests are answered, without holding up
+// the caller; reloadMu must be held.
+func (s *Server) retireLater(g *generation) {
+	// Forget generations already retired, so the list stays short.
+	s.old = slices.DeleteFunc(s.old, func(o *generation) bool {
+		select {
+		case <-o.retired:
+			return true
+		default:
+			return false
+		}
+	})
+	s.old = append(s.old, g)
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		g.retire()
+	}()
 }
 
 // pending is everything a configuration needs, built but not yet serving.
@@ -81,12 +118,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return err
 	}
-	old := s.commit(p)
-	s.retiring.Add(1)
-	go func() {
-		defer s.retiring.Done()
-		old.retire()
-	}()
+	s.retireLater(s.commit(p))
 	logrus.Info("configuration reloaded")
 	return nil
 }
@@ -185,7 +217,7 @@ func (s *Server) newGeneration(cfg *configuration.Configuration) (g *generation,
 			g, err = nil, fmt.Errorf("cannot build the registry from its configuration: %v", r)
 		}
 	}()
-	g = &generation{cfg: cfg, cancel: cancel, health: health.NewRegistry()}
+	g = &generation{cfg: cfg, cancel: cancel, health: health.NewRegistry(), retired: make(chan struct{})}
 	g.app = newApp(ctx, cfg)
 	// Health checks go to a registry of this generation: the global one
 	// refuses a second registration of the same check.

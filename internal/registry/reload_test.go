@@ -443,3 +443,47 @@ func TestPanicIsAnswered(t *testing.T) {
 		t.Errorf("panicking handler answered %d, want 500", resp.StatusCode)
 	}
 }
+
+// WaitRetired returns only after a request begun on the replaced
+// configuration has been answered.
+func TestWaitRetiredWaitsForInFlight(t *testing.T) {
+	cfg := testConfig{RootDir: t.TempDir()}
+	r := startServer(t, cfg)
+	base := "http://" + r.host()
+	resp, err := http.Post(base+"/v2/test/wait/blobs/uploads/", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	pr, pw := io.Pipe()
+	patched := make(chan struct{})
+	go func() {
+		defer close(patched)
+		req, _ := http.NewRequest("PATCH", resolve(base, resp.Header.Get("Location")), pr)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	pw.Write([]byte("begun on the old configuration"))
+	time.Sleep(100 * time.Millisecond) // the PATCH is in its handler
+	cfg.ReadOnly = true
+	r.reconfigure(t, cfg)
+
+	waited := make(chan struct{})
+	go func() {
+		r.WaitRetired()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		t.Fatal("WaitRetired returned while a request on the old configuration was running")
+	case <-time.After(200 * time.Millisecond):
+	}
+	pw.Close()
+	<-patched
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitRetired did not return after the old request finished")
+	}
+}

@@ -55,10 +55,13 @@ type Server struct {
 	// later Apps reuse it so upload sessions survive a reload.
 	secret string
 
-	gen      atomic.Pointer[generation]
-	tls      atomic.Pointer[tlsState]
-	cert     atomic.Pointer[tlsCert]
-	debug    *debugServer
+	gen   atomic.Pointer[generation]
+	tls   atomic.Pointer[tlsState]
+	cert  atomic.Pointer[tlsCert]
+	debug *debugServer
+	// old lists the replaced generations not known to be retired yet;
+	// retiring counts their retire goroutines.
+	old      []*generation
 	retiring sync.WaitGroup
 }
 
