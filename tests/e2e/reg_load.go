@@ -41,6 +41,7 @@ type loadOptions struct {
 type loadStep struct {
 	Name   string
 	Values map[string]any
+	Check  func() error  // what a client sees of the change, checked right after the hook
 	Hook   time.Duration // how long config-changed took
 }
 
@@ -200,16 +201,43 @@ func runReloadUnderLoad(t testing.TB, opts loadOptions) loadReport {
 	phase.Store(1)
 	pid := u.MainPID()
 	newCert, newKey := pki.ServerPair(t, u.Addr)
+	// What a client can see of some changes: the reload really happened.
+	probe := func(method, url string, want int) func() error {
+		return func() error {
+			req, err := http.NewRequest(method, url, nil)
+			if err != nil {
+				return err
+			}
+			if opts.Auth {
+				req.SetBasicAuth("admin", pass)
+			}
+			tr := c.Transport()
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", method, url, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				return fmt.Errorf("%s %s answered %d, want %d", method, url, resp.StatusCode, want)
+			}
+			return nil
+		}
+	}
+	upload := base + "blobs/uploads/"
 	rep.Steps = []loadStep{
 		{Name: "log-level=debug", Values: map[string]any{"log-level": "debug"}},
 		{Name: "storage-delete=true", Values: map[string]any{"storage-delete": true}},
 		{Name: "storage-cache=disabled", Values: map[string]any{"storage-cache": "disabled"}},
-		{Name: "prometheus-metrics=true", Values: map[string]any{"prometheus-metrics": true}},
-		{Name: "storage-read-only=true", Values: map[string]any{"storage-read-only": true}},
+		{Name: "prometheus-metrics=true", Values: map[string]any{"prometheus-metrics": true},
+			Check: probe(http.MethodGet, "http://"+u.Netloc(5001)+"/metrics", http.StatusOK)},
+		{Name: "storage-read-only=true", Values: map[string]any{"storage-read-only": true},
+			Check: probe(http.MethodPost, upload, http.StatusMethodNotAllowed)},
 		{Name: "certificate rotation (tls-cert-blob, tls-key-blob)", Values: map[string]any{"tls-cert-blob": b64(newCert), "tls-key-blob": b64(newKey)}},
 		{Name: "tls-client-auth=none", Values: map[string]any{"tls-client-auth": "none"}},
 		{Name: "storage-cache=inmemory", Values: map[string]any{"storage-cache": "inmemory"}},
-		{Name: "storage-read-only=false", Values: map[string]any{"storage-read-only": false}},
+		{Name: "storage-read-only=false", Values: map[string]any{"storage-read-only": false},
+			Check: probe(http.MethodPost, upload, http.StatusAccepted)},
 		{Name: "tls-client-auth=verify-if-given", Values: map[string]any{"tls-client-auth": "verify-if-given"}},
 		{Name: "log-level=info, prometheus-metrics=false, storage-delete=false", Values: map[string]any{"log-level": "info", "prometheus-metrics": false, "storage-delete": false}},
 	}
@@ -230,6 +258,12 @@ func runReloadUnderLoad(t testing.TB, opts loadOptions) loadReport {
 		if p := u.MainPID(); p != pid {
 			rep.Restarts++
 			pid = p
+		}
+		if s.Check != nil {
+			if err := s.Check(); err != nil {
+				stepErr = fmt.Errorf("after %s: %w", s.Name, err)
+				break
+			}
 		}
 		if strings.HasPrefix(s.Name, "certificate rotation") {
 			serial, err := servedCertSerial(context.Background(), u.E, u.Netloc(5000), pki.CAPEM)
