@@ -138,15 +138,12 @@ func (u *regUnit) Run(args ...string) string {
 	u.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var stderr strings.Builder
-	cmd := u.M.Command(ctx, args[0], args[1:]...)
-	r, err := cmd.Result()
+	r, err := u.M.Command(ctx, args[0], args[1:]...).Result()
 	if err != nil {
 		u.T.Fatalf("cannot run %s on the machine: %v", args, err)
 	}
-	stderr.Write(r.Stderr)
 	if r.ExitCode != 0 {
-		u.T.Fatalf("%s on the machine exited %d: %s", args, r.ExitCode, stderr.String())
+		u.T.Fatalf("%s on the machine exited %d: %s", args, r.ExitCode, r.Stderr)
 	}
 	return string(r.Stdout)
 }
@@ -163,7 +160,7 @@ func (u *regUnit) MainPID() int {
 	return pid
 }
 
-// Image is what a test pushed: its reference by tag and by digest.
+// regImage is what a test pushed: its reference by tag and by digest.
 type regImage struct {
 	Repo   string
 	Digest v1.Hash
