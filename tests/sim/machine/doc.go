@@ -27,8 +27,11 @@
 // Environment= (quoted, repeated), EnvironmentFile= (optional "-");
 // WorkingDirectory=; User=/Group= from the machine's own /etc/passwd and
 // /etc/group (with supplementary groups); Restart=always|on-failure|
-// on-abnormal|on-success|no with RestartSec=; KillSignal=, KillMode=process
-// (otherwise the process group is signalled), TimeoutStopSec= then SIGKILL;
+// on-abnormal|on-success|no with RestartSec=; KillSignal=, TimeoutStopSec=
+// then SIGKILL; KillMode=control-group (default), mixed, process: with no
+// cgroups, a service's processes are those carrying its INVOCATION_ID in
+// their environment (children keep it across setsid) or in its process
+// group, and they are also killed when the main process exits;
 // Requires=/Wants=/Sockets= start dependencies, and a stop or restart
 // of a unit also stops or restarts the active units that Require= it;
 // After=/Before= order boot. Automatic restarts obey StartLimitBurst=

@@ -31,21 +31,22 @@ type manager struct {
 
 // unitState is the runtime state of one unit, apart from its definition.
 type unitState struct {
-	name      string
-	unit      *Unit  // nil when no file was found
-	loadErr   error  // why the file could not be parsed
-	active    string // inactive, activating, active, deactivating, failed
-	sub       string // dead, running, exited, auto-restart, listening, failed
-	main      *proc
-	nrestarts int
-	gen       int // bumped by every explicit start/stop; stale timers give up
-	result    string
-	exitCode  int
-	since     time.Time
-	status    string      // STATUS= from sd_notify
-	starts    []time.Time // recent automatic restarts, for the start limit
-	listeners []*os.File
-	watch     *socketWatch
+	name       string
+	unit       *Unit  // nil when no file was found
+	loadErr    error  // why the file could not be parsed
+	active     string // inactive, activating, active, deactivating, failed
+	sub        string // dead, running, exited, auto-restart, listening, failed
+	main       *proc
+	nrestarts  int
+	gen        int // bumped by every explicit start/stop; stale timers give up
+	result     string
+	exitCode   int
+	since      time.Time
+	status     string      // STATUS= from sd_notify
+	starts     []time.Time // recent automatic restarts, for the start limit
+	listeners  []*os.File
+	watch      *socketWatch
+	invocation string // INVOCATION_ID of the current activation
 }
 
 func newManager(r *reaper, logDir, wrapper string) *manager {

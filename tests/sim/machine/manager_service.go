@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // startService runs ExecStartPre= then the main process.
@@ -16,6 +18,9 @@ func (m *manager) startService(us *unitState) error {
 	if running {
 		return nil
 	}
+	m.mu.Lock()
+	us.invocation = newInvocationID()
+	m.mu.Unlock()
 	svc := &us.unit.Service
 	for _, c := range svc.ExecStartPre {
 		if code, err := m.runToEnd(us, c, nil); (err != nil || code != 0) && !c.IgnoreFail {
@@ -87,8 +92,13 @@ func (m *manager) monitor(us *unitState, p *proc) {
 	clean := p.status.Exited() && p.status.ExitStatus() == 0
 	gen := us.gen
 	svc := us.unit.Service
+	invocation := us.invocation
 	m.mu.Unlock()
 	m.logf(us, "main process %d exited, status %d", p.pid, p.exitCode())
+	if svc.KillMode != "process" && svc.KillMode != "none" {
+		sig, _ := ParseSignal(svc.KillSignal)
+		reapInvocation(invocation, p.pid, sig, svc.TimeoutStopSec)
+	}
 	if !restartWanted(svc.Restart, clean, p) {
 		if clean {
 			m.setState(us, "inactive", "dead")
@@ -181,8 +191,18 @@ func (m *manager) stopService(us *unitState) error {
 		m.runToEnd(us, c, p)
 	}
 	sig, _ := ParseSignal(svc.KillSignal)
-	p.signal(sig, svc.KillMode != "process")
+	m.mu.Lock()
+	invocation := us.invocation
+	m.mu.Unlock()
+	signalStop(p, invocation, sig, svc.KillMode)
 	waitOrKill(p, svc.TimeoutStopSec)
+	switch svc.KillMode {
+	case "mixed":
+		killInvocation(invocation, p.pid, unix.SIGKILL)
+	case "process", "none":
+	default:
+		waitInvocation(invocation, p.pid, svc.TimeoutStopSec)
+	}
 	m.logf(us, "stopped, main process %d status %d", p.pid, p.exitCode())
 	m.setState(us, "inactive", "dead")
 	return nil
@@ -236,6 +256,9 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc, n *notifier
 	if err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	env = append(env, "INVOCATION_ID="+us.invocation)
+	m.mu.Unlock()
 	if main != nil {
 		env = append(env, "MAINPID="+strconv.Itoa(main.pid))
 	}

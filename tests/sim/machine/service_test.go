@@ -438,3 +438,43 @@ func TestStartLimit(t *testing.T) {
 	mustSystemctl(t, m, "reset-failed", "crash")
 	mustSystemctl(t, m, "start", "crash") // allowed again
 }
+
+func TestStopKillsTheWholeService(t *testing.T) {
+	c := newCloud(t)
+	m := newMachine(t, c, "a")
+	// The child leaves the process group; only its environment ties it
+	// to the service, as its cgroup would under systemd.
+	unit := "[Service]\nExecStart=/bin/sh -c 'setsid sleep 1001 & exec sleep 1002'\n"
+	if err := m.WriteFile("/etc/systemd/system/fork.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "start", "fork")
+	eventually(t, "both running", func() error {
+		if out, _ := m.Command(context.Background(), "pgrep", "-c", "-f", "sleep 100[12]").Output(); string(out) != "2\n" {
+			return fmt.Errorf("pgrep: %q", out)
+		}
+		return nil
+	})
+	mustSystemctl(t, m, "stop", "fork")
+	if out, _ := m.Command(context.Background(), "pgrep", "-a", "-f", "sleep 100[12]").Output(); len(out) != 0 {
+		t.Errorf("left after stop: %s", out)
+	}
+
+	// KillMode=process stops the main process only.
+	unit = strings.Replace(unit, "[Service]\n", "[Service]\nKillMode=process\n", 1)
+	if err := m.WriteFile("/etc/systemd/system/fork.service", []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustSystemctl(t, m, "daemon-reload")
+	mustSystemctl(t, m, "start", "fork")
+	eventually(t, "both running", func() error {
+		if out, _ := m.Command(context.Background(), "pgrep", "-c", "-f", "sleep 100[12]").Output(); string(out) != "2\n" {
+			return fmt.Errorf("pgrep: %q", out)
+		}
+		return nil
+	})
+	mustSystemctl(t, m, "stop", "fork")
+	if out, _ := m.Command(context.Background(), "pgrep", "-f", "sleep 100[12]").Output(); strings.Count(string(out), "\n") != 1 {
+		t.Errorf("KillMode=process: left %q, want the setsid child only", out)
+	}
+}
