@@ -156,11 +156,14 @@ func TestCommandResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "output", func() error {
+		if p.Output() != "started\n" {
+			return fmt.Errorf("output %q", p.Output())
+		}
+		return nil
+	})
 	if code, err := p.Stop(5 * time.Second); err != nil || code != 128+15 {
 		t.Errorf("stop: %d %v", code, err)
-	}
-	if p.Output() != "started\n" {
-		t.Errorf("output %q", p.Output())
 	}
 }
 
