@@ -43,6 +43,7 @@ type Charm struct {
 // Hook runs one hook. It returns an error only for a bug or a machine
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {
+	c.Juju.Runner = limited(c.Juju.Runner)
 	switch name {
 	case "collect-metrics", "meter-status-changed", "leader-deposed":
 		// Restricted contexts (metrics hooks have almost no hook tools)

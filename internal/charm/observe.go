@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
@@ -74,92 +75,95 @@ type HostState struct {
 type TLSMaterial struct{ Cert, Key, CA []byte }
 
 // observe reads everything the reconcile depends on. It asks Juju only for
-// what the protocols in use need: remote bags are read for relations whose
-// remote data matters (certificates, proxies, nagios, peers).
+// what the protocols in use need, and asks independent questions at once:
+// each hook tool is a process and a round trip to the agent, and waiting
+// for them one by one would dominate every hook.
 func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
 	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Event: j.Env.Event(), Now: c.now()}
-	if err := j.ConfigGetAll(ctx, &o.Config); err != nil {
-		return nil, err
-	}
-	var err error
-	if o.Leader, err = j.IsLeader(ctx); err != nil {
-		return nil, err
-	}
-	if o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); err != nil {
-		return nil, err
-	}
 	o.Hostname, _ = os.Hostname()
-	if err := c.observeRelations(ctx, o); err != nil {
+	ids := map[string][]string{}
+	var mu sync.Mutex
+	g := newGroup(ctx)
+	g.Go(func() error { return j.ConfigGetAll(ctx, &o.Config) })
+	g.Go(func() (err error) { o.Leader, err = j.IsLeader(ctx); return })
+	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
+	g.Go(func() (err error) { o.OpenedPorts, err = j.OpenedPorts(ctx); return })
+	for _, ep := range []string{epPeer, epCerts, epClients, epWebsite, epNRPE} {
+		g.Go(func() error {
+			got, err := j.RelationIDs(ctx, ep)
+			mu.Lock()
+			ids[ep] = got
+			mu.Unlock()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if len(o.Certs) > 0 {
-		// Only certificate requests use the public address.
-		if o.PublicAddress, err = j.UnitGet(ctx, "public-address"); err != nil {
-			return nil, err
-		}
-	}
-	if o.Peer == nil || o.Peer.App[httpSecret] == "" {
-		if o.LeaderData, err = j.LeaderGet(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if o.OpenedPorts, err = j.OpenedPorts(ctx); err != nil {
+	if err := c.observeRelations(ctx, o, ids); err != nil {
 		return nil, err
 	}
-	o.Host, err = c.observeHost(o.Config)
-	return o, err
+	return o, c.observeRest(ctx, o)
 }
 
-func (c *Charm) observeRelations(ctx context.Context, o *Observed) error {
-	peers, err := c.relations(ctx, epPeer, false, true)
-	if err != nil {
+// observeRest reads what depends on the relations found: the public
+// address only for certificate requests, leader data only to adopt a
+// secret the reactive charm left there.
+func (c *Charm) observeRest(ctx context.Context, o *Observed) error {
+	j := c.Juju
+	g := newGroup(ctx)
+	if len(o.Certs) > 0 {
+		g.Go(func() (err error) { o.PublicAddress, err = j.UnitGet(ctx, "public-address"); return })
+	}
+	if o.Peer == nil || o.Peer.App[httpSecret] == "" {
+		g.Go(func() (err error) { o.LeaderData, err = j.LeaderGet(ctx); return })
+	}
+	g.Go(func() (err error) { o.Host, err = c.observeHost(o.Config); return })
+	return g.Wait()
+}
+
+// relSpec says what to read of an endpoint's relations: our unit's bag
+// when we publish there, the remote bags when the protocol reads them.
+type relSpec struct {
+	local, remote bool
+	out           *[]Relation
+}
+
+func (c *Charm) observeRelations(ctx context.Context, o *Observed, ids map[string][]string) error {
+	var peers []Relation
+	specs := map[string]relSpec{
+		epPeer:    {local: false, remote: true, out: &peers},
+		epCerts:   {local: true, remote: true, out: &o.Certs},
+		epClients: {local: true, remote: false, out: &o.Clients}, // clients publish nothing we read
+		epWebsite: {local: true, remote: true, out: &o.Websites},
+		epNRPE:    {local: true, remote: true, out: &o.NRPE},
+	}
+	g := newGroup(ctx)
+	for ep, spec := range specs {
+		rels := make([]Relation, len(ids[ep]))
+		*spec.out = rels
+		for i, id := range ids[ep] {
+			rels[i] = Relation{ID: id, Remote: map[string]Bag{}, Local: Bag{}}
+			r := &rels[i]
+			if spec.local {
+				g.Go(func() (err error) { r.Local, err = c.Juju.RelationGet(ctx, id, o.Unit, false); return })
+			}
+			if spec.remote {
+				g.Go(func() error { return c.readRemote(ctx, r) })
+			}
+			if ep == epPeer && i == 0 {
+				g.Go(func() (err error) { r.App, err = c.Juju.RelationGet(ctx, id, o.App, true); return })
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	if len(peers) > 0 {
 		o.Peer = &peers[0]
-		if o.Peer.App, err = c.Juju.RelationGet(ctx, o.Peer.ID, o.App, true); err != nil {
-			return err
-		}
 	}
-	if o.Certs, err = c.relations(ctx, epCerts, true, true); err != nil {
-		return err
-	}
-	// Clients publish nothing we read: only our own bag matters.
-	if o.Clients, err = c.relations(ctx, epClients, true, false); err != nil {
-		return err
-	}
-	if o.Websites, err = c.relations(ctx, epWebsite, true, true); err != nil {
-		return err
-	}
-	o.NRPE, err = c.relations(ctx, epNRPE, true, true)
-	return err
-}
-
-// relations reads every relation of an endpoint: our unit's bag when we
-// publish on it, the remote units and their bags when withRemote.
-func (c *Charm) relations(ctx context.Context, endpoint string, withLocal, withRemote bool) ([]Relation, error) {
-	j := c.Juju
-	ids, err := j.RelationIDs(ctx, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	rels := make([]Relation, 0, len(ids))
-	for _, id := range ids {
-		r := Relation{ID: id, Remote: map[string]Bag{}, Local: Bag{}}
-		if withLocal {
-			if r.Local, err = j.RelationGet(ctx, id, j.Env.UnitName, false); err != nil {
-				return nil, err
-			}
-		}
-		if withRemote {
-			if err := c.readRemote(ctx, &r); err != nil {
-				return nil, err
-			}
-		}
-		rels = append(rels, r)
-	}
-	return rels, nil
+	return nil
 }
 
 func (c *Charm) readRemote(ctx context.Context, r *Relation) error {
@@ -168,15 +172,18 @@ func (c *Charm) readRemote(ctx context.Context, r *Relation) error {
 		return err
 	}
 	r.Units = units
-	for _, u := range units {
-		// A unit departing during this hook may vanish between list and
-		// get; Juju keeps departed units' data readable, so an error here
-		// is real.
-		bag, err := c.Juju.RelationGet(ctx, r.ID, u, false)
-		if err != nil {
-			return err
-		}
-		r.Remote[u] = bag
+	bags := make([]Bag, len(units))
+	g := newGroup(ctx)
+	for i, u := range units {
+		// Juju keeps a departed unit's data readable for the life of the
+		// relation, so an error here is real.
+		g.Go(func() (err error) { bags[i], err = c.Juju.RelationGet(ctx, r.ID, u, false); return })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, u := range units {
+		r.Remote[u] = bags[i]
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ const (
 
 // ListenControl serves reload requests for s until ctx is done.
 func ListenControl(ctx context.Context, configPath string, s *Server) error {
-	return listenControl(ctx, configPath, s.Reload, s.retiring.Wait)
+	return listenControl(ctx, configPath, s.Reload, s.WaitRetired)
 }
 
 func listenControl(ctx context.Context, configPath string, reload func() error, drain func()) error {

@@ -26,13 +26,16 @@ const (
 	keyAllServices = "all_services"
 )
 
-// Server options, as the reference wrote them.
+// Server options, as the reference wrote them, except that TLS passes
+// through: the reference's leading "ssl" made haproxy open its own TLS
+// session to the registry, and in mode tcp the client's handshake then
+// travelled inside it, so no TLS client could pull through the proxy.
 const (
 	serverOpts = "check inter 2000 rise 2 fall 5 maxconn 4096"
-	// haproxy checks and talks to a TLS backend with its own default.pem
-	// as client certificate and verifies us against ca-file, a path on the
-	// haproxy machine.
-	serverTLSOpts = "ssl check-ssl crt /var/lib/haproxy/default.pem ca-file %s verify required"
+	// haproxy checks a TLS backend over TLS with its own default.pem as
+	// client certificate and verifies us against ca-file, a path on the
+	// haproxy machine; the traffic itself is passed through untouched.
+	serverTLSOpts = "check-ssl crt /var/lib/haproxy/default.pem ca-file %s verify required"
 )
 
 // Services renders the haproxy "services" YAML for one service listening

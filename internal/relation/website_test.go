@@ -14,7 +14,7 @@ import (
 
 const (
 	opts    = "check inter 2000 rise 2 fall 5 maxconn 4096"
-	tlsOpts = "ssl check-ssl crt /var/lib/haproxy/default.pem ca-file /etc/docker/registry/ca.crt verify required"
+	tlsOpts = "check-ssl crt /var/lib/haproxy/default.pem ca-file /etc/docker/registry/ca.crt verify required"
 )
 
 func TestServices(t *testing.T) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/tls"
+	"fmt"
 	"crypto/x509"
 	"net/http"
 
@@ -35,9 +36,16 @@ func (c Client) Transport() *http.Transport {
 	return tr
 }
 
-// Options are go-containerregistry options for this client.
+// Options are go-containerregistry options for this client. With a CA the
+// client speaks https only: go-containerregistry otherwise falls back to
+// plain http for private addresses, which would let a test "over TLS" pass
+// with TLS broken.
 func (c Client) Options() []remote.Option {
-	opts := []remote.Option{remote.WithTransport(c.Transport())}
+	var rt http.RoundTripper = c.Transport()
+	if c.CAPEM != nil {
+		rt = httpsOnly{rt}
+	}
+	opts := []remote.Option{remote.WithTransport(rt)}
 	if c.User != "" {
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: c.User, Password: c.Password}))
 	}
@@ -51,4 +59,13 @@ func (c Client) Ref(netloc, repo string) (name.Reference, error) {
 		opts = append(opts, name.Insecure)
 	}
 	return name.ParseReference(netloc+"/"+repo, opts...)
+}
+
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		return nil, fmt.Errorf("refusing plain http to %s: this client expects TLS", r.URL.Host)
+	}
+	return h.rt.RoundTrip(r)
 }

@@ -32,6 +32,9 @@ func ReadRegistry(bag map[string]string) (RegistryView, error) {
 		}
 		var s *string
 		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			if key == "basic_password" {
+				return nil, fmt.Errorf("%s is not a JSON string or null", key)
+			}
 			return nil, fmt.Errorf("%s is not a JSON string or null: %q", key, raw)
 		}
 		if s != nil && *s == "" {
