@@ -26,6 +26,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -409,6 +410,60 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 		}
 		if got := pullIntact(t, ref("victim:multi"), ours.Options()...); got < 2<<20 {
 			t.Errorf("pulled back %d blob bytes", got)
+		}
+	})
+
+	t.Run("pushes while garbage-collect runs are refused cleanly or kept whole", func(t *testing.T) {
+		type outcome struct {
+			ref name.Reference
+			err error
+		}
+		var outcomes []outcome
+		stop, done := make(chan struct{}), make(chan struct{})
+		first := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				img, err := random.Image(64<<10, 2)
+				if err != nil {
+					outcomes = append(outcomes, outcome{nil, err})
+					return
+				}
+				r, _ := ours.Ref(netloc, "during-gc/img:"+strconv.Itoa(i))
+				outcomes = append(outcomes, outcome{r, remote.Write(r, img, ours.Options()...)})
+				if i == 0 {
+					close(first)
+				}
+			}
+		}()
+		<-first
+		res := runAction(t, e, unit0, "garbage-collect", map[string]any{"delete-untagged": true})
+		close(stop)
+		<-done
+		mustComplete(t, res)
+		kept, refused := 0, 0
+		for _, o := range outcomes {
+			if o.err == nil {
+				pullIntact(t, o.ref, ours.Options()...)
+				kept++
+				continue
+			}
+			var terr *transport.Error
+			if !errors.As(o.err, &terr) || terr.StatusCode >= 500 && terr.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("a push during garbage collection failed without a registry answer: %v", o.err)
+			}
+			refused++
+		}
+		t.Logf("during garbage-collect: %d pushes kept whole, %d refused", kept, refused)
+		// Writes are back once the action ends.
+		img, _ := random.Image(1024, 1)
+		if err := remote.Write(ref("during-gc/after:1"), img, ours.Options()...); err != nil {
+			t.Errorf("push after garbage-collect: %v", err)
 		}
 	})
 
