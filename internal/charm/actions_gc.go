@@ -97,8 +97,5 @@ func (c *Charm) swapConfig(ctx context.Context, data []byte) error {
 	if _, err := files.Write(f); err != nil {
 		return err
 	}
-	if c.ReloadDrain != nil {
-		return c.ReloadDrain(ctx)
-	}
-	return registry.RequestReload(ctx, machineConfig, true)
+	return c.reload(ctx, true)
 }

@@ -6,11 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -32,9 +34,11 @@ type Charm struct {
 	// nil means service.EnsureUser. Tests that must not add users to the
 	// machine they run on replace it.
 	Account func(ctx context.Context) (service.Account, error)
-	// ReloadDrain has the running registry reload and drain (garbage
-	// collection); nil means its control socket.
-	ReloadDrain func(ctx context.Context) error
+	// Reload has the running registry serve its configuration files anew
+	// and returns once it does (with drain: once requests begun under the
+	// previous configuration have finished). nil means the registry's
+	// control socket, falling back to systemctl reload.
+	Reload func(ctx context.Context, drain bool) error
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration
@@ -99,6 +103,20 @@ func (c *Charm) account(ctx context.Context) (service.Account, error) {
 		return c.Account(ctx)
 	}
 	return service.EnsureUser(ctx, serviceUser, machineDataDir)
+}
+
+// reload asks the running registry to reload. The control socket answers
+// when the new configuration serves; systemctl reload does the same through
+// ExecReload but costs two more processes, so it is only the fallback.
+func (c *Charm) reload(ctx context.Context, drain bool) error {
+	if c.Reload != nil {
+		return c.Reload(ctx, drain)
+	}
+	err := registry.RequestReload(ctx, machineConfig, drain)
+	if errors.Is(err, registry.ErrUnreachable) {
+		return c.Services.Reload(ctx, service.ServiceUnit)
+	}
+	return err
 }
 
 func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }

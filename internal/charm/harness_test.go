@@ -70,6 +70,9 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,
+		Reload: func(ctx context.Context, _ bool) error {
+			return rec.Reload(ctx, service.ServiceUnit)
+		},
 	}
 }
 

@@ -106,7 +106,7 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 	case ch.Binary || ch.Units || ch.Env:
 		return svc.Restart(ctx, service.ServiceUnit)
 	case ch.Served:
-		if err := svc.Reload(ctx, service.ServiceUnit); err != nil {
+		if err := c.reload(ctx, false); err != nil {
 			return errRejected
 		}
 	}

@@ -113,6 +113,10 @@ func checkPeer(conn *net.UnixConn) error {
 	return nil
 }
 
+// ErrUnreachable is a RequestReload that found no registry listening: it
+// is not running, or is a version without a control socket.
+var ErrUnreachable = errors.New("cannot reach the running registry")
+
 // RequestReload asks the server of configPath to reload and waits for the
 // outcome; with drain, also until requests on the previous configuration
 // have finished.
@@ -120,7 +124,7 @@ func RequestReload(ctx context.Context, configPath string, drain bool) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", controlAddr(configPath))
 	if err != nil {
-		return fmt.Errorf("cannot reach the running registry: %w", err)
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer conn.Close()
 	deadline := time.Now().Add(controlTimeout)
