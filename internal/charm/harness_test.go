@@ -130,6 +130,8 @@ type recorder struct {
 	// rejectReload makes reload fail, as when the registry refuses a
 	// configuration.
 	rejectReload bool
+	// busyPorts makes the socket unit fail to start.
+	busyPort bool
 }
 
 func (r *recorder) record(call string) {
@@ -174,6 +176,12 @@ func (r *recorder) Disable(_ context.Context, units ...string) error {
 }
 func (r *recorder) Start(_ context.Context, u string) error {
 	r.record("start " + u)
+	r.mu.Lock()
+	busy := r.busyPort && u == "docker-registry.socket"
+	r.mu.Unlock()
+	if busy {
+		return errors.New("Address already in use")
+	}
 	r.set(u, true)
 	return nil
 }
@@ -184,6 +192,13 @@ func (r *recorder) Stop(_ context.Context, u string) error {
 }
 func (r *recorder) Restart(_ context.Context, u string) error {
 	r.record("restart " + u)
+	r.mu.Lock()
+	busy := r.busyPort && u == "docker-registry.socket"
+	r.mu.Unlock()
+	if busy {
+		r.set(u, false)
+		return errors.New("Address already in use")
+	}
 	r.set(u, true)
 	return nil
 }

@@ -48,10 +48,15 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	ch.Served = ch.Served || st.ReloadPending
 	err = c.drive(ctx, ch, out.Serving)
 	st.ReloadPending = errors.Is(err, errRejected)
-	if st.ReloadPending {
+	switch {
+	case st.ReloadPending:
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
 			"Registry rejected its new configuration and serves the previous one (see journalctl -u %s)", service.ServiceUnit))
-	} else if err != nil {
+	case errors.Is(err, errNoSocket):
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
+			"Cannot listen on registry-port %d: is another program using it? (see journalctl -u %s)", o.Config.RegistryPort, service.SocketUnit))
+		out.Serving = false
+	case err != nil:
 		return out, err
 	}
 	if out.Serving {
@@ -91,7 +96,7 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 			return err
 		}
 		if err := svc.Start(ctx, service.SocketUnit); err != nil {
-			return err
+			return errNoSocket
 		}
 		return svc.Start(ctx, service.ServiceUnit)
 	case ch.Socket:
@@ -100,7 +105,7 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 			return err
 		}
 		if err := svc.Restart(ctx, service.SocketUnit); err != nil {
-			return err
+			return errNoSocket
 		}
 		return svc.Start(ctx, service.ServiceUnit)
 	case ch.Binary || ch.Units || ch.Env:
@@ -129,6 +134,10 @@ func (c *Charm) stopAll(ctx context.Context) error {
 	}
 	return nil
 }
+
+// errNoSocket is a socket unit that cannot listen: the port is taken by
+// another program, most often. The operator picks another registry-port.
+var errNoSocket = errors.New("cannot listen")
 
 // errRejected is a reload the running registry refused: it keeps serving
 // its previous configuration. The reason is in the registry's own log;

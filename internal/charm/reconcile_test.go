@@ -277,3 +277,19 @@ func TestRejectedReloadBlocksAndRetries(t *testing.T) {
 	}
 	h.wantStatus(unit0, "active", "Ready at")
 }
+
+func TestBusyPortBlocksWithoutFailingTheHook(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	rec := h.services(unit0)
+	rec.mu.Lock()
+	rec.busyPort = true
+	rec.mu.Unlock()
+	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 8080}))
+	h.wantStatus(unit0, "blocked", "Cannot listen on registry-port 8080")
+	rec.mu.Lock()
+	rec.busyPort = false
+	rec.mu.Unlock()
+	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 8081}))
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:8081 (http).")
+}
