@@ -80,8 +80,11 @@ func (m *manager) fail(us *unitState, code int) {
 }
 
 // monitor handles the main process exiting on its own: Restart= decides.
+// It is a job, so no start sees the unit half torn down.
 func (m *manager) monitor(us *unitState, p *proc) {
 	<-p.done
+	m.jobs.Lock()
+	defer m.jobs.Unlock()
 	m.mu.Lock()
 	if us.main != p {
 		m.mu.Unlock()
@@ -94,6 +97,7 @@ func (m *manager) monitor(us *unitState, p *proc) {
 	svc := us.unit.Service
 	invocation := us.invocation
 	m.mu.Unlock()
+	m.setState(us, "deactivating", "stop-sigterm")
 	m.logf(us, "main process %d exited, status %d", p.pid, p.exitCode())
 	if svc.KillMode != "process" && svc.KillMode != "none" {
 		sig, _ := ParseSignal(svc.KillSignal)
