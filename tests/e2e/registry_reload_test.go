@@ -58,6 +58,7 @@ func BenchmarkCharmReloadUnderLoad(b *testing.B) {
 	}
 	var sections []string
 	var failed int64
+	loadBefore := loadAvg()
 	for _, v := range variants {
 		b.Run(strings.NewReplacer(" ", "", ",", "_", "+", "", "/", "").Replace(v.title), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -86,13 +87,25 @@ func BenchmarkCharmReloadUnderLoad(b *testing.B) {
 		"is per request, from the client. CI asserts 0 failures and 0 restarts for the first variant\n" +
 		"(TestReloadUnderLoadThroughCharm).\n\n")
 	fmt.Fprintf(&md, "Command: `make bench-e2e-registry` (go test -run '^$' -bench '^BenchmarkCharmReloadUnderLoad$' -benchtime 1x ./tests/e2e)\n\n")
-	fmt.Fprintf(&md, "Run: %s, %s, %d CPUs (%s), %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.NumCPU(), cpuModel(), runtime.GOARCH)
+	fmt.Fprintf(&md, "Run: %s, %s, %d CPUs (%s), %s; load average %s before and %s after (the machine is\n"+
+		"shared: the test process, the simulated machine's registry and any other work compete for the same cores,\n"+
+		"so latency varies from run to run; failures do not)\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.NumCPU(), cpuModel(), runtime.GOARCH, loadBefore, loadAvg())
 	fmt.Fprintf(&md, "Total failed requests: **%d**\n\n", failed)
 	md.WriteString(strings.Join(sections, "\n"))
 	if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("figures written to %s", out)
+}
+
+// loadAvg is the 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func cpuModel() string {
