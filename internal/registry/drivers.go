@@ -12,14 +12,18 @@ package registry
 //     reload (which builds a new driver) starts it empty.
 //
 // Access controllers: htpasswd (basic auth) and token (an external token
-// service). The pull-through cache (proxy.remoteurl) is compiled into
+// service). "htpasswd" is our own controller (htpasswdauth.go), registered
+// in place of distribution's registry/auth/htpasswd: same configuration and
+// behaviour, but it verifies each credential with bcrypt once, not on every
+// request, and never creates a missing file. distribution's package must not
+// be imported anywhere in the binary (it would take the name first; our init
+// then panics). The pull-through cache (proxy.remoteurl) is compiled into
 // handlers and needs no import here.
 //
 // Deliberately absent: azure and gcs (no charm options for them), the
 // storage middlewares (cloudfront, redirect, rewrite) and the "silly" test
 // access controller.
 import (
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
