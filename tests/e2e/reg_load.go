@@ -292,7 +292,7 @@ func (r loadReport) Markdown(title string) string {
 	fmt.Fprintf(&b, "### %s\n\n", title)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| pull clients | %d (keep-alive, %s) |\n", r.Opts.Clients, map[bool]string{false: "HTTP/2", true: "HTTP/1.1"}[r.Opts.HTTP1])
-	fmt.Fprintf(&b, "| basic auth | %v |\n", map[bool]string{false: "off", true: "on (bcrypt cost 10, constant credentials)"}[r.Opts.Auth])
+	fmt.Fprintf(&b, "| basic auth | %v |\n", map[bool]string{false: "off", true: "on (htpasswd, bcrypt cost 10; constant credentials)"}[r.Opts.Auth])
 	fmt.Fprintf(&b, "| requests | %d (%s) |\n", r.Requests, protoList(r.Protos))
 	fmt.Fprintf(&b, "| **failed requests** | **%d** |\n", r.Failed)
 	fmt.Fprintf(&b, "| registry restarts | %d |\n", r.Restarts)
