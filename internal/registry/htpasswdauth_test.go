@@ -228,11 +228,17 @@ func TestHtpasswdControllerGrantsTheUser(t *testing.T) {
 			t.Errorf("grant = %+v, want user alice and no resource list (as distribution's)", grant)
 		}
 	}
-	req.SetBasicAuth("alice", "nope")
+	var logs syncBuffer
+	logrus.SetOutput(&logs)
+	defer logrus.SetOutput(os.Stderr)
+	req.SetBasicAuth("alice", "nope-guess")
 	_, err = ac.Authorized(req)
 	var ch auth.Challenge
 	if !errors.As(err, &ch) || !errors.Is(err, auth.ErrAuthenticationFailure) {
 		t.Errorf("wrong password: %v, want a challenge for an authentication failure", err)
+	}
+	if !strings.Contains(logs.String(), "alice") || strings.Contains(logs.String()+err.Error(), "nope-guess") {
+		t.Errorf("failed attempt: want the user logged, never the password:\n%s\n%v", logs.String(), err)
 	}
 	_, err = ac.Authorized(httptest.NewRequest("GET", "/v2/", nil))
 	if !errors.As(err, &ch) || !errors.Is(err, auth.ErrInvalidCredential) {
