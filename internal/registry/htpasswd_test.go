@@ -12,8 +12,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// TestHtpasswdEntryWithDistribution checks our file with distribution's own
-// htpasswd access controller, the code that will read it in production.
+// TestHtpasswdEntryWithDistribution checks our file with the htpasswd access
+// controller registered in the registry binary (ours, which caches verified
+// credentials; see htpasswdauth.go), the code that reads it in production.
 func TestHtpasswdEntryWithDistribution(t *testing.T) {
 	entry, err := HtpasswdEntry("admin", "correct horse")
 	if err != nil {
