@@ -49,6 +49,8 @@ func buildAgent() (string, error) {
 	dir := filepath.Join(os.TempDir(), "simmachine-"+sum[:16])
 	bin := filepath.Join(dir, "simmachine")
 	if _, err := os.Stat(filepath.Join(dir, "bin", "systemctl")); err == nil {
+		now := time.Now()
+		os.Chtimes(bin, now, now) // in use: keeps pruneBuilds away
 		return dir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -71,13 +73,14 @@ func buildAgent() (string, error) {
 	return dir, linkSystemctl(dir, bin)
 }
 
-// pruneBuilds removes builds of other source versions unused for an
-// hour, so editing the agent does not fill the temp dir.
+// pruneBuilds removes builds of other source versions unused for a day,
+// so editing the agent does not fill the temp dir. Running agents exec
+// their own binary (the service wrapper), so a build in use must stay.
 func pruneBuilds(keep string) {
 	old, _ := filepath.Glob(filepath.Join(filepath.Dir(keep), "simmachine-*"))
 	for _, d := range old {
 		fi, err := os.Stat(filepath.Join(d, "simmachine"))
-		if d != keep && err == nil && time.Since(fi.ModTime()) > time.Hour {
+		if d != keep && err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
 			os.RemoveAll(d)
 		}
 	}
