@@ -43,8 +43,6 @@ func (c *Charm) waitReady(ctx context.Context, p Probe) bool {
 
 // httpProbe asks the registry's liveness endpoint ("/"). Any HTTP answer
 // counts: the probe checks that the process serves, not who may use it.
-// When the registry requires client certificates the probe has none, and
-// a TLS alert asking for one is also an answer from a live registry.
 func httpProbe(ctx context.Context, p Probe) bool {
 	scheme := "http"
 	if p.TLS {
@@ -59,7 +57,8 @@ func httpProbe(ctx context.Context, p Probe) bool {
 		Proxy:             nil,
 	}
 	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://127.0.0.1:%d/", scheme, p.Port), nil)
+	addr := fmt.Sprintf("127.0.0.1:%d", p.Port)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/", nil)
 	if err != nil {
 		return false
 	}
@@ -68,7 +67,19 @@ func httpProbe(ctx context.Context, p Probe) bool {
 		resp.Body.Close()
 		return resp.StatusCode < 500
 	}
-	// A TLS alert from the server ("remote error: tls: certificate
-	// required") is an answer; crypto/tls does not export its type.
-	return p.TLS && strings.Contains(err.Error(), "remote error: tls:")
+	return p.TLS && handshakes(ctx, addr)
+}
+
+// handshakes tells whether a TLS server answers at addr. A registry that
+// requires client certificates refuses the probe's request (with an alert,
+// or by closing the connection), but only after completing the handshake
+// that proves it is up: in TLS 1.3 the client's side finishes first.
+func handshakes(ctx context.Context, addr string) bool {
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return strings.Contains(err.Error(), "remote error: tls:")
+	}
+	conn.Close()
+	return true
 }
