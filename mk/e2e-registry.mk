@@ -10,10 +10,10 @@
 #                            registry while 10 reconfigurations and a
 #                            certificate rotation go through the simulator:
 #                            failed requests and p50/p99 latency, written to
-#                            BENCHMARKS-e2e-registry.md
+#                            benchmarks/e2e-registry.md
 
 E2E_CONFORMANCE_MODULE := github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
-BENCH_E2E_REGISTRY_OUT ?= $(CURDIR)/BENCHMARKS-e2e-registry.md
+BENCH_E2E_REGISTRY_OUT ?= $(CURDIR)/benchmarks/e2e-registry.md
 
 TOOLS_TARGETS += tools-conformance
 BENCH_TARGETS += bench-e2e-registry

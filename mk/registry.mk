@@ -5,7 +5,7 @@
 #   make bench-registry   (a) push/pull throughput, ours vs upstream, same config,
 #                         alternating rounds, medians; (b) 50 pull clients over
 #                         10 reconfigurations + 1 certificate rotation: failed
-#                         requests and latency. Figures: BENCHMARKS-registry.md.
+#                         requests and latency. Figures: benchmarks/registry.md.
 
 REGISTRY_UPSTREAM_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 BENCH_REGISTRY_ROUNDS ?= 7

@@ -114,7 +114,10 @@ func (c *Charm) reload(ctx context.Context, drain bool) error {
 	}
 	err := registry.RequestReload(ctx, machineConfig, drain)
 	if errors.Is(err, registry.ErrUnreachable) {
-		return c.Services.Reload(ctx, service.ServiceUnit)
+		if serr := c.Services.Reload(ctx, service.ServiceUnit); serr != nil {
+			return err
+		}
+		return nil
 	}
 	return err
 }

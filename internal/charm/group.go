@@ -42,7 +42,7 @@ type limitRunner struct {
 	slots chan struct{}
 }
 
-const maxParallelTools = 6
+const maxParallelTools = 10
 
 func limited(r juju.Runner) juju.Runner {
 	if _, ok := r.(*limitRunner); ok {

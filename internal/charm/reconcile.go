@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -46,7 +47,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	// A reload the registry refused earlier is retried until it takes:
 	// the files on disk are ahead of what serves.
 	ch.Served = ch.Served || st.ReloadPending
-	err = c.drive(ctx, ch, out.Serving)
+	err = c.drive(ctx, ch, out.Serving, d.Probe)
 	st.ReloadPending = errors.Is(err, errRejected)
 	switch {
 	case st.ReloadPending:
@@ -69,7 +70,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 // makes the service use it: a reload for anything the registry reads (it
 // swaps its handler in-process, dropping nothing), a restart only for a
 // new binary or environment, and a socket restart only for a new port.
-func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
+func (c *Charm) drive(ctx context.Context, ch Changes, serving bool, probe Probe) error {
 	svc := c.Services
 	if ch.Units {
 		if err := svc.DaemonReload(ctx); err != nil {
@@ -85,6 +86,9 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 			return err
 		}
 		return svc.Disable(ctx, service.SocketUnit, service.ServiceUnit)
+	}
+	if done, err := c.fastPath(ctx, ch, probe); done || err != nil {
+		return err
 	}
 	active, err := svc.IsActive(ctx, service.ServiceUnit)
 	if err != nil {
@@ -116,6 +120,28 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool) error {
 		}
 	}
 	return nil
+}
+
+// fastPath handles the common hooks without asking systemd anything: when
+// only what the registry reads changed, the running registry reloads over
+// its control socket (which answering proves it runs); when nothing
+// changed, a registry that answers needs nothing. Anything else, or a
+// registry that does not answer, takes the full path.
+func (c *Charm) fastPath(ctx context.Context, ch Changes, probe Probe) (bool, error) {
+	if ch.Binary || ch.Units || ch.Socket || ch.Env {
+		return false, nil
+	}
+	if !ch.Served {
+		return c.probe(ctx, probe), nil
+	}
+	err := c.reload(ctx, false)
+	if errors.Is(err, registry.ErrUnreachable) {
+		return false, nil
+	}
+	if err != nil {
+		return true, errRejected
+	}
+	return true, nil
 }
 
 // stopAll stops the socket, then the service: a connection to a listening

@@ -286,7 +286,7 @@ func runReloadUnderLoad(t testing.TB, opts loadOptions) loadReport {
 	return rep
 }
 
-// Markdown renders the report as a section of BENCHMARKS-e2e-registry.md.
+// Markdown renders the report as a section of benchmarks/e2e-registry.md.
 func (r loadReport) Markdown(title string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n", title)
