@@ -2,12 +2,11 @@ package config
 
 import (
 	"crypto"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
-	"errors"
 	"path/filepath"
 	"strings"
+
+	"github.com/canonical/docker-registry-charm/internal/pki"
 )
 
 func (c Config) checkTLS(v *validator) {
@@ -42,7 +41,7 @@ func (v *validator) certificatesBlob(option, blob string) {
 		v.add(option, "must be base64-encoded PEM (cannot decode base64)")
 		return
 	}
-	if _, err := parseCertificates(pemBytes); err != nil {
+	if _, err := pki.ParseCertificates(pemBytes); err != nil {
 		v.add(option, "must be base64-encoded PEM certificates (%v)", err)
 	}
 }
@@ -54,7 +53,7 @@ func (v *validator) keyBlob(option, blob string) {
 		v.add(option, "must be a base64-encoded PEM private key (cannot decode base64)")
 		return
 	}
-	if _, err := parsePrivateKey(pemBytes); err != nil {
+	if _, err := pki.ParsePrivateKey(pemBytes); err != nil {
 		v.add(option, "must be a base64-encoded PEM private key in PKCS#8, PKCS#1 or EC form (%v)", err)
 	}
 }
@@ -67,8 +66,8 @@ func blobPairMatches(certBlob, keyBlob string) bool {
 	if certBlob == "" || keyBlob == "" || err1 != nil || err2 != nil {
 		return true
 	}
-	certs, err1 := parseCertificates(certPEM)
-	key, err2 := parsePrivateKey(keyPEM)
+	certs, err1 := pki.ParseCertificates(certPEM)
+	key, err2 := pki.ParsePrivateKey(keyPEM)
 	if err1 != nil || err2 != nil {
 		return true
 	}
@@ -85,55 +84,4 @@ func decodeBase64(s string) ([]byte, error) {
 		b, err = base64.RawStdEncoding.DecodeString(s)
 	}
 	return b, err
-}
-
-// parseCertificates returns every CERTIFICATE block; text between blocks
-// (as easyrsa writes) is skipped by pem.Decode.
-func parseCertificates(b []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, errors.New("a certificate does not parse")
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate found")
-	}
-	return certs, nil
-}
-
-// parsePrivateKey returns the first private key block's key. Its errors
-// are fixed strings so that no key material can leak into a message.
-func parsePrivateKey(b []byte) (crypto.Signer, error) {
-	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, errors.New("the key is encrypted")
-		}
-		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			if key, ok := parseKeyDER(block.Bytes); ok {
-				return key, nil
-			}
-			return nil, errors.New("the private key does not parse")
-		}
-	}
-	return nil, errors.New("no PEM private key found")
-}
-
-func parseKeyDER(der []byte) (crypto.Signer, bool) {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		s, ok := k.(crypto.Signer)
-		return s, ok
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k, true
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, true
-	}
-	return nil, false
 }

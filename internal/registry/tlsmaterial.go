@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+
+	"github.com/canonical/docker-registry-charm/internal/pki"
 )
 
 // Material is the PEM the registry serves TLS with, as found in the
@@ -31,11 +33,11 @@ const dateLayout = "2006-01-02 15:04 UTC"
 // certificate must be valid now, chain to the CA when one is given, and
 // cover addrs[0] when addrs is not empty. Errors never quote key material.
 func CheckServing(m Material, now time.Time, addrs []string) error {
-	chain, err := parseCertificates(m.CertPEM)
+	chain, err := pki.ParseCertificates(m.CertPEM)
 	if err != nil {
 		return fmt.Errorf("cannot parse certificate: %w", err)
 	}
-	key, err := parsePrivateKey(m.KeyPEM)
+	key, err := pki.ParsePrivateKey(m.KeyPEM)
 	if err != nil {
 		return fmt.Errorf("cannot parse private key: %w", err)
 	}
@@ -76,7 +78,7 @@ func checkValidity(cert *x509.Certificate, now time.Time) error {
 // it in the file) against the CA for TLS server use. A certificate without
 // extended key usages, or with "any", is accepted, as by TLS clients.
 func checkChain(chain []*x509.Certificate, caPEM []byte, now time.Time) error {
-	cas, err := parseCertificates(caPEM)
+	cas, err := pki.ParseCertificates(caPEM)
 	if err != nil {
 		return fmt.Errorf("cannot parse CA certificate: %w", err)
 	}
@@ -153,7 +155,7 @@ func TokenRootCertBundle(c config.Config) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read auth-token-root-certs: %w", err)
 	}
-	certs, err := parseCertificates(raw)
+	certs, err := pki.ParseCertificates(raw)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read auth-token-root-certs: %w", err)
 	}
@@ -162,57 +164,4 @@ func TokenRootCertBundle(c config.Config) ([]byte, error) {
 		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	}
 	return out.Bytes(), nil
-}
-
-// parseCertificates returns every CERTIFICATE block of b, leaf first;
-// pem.Decode skips any text around the blocks.
-func parseCertificates(b []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate found")
-	}
-	return certs, nil
-}
-
-// parsePrivateKey returns the key of the first private key block in PKCS#8,
-// PKCS#1 or EC form. Its errors are fixed strings: parser errors could
-// quote key bytes.
-func parsePrivateKey(b []byte) (crypto.Signer, error) {
-	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
-		if block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["Proc-Type"] != "" {
-			return nil, errors.New("the key is encrypted; provide it unencrypted")
-		}
-		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			continue
-		}
-		if key := parseKeyDER(block.Bytes); key != nil {
-			return key, nil
-		}
-		return nil, errors.New("the key is not PKCS#8, PKCS#1 or EC")
-	}
-	return nil, errors.New("no PEM private key found")
-}
-
-func parseKeyDER(der []byte) crypto.Signer {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		s, _ := k.(crypto.Signer)
-		return s
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k
-	}
-	return nil
 }
