@@ -16,8 +16,6 @@ type group struct {
 	err  error
 }
 
-func newGroup(context.Context) *group { return &group{} }
-
 // Go runs f in its own goroutine.
 func (g *group) Go(f func() error) {
 	g.wg.Add(1)

@@ -84,7 +84,7 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	o.Hostname, _ = os.Hostname()
 	ids := map[string][]string{}
 	var mu sync.Mutex
-	g := newGroup(ctx)
+	var g group
 	g.Go(func() error { return j.ConfigGetAll(ctx, &o.Config) })
 	g.Go(func() (err error) { o.Leader, err = j.IsLeader(ctx); return })
 	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
@@ -112,7 +112,7 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 // secret the reactive charm left there.
 func (c *Charm) observeRest(ctx context.Context, o *Observed) error {
 	j := c.Juju
-	g := newGroup(ctx)
+	var g group
 	if len(o.Certs) > 0 {
 		g.Go(func() (err error) { o.PublicAddress, err = j.UnitGet(ctx, "public-address"); return })
 	}
@@ -139,7 +139,7 @@ func (c *Charm) observeRelations(ctx context.Context, o *Observed, ids map[strin
 		epWebsite: {local: true, remote: true, out: &o.Websites},
 		epNRPE:    {local: true, remote: true, out: &o.NRPE},
 	}
-	g := newGroup(ctx)
+	var g group
 	for ep, spec := range specs {
 		rels := make([]Relation, len(ids[ep]))
 		*spec.out = rels
@@ -173,7 +173,7 @@ func (c *Charm) readRemote(ctx context.Context, r *Relation) error {
 	}
 	r.Units = units
 	bags := make([]Bag, len(units))
-	g := newGroup(ctx)
+	var g group
 	for i, u := range units {
 		// Juju keeps a departed unit's data readable for the life of the
 		// relation, so an error here is real.
