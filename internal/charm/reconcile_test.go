@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
+
+	"github.com/canonical/docker-registry-charm/tests/sim"
 )
 
 var ctx = context.Background()
@@ -292,4 +294,36 @@ func TestBusyPortBlocksWithoutFailingTheHook(t *testing.T) {
 	rec.mu.Unlock()
 	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 8081}))
 	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:8081 (http).")
+}
+
+func TestRemovedUnitStopsAndKeepsData(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 2))
+	unit1 := "docker-registry/1"
+	_, err := h.model.Relate(ctx, "nrpe-external-master", "nrpe", sim.RemoteUnit{Name: "nrpe/0"})
+	h.must(err)
+	if !h.exists(unit1, "/etc/nagios/nrpe.d/check_check_http.cfg") {
+		t.Fatal("no nagios check before removal")
+	}
+	data := filepath.Join(h.unitRoot(unit1), "/srv/registry/keep")
+	h.must(os.WriteFile(data, []byte("blob"), 0o600))
+	mark := h.services(unit1).mark()
+
+	h.must(h.model.RemoveUnit(ctx, unit1))
+
+	calls := h.services(unit1).since(mark)
+	for _, want := range []string{"stop docker-registry.socket", "stop docker-registry.service", "disable docker-registry.socket docker-registry.service"} {
+		if !slices.Contains(calls, want) {
+			t.Errorf("removal did not %q: %v", want, calls)
+		}
+	}
+	if h.services(unit1).active("docker-registry.service") {
+		t.Error("registry still running on a removed unit")
+	}
+	if _, err := os.Stat(data); err != nil {
+		t.Errorf("removal lost the registry data: %v", err)
+	}
+	if h.exists(unit1, "/etc/nagios/nrpe.d/check_check_http.cfg") {
+		t.Error("nagios check left behind by a removed unit")
+	}
 }
