@@ -39,7 +39,7 @@ include mk/*.mk
 all: lint test
 
 # Tests of the packed charm use $CHARM instead of packing their own.
-test: tools charm
+test: deps tools charm
 	$(GO) vet ./...
 	CHARM=$(CHARM) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
