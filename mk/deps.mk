@@ -3,8 +3,8 @@
 # missing ones, so `make test` works on a fresh machine; .ci/run installs
 # the same list. Needs root and Debian's archive.
 
-DEPS_COMMANDS := containerd:containerd ctr:containerd dockerd:docker.io haproxy:haproxy \
-	skopeo:skopeo ip:iproute2 redis-server:redis-server htpasswd:apache2-utils
+DEPS_COMMANDS := containerd:containerd ctr:containerd dockerd:docker.io docker:docker.io \
+	haproxy:haproxy skopeo:skopeo ip:iproute2
 
 .PHONY: deps
 deps:
