@@ -1,7 +1,6 @@
 package charm
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"strings"
@@ -20,19 +19,8 @@ func relateEasyRSA(h *harness) (*remote.EasyRSA, int) {
 	h.t.Helper()
 	ca, err := remote.NewEasyRSA()
 	h.must(err)
-	var relID int
-	h.model.OnRelationChanged(func(ctx context.Context, ch sim.RelationChange) error {
-		if ch.Endpoint != "cert-provider" || ch.App {
-			return nil
-		}
-		answer, err := ca.Answer(map[string]map[string]string{ch.Unit: ch.Data})
-		if err != nil {
-			h.t.Errorf("easyrsa cannot use our request: %v", err)
-			return nil
-		}
-		return h.model.SetRemoteData(ctx, ch.RelationID, "easyrsa/0", answer)
-	})
-	relID, err = h.model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0"})
+	ca.Attach(h.model, "easyrsa/0")
+	relID, err := h.model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0"})
 	h.must(err)
 	return ca, relID
 }

@@ -583,17 +583,7 @@ func TestActionsPushTLSClientCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Model.OnRelationChanged(func(ctx context.Context, ch sim.RelationChange) error {
-		if ch.Endpoint != "cert-provider" || ch.App {
-			return nil
-		}
-		answer, err := ca.Answer(map[string]map[string]string{ch.Unit: ch.Data})
-		if err != nil {
-			t.Errorf("easyrsa cannot use our request: %v", err)
-			return nil
-		}
-		return e.Model.SetRemoteData(ctx, ch.RelationID, "easyrsa/0", answer)
-	})
+	ca.Attach(e.Model, "easyrsa/0")
 	if _, err := e.Model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0"}); err != nil {
 		t.Fatal(err)
 	}

@@ -31,17 +31,7 @@ func relEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Model.OnRelationChanged(func(ctx context.Context, ch sim.RelationChange) error {
-		if ch.Endpoint != "cert-provider" || ch.App {
-			return nil
-		}
-		answer, err := ca.Answer(map[string]map[string]string{ch.Unit: ch.Data})
-		if err != nil {
-			t.Errorf("easyrsa cannot use the request of %s: %v", ch.Unit, err)
-			return nil
-		}
-		return e.Model.SetRemoteData(ctx, ch.RelationID, "easyrsa/0", answer)
-	})
+	ca.Attach(e.Model, "easyrsa/0")
 	rel, err := e.Model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0"})
 	if err != nil {
 		t.Fatalf("relate cert-provider: %v", err)

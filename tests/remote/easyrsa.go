@@ -7,6 +7,7 @@
 package remote
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/tests/sim"
 )
 
 // EasyRSA is a certificate authority that answers tls-certificates
@@ -43,6 +46,9 @@ type EasyRSA struct {
 	// check it against easyrsa's expectations.
 	Requests map[string]map[string]string
 	serial   int64
+	// issued holds each requester's answer: easyrsa's unit bag carries
+	// every requester's pair side by side.
+	issued map[string]string
 }
 
 // NewEasyRSA makes a fresh CA.
@@ -65,7 +71,8 @@ func NewEasyRSA() (*EasyRSA, error) {
 		return nil, err
 	}
 	ca, _ := x509.ParseCertificate(der)
-	e := &EasyRSA{caCert: ca, caKey: key, serial: 1, Issued: map[string]int{}, Requests: map[string]map[string]string{}}
+	e := &EasyRSA{caCert: ca, caKey: key, serial: 1, Issued: map[string]int{},
+		Requests: map[string]map[string]string{}, issued: map[string]string{}}
 	e.CAPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	e.ClientCert, e.ClientKey, err = e.issue("client", nil, x509.ExtKeyUsageClientAuth)
 	return e, err
@@ -103,10 +110,10 @@ func ParseRequest(remoteUnit string, bag map[string]string) (Request, bool, erro
 	return Request{UnitName: strings.ReplaceAll(unit, "/", "_"), CommonName: cn, SANs: sans}, true, nil
 }
 
-// Answer is easyrsa's unit bag for the requests it has seen: ca, the
-// global client pair (leader), and one server pair per requester.
+// Answer is easyrsa's unit bag after handling requests: ca, the global
+// client pair (leader), and a server pair per requester it has answered so
+// far, these included.
 func (e *EasyRSA) Answer(requests map[string]map[string]string) (map[string]string, error) {
-	out := map[string]string{"ca": e.CAPEM, "client.cert": e.ClientCert, "client.key": e.ClientKey}
 	for unit, bag := range requests {
 		req, ok, err := ParseRequest(unit, bag)
 		if err != nil {
@@ -122,10 +129,34 @@ func (e *EasyRSA) Answer(requests map[string]map[string]string) (map[string]stri
 		if err != nil {
 			return nil, err
 		}
-		out[req.UnitName+".server.cert"] = cert
-		out[req.UnitName+".server.key"] = key
+		e.mu.Lock()
+		e.issued[req.UnitName+".server.cert"] = cert
+		e.issued[req.UnitName+".server.key"] = key
+		e.mu.Unlock()
 	}
+	out := map[string]string{"ca": e.CAPEM, "client.cert": e.ClientCert, "client.key": e.ClientKey}
+	e.mu.Lock()
+	for k, v := range e.issued {
+		out[k] = v
+	}
+	e.mu.Unlock()
 	return out, nil
+}
+
+// Attach makes this CA answer, as providerUnit (e.g. "easyrsa/0"), every
+// request our units commit on the cert-provider relation. A request
+// easyrsa would mishandle fails the hook sequence with the reason.
+func (e *EasyRSA) Attach(m *sim.Model, providerUnit string) {
+	m.OnRelationChanged(func(ctx context.Context, ch sim.RelationChange) error {
+		if ch.Endpoint != "cert-provider" || ch.App {
+			return nil
+		}
+		answer, err := e.Answer(map[string]map[string]string{ch.Unit: ch.Data})
+		if err != nil {
+			return fmt.Errorf("easyrsa cannot use the request of %s: %w", ch.Unit, err)
+		}
+		return m.SetRemoteData(ctx, ch.RelationID, providerUnit, answer)
+	})
 }
 
 // issue signs a certificate; returns easyrsa-style text+PEM and a PKCS#8
