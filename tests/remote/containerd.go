@@ -1,18 +1,10 @@
 package remote
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"path"
 	"strings"
-	"time"
 )
 
 // Where the containerd charm keeps the worker's own tls-certificates
@@ -32,41 +24,7 @@ const (
 // this one pair both to serve (kubelet) and as a client certificate
 // (containerd towards the registry), so it carries both usages.
 func (e *EasyRSA) IssueWorker(cn string, sans ...string) (cert, key string, err error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	e.mu.Lock()
-	e.serial++
-	serial := e.serial
-	e.mu.Unlock()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	for _, s := range append([]string{cn}, sans...) {
-		if ip := net.ParseIP(s); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if s != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, s)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, e.caCert, &priv.PublicKey, e.caKey)
-	if err != nil {
-		return "", "", err
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return "", "", err
-	}
-	text := fmt.Sprintf("Certificate:\n    Data:\n        Version: 3 (0x2)\n        Serial Number: %d (0x%x)\n"+
-		"        Issuer: CN=easyrsa test CA\n        Subject: CN=%s\n", serial, serial, cn)
-	return text + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})), nil
+	return e.sign(cn, sans, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 }
 
 // ContainerdConfig is a containerd 1.6 config.toml (version 2) for a

@@ -159,9 +159,17 @@ func (e *EasyRSA) Attach(m *sim.Model, providerUnit string) {
 	})
 }
 
-// issue signs a certificate; returns easyrsa-style text+PEM and a PKCS#8
-// key.
+// issue signs a server certificate for a request and counts it.
 func (e *EasyRSA) issue(cn string, sans []string, usage x509.ExtKeyUsage) (string, string, error) {
+	e.mu.Lock()
+	e.Issued[cn]++
+	e.mu.Unlock()
+	return e.sign(cn, sans, usage)
+}
+
+// sign makes a certificate as easyrsa writes one: OpenSSL's text dump
+// before the PEM block, and a PKCS#8 key.
+func (e *EasyRSA) sign(cn string, sans []string, usages ...x509.ExtKeyUsage) (string, string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", "", err
@@ -169,7 +177,6 @@ func (e *EasyRSA) issue(cn string, sans []string, usage x509.ExtKeyUsage) (strin
 	e.mu.Lock()
 	e.serial++
 	serial := e.serial
-	e.Issued[cn]++
 	e.mu.Unlock()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
@@ -177,7 +184,7 @@ func (e *EasyRSA) issue(cn string, sans []string, usage x509.ExtKeyUsage) (strin
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		ExtKeyUsage:  usages,
 	}
 	for _, s := range append([]string{cn}, sans...) {
 		if ip := net.ParseIP(s); ip != nil {
