@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -165,19 +164,7 @@ func (s *loadScenario) setUp(t testing.TB) {
 func startServerQuiet(t testing.TB, cfg testConfig) *running {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
-	r := &running{cfgPath: filepath.Join(t.TempDir(), "config.yml"), stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cfg.write(t, r.cfgPath)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	s, err := NewServer(ctx, ServeOptions{ConfigPath: r.cfgPath, Stdout: io.Discard, Stderr: io.Discard})
-	if err != nil {
-		cancel()
-		t.Fatalf("cannot start the registry: %v", err)
-	}
-	r.Server = s
-	go func() { r.done <- s.Run(ctx) }()
-	t.Cleanup(func() { r.stop(t) })
-	return r
+	return serveConfig(t, cfg, true)
 }
 
 // reconfigureAll applies ten reconfigurations and one certificate rotation.

@@ -124,8 +124,14 @@ type running struct {
 	cancel  context.CancelFunc
 }
 
-// startServer writes cfg (Addr defaults to 127.0.0.1:0) and serves it.
+// startServer writes cfg (Addr defaults to 127.0.0.1:0) and serves it,
+// keeping the registry's log in r.stderr.
 func startServer(t testing.TB, cfg testConfig) *running {
+	t.Helper()
+	return serveConfig(t, cfg, false)
+}
+
+func serveConfig(t testing.TB, cfg testConfig, quiet bool) *running {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -134,7 +140,11 @@ func startServer(t testing.TB, cfg testConfig) *running {
 	cfg.write(t, r.cfgPath)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	s, err := NewServer(ctx, ServeOptions{ConfigPath: r.cfgPath, Stdout: io.Discard, Stderr: r.stderr})
+	var logw io.Writer = r.stderr
+	if quiet {
+		logw = io.Discard
+	}
+	s, err := NewServer(ctx, ServeOptions{ConfigPath: r.cfgPath, Stdout: io.Discard, Stderr: logw})
 	if err != nil {
 		cancel()
 		t.Fatalf("cannot start the registry: %v", err)

@@ -8,15 +8,11 @@ package e2e
 // ready. TLS with client certificates is in TestActionsPushTLSClientCert.
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,8 +20,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -507,57 +501,14 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 	})
 }
 
-// ociArchive writes idx as an oci-archive (a tar of an OCI layout) whose
-// index names it refName.
+// ociArchive writes idx as an oci-archive whose index names it refName.
 func ociArchive(t *testing.T, idx v1.ImageIndex, refName string) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
+	b, err := OCIArchive(idx, refName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": refName})); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		h, err := tar.FileInfoHeader(fi, "")
-		if err != nil {
-			return err
-		}
-		h.Name = rel
-		if d.IsDir() {
-			h.Name += "/"
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return b
 }
 
 func mustParse(t *testing.T, ref string) name.Reference {
