@@ -3,6 +3,7 @@ package charm
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -187,5 +188,40 @@ func TestNRPEFilesFollowTheRelation(t *testing.T) {
 	h.must(h.model.Unrelate(ctx, rel))
 	if h.exists(unit0, "/etc/nagios/nrpe.d/check_check_http.cfg") {
 		t.Error("check file left behind")
+	}
+}
+
+func TestSharedObjectStorageMakesEveryUnitActive(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 2))
+	h.must(h.model.SetConfig(ctx, map[string]any{
+		"storage-s3-region": "us-east-1", "storage-s3-bucket": "registry",
+		"storage-s3-accesskey": "AKIDEXAMPLE", "storage-s3-secretkey": "s3-secret-value",
+	}))
+	rel, err := h.model.Relate(ctx, "website", "haproxy", sim.RemoteUnit{Name: "haproxy/0"})
+	h.must(err)
+	var services []map[string]any
+	h.must(yaml.Unmarshal([]byte(h.model.RelationData(rel, unit0)["services"]), &services))
+	opts := fmt.Sprint(services[0]["service_options"])
+	if !strings.Contains(opts, "balance leastconn") {
+		t.Errorf("service options = %s", opts)
+	}
+	servers, _ := services[0]["servers"].([]any)
+	if len(servers) != 2 {
+		t.Fatalf("servers = %v", servers)
+	}
+	for _, s := range servers {
+		if strings.Contains(fmt.Sprint(s), "backup") {
+			t.Errorf("with shared S3 storage no unit is a backup: %v", s)
+		}
+	}
+	cfg := h.file(unit0, "/etc/docker/registry/config.yml")
+	if !strings.Contains(cfg, "s3:") || strings.Contains(cfg, "filesystem:") {
+		t.Error("the registry does not store its data in S3")
+	}
+	for _, l := range h.model.Unit(unit0).Logs() {
+		if strings.Contains(l.Message, "s3-secret-value") {
+			t.Fatal("the S3 secret key reached the debug log")
+		}
 	}
 }
