@@ -5,8 +5,11 @@
 
 .PHONY: charm dispatch
 
+# mkcharm runs here: it is built for this machine even when GOARCH picks
+# another architecture for dispatch (GOARCH=arm64 make charm). The packed
+# manifest claims only the architecture of dispatch.
 charm: dispatch
-	$(GO) run ./tools/mkcharm -src . -dispatch $(BUILD_DIR)/dispatch -o $(CHARM)
+	GOARCH= GOOS= $(GO) run ./tools/mkcharm -src . -dispatch $(BUILD_DIR)/dispatch -o $(CHARM)
 
 # Static and stripped: one binary runs on every Ubuntu base.
 dispatch:

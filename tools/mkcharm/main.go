@@ -99,6 +99,9 @@ func collect(src, dispatch string) ([]entry, error) {
 		return nil, fmt.Errorf("cannot read dispatch binary: %w", err)
 	}
 	entries = append(entries, entry{name: "dispatch", mode: 0o755, data: bin})
+	if err := restrictToArch(entries, bin); err != nil {
+		return nil, err
+	}
 
 	hooks, err := hookNames(filepath.Join(src, "metadata.yaml"))
 	if err != nil {
@@ -109,6 +112,24 @@ func collect(src, dispatch string) ([]entry, error) {
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	return entries, nil
+}
+
+// restrictToArch rewrites the manifest entry for the binary's architecture.
+func restrictToArch(entries []entry, bin []byte) error {
+	arch, err := elfArch(bin)
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		if entries[i].name == "manifest.yaml" {
+			m, err := manifestFor(entries[i].data, arch)
+			if err != nil {
+				return err
+			}
+			entries[i].data = m
+		}
+	}
+	return nil
 }
 
 // hookNames lists, sorted, every hook Juju may run for this metadata

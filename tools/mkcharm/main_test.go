@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +18,7 @@ func source(t *testing.T, metadata string) (src, bin string) {
 	src = t.TempDir()
 	files := map[string]string{
 		"metadata.yaml": metadata,
-		"manifest.yaml": "bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [amd64]\n",
+		"manifest.yaml": "bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [amd64, arm64]\n- name: ubuntu\n  channel: \"22.04\"\n  architectures: [arm64]\n",
 		"config.yaml":   "options:\n  a:\n    type: string\n    default: x\n",
 		"actions.yaml":  "go:\n  description: d\n",
 		"icon.svg":      "<svg/>",
@@ -26,8 +28,14 @@ func source(t *testing.T, metadata string) (src, bin string) {
 			t.Fatal(err)
 		}
 	}
+	// A real executable of this machine's architecture: mkcharm reads
+	// the binary's architecture to write the packed manifest.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin = filepath.Join(src, "bin")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho dispatched \"$0\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(bin, self, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return src, bin
@@ -120,5 +128,41 @@ func TestMissingRequiredFile(t *testing.T) {
 	err := run(src, bin, filepath.Join(t.TempDir(), "t.charm"))
 	if err == nil || !strings.HasPrefix(err.Error(), "cannot read charm file") {
 		t.Errorf("err = %v, want a missing-file error", err)
+	}
+}
+
+func TestManifestClaimsOnlyTheBinarysArchitecture(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the source manifest of this test lists amd64 and arm64 bases")
+	}
+	src, bin := source(t, meta)
+	out := filepath.Join(t.TempDir(), "t.charm")
+	if err := run(src, bin, out); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := charm.ReadCharmArchive(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bases := ch.Manifest().Bases
+	if len(bases) != 1 || bases[0].Channel.Track != "24.04" || !slices.Equal(bases[0].Architectures, []string{"amd64"}) {
+		t.Errorf("packed bases = %+v, want only ubuntu 24.04 on amd64", bases)
+	}
+}
+
+func TestRefusesADispatchThatIsNotAnExecutable(t *testing.T) {
+	src, bin := source(t, meta)
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 0\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(src, bin, filepath.Join(t.TempDir(), "t.charm")); err == nil || !strings.Contains(err.Error(), "not a Linux executable") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestManifestWithoutTheBinarysArchitectureIsRefused(t *testing.T) {
+	_, err := manifestFor([]byte("bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [arm64]\n"), "amd64")
+	if err == nil || !strings.Contains(err.Error(), "no base on amd64") {
+		t.Fatalf("err = %v", err)
 	}
 }
