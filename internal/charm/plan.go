@@ -75,7 +75,12 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	}
 	planSecret(o, d, newSecret)
 	if d.Secret == "" {
-		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, "Waiting for the leader to share the registry's http secret")
+		msg := "Waiting for the leader to share the registry's http secret"
+		if o.Peer == nil {
+			// Juju creates the peer relation right after install.
+			msg = "Waiting for the peer relation to share the registry's http secret"
+		}
+		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, msg)
 		return d
 	}
 	if err := planTLS(o, d, now); err != nil {
