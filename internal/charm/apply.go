@@ -2,6 +2,7 @@ package charm
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -104,11 +105,11 @@ func (c *Charm) writeServed(o *Observed, d *Desired, st *LocalState, acc service
 }
 
 // writeOptional writes content, or removes the file when content is nil.
-func (c *Charm) writeOptional(path string, content []byte, mode uint32, uid, gid int) (bool, error) {
+func (c *Charm) writeOptional(path string, content []byte, mode fs.FileMode, uid, gid int) (bool, error) {
 	if content == nil {
 		return files.Remove(path)
 	}
-	return files.Write(files.File{Path: path, Content: content, Mode: fsMode(mode), UID: uid, GID: gid})
+	return files.Write(files.File{Path: path, Content: content, Mode: mode, UID: uid, GID: gid})
 }
 
 func (c *Charm) writeTLS(o *Observed, d *Desired, st *LocalState, acc service.Account) (bool, error) {

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
@@ -122,4 +121,3 @@ func (c *Charm) reload(ctx context.Context, drain bool) error {
 	return err
 }
 
-func fsMode(m uint32) fs.FileMode { return fs.FileMode(m) }

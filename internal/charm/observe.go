@@ -39,7 +39,6 @@ type Relation struct {
 // plus what is on the machine.
 type Observed struct {
 	Unit, App string
-	Event     juju.Event
 	Config    config.Config
 	Leader    bool
 	// LeaderData is read only to adopt the http-secret of a unit upgraded
@@ -80,7 +79,7 @@ type TLSMaterial struct{ Cert, Key, CA []byte }
 // for them one by one would dominate every hook.
 func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
-	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Event: j.Env.Event(), Now: c.now()}
+	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Now: c.now()}
 	o.Hostname, _ = os.Hostname()
 	ids := map[string][]string{}
 	var mu sync.Mutex
