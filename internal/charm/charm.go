@@ -120,4 +120,3 @@ func (c *Charm) reload(ctx context.Context, drain bool) error {
 	}
 	return err
 }
-
