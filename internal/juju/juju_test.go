@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,7 +156,7 @@ func TestRelationSetSendsDataOnStdin(t *testing.T) {
 	}
 	for _, a := range got.argv {
 		if strings.Contains(a, "s3cret") {
-			t.Errorf("secret value in argv %q", got.argv)
+			t.Errorf("the secret value appears in argv (argument %d of %d)", slices.Index(got.argv, a), len(got.argv))
 		}
 	}
 	var sent map[string]string
