@@ -97,6 +97,7 @@ func (c *Charm) writeServed(o *Observed, d *Desired, st *LocalState, acc service
 			return changed, err
 		}
 	}
+	st.HtpasswdMemo = d.HtpasswdMemo
 	if err := note(c.writeOptional(c.Paths.TokenBundle(), d.TokenBundle, 0o644, 0, acc.GID)); err != nil {
 		return changed, err
 	}

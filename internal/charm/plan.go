@@ -40,6 +40,7 @@ type Desired struct {
 	Registry       []byte // config.yml
 	Htpasswd       []byte // nil: no basic auth
 	HtpasswdKeep   bool   // the file on disk already holds this user/password
+	HtpasswdMemo   string // for LocalState, once Htpasswd is on disk
 	TokenBundle    []byte
 	EnvFile        []byte
 	Service        []byte

@@ -1,6 +1,10 @@
 package charm
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/canonical/docker-registry-charm/internal/registry"
@@ -44,15 +48,20 @@ func planRegistry(o *Observed, d *Desired) error {
 func planAuth(o *Observed, d *Desired) error {
 	cfg := o.Config
 	if cfg.BasicAuth() {
-		if registry.HtpasswdUpToDate(o.Host.Htpasswd, cfg.AuthBasicUser, cfg.AuthBasicPassword) {
+		user, password := cfg.AuthBasicUser, cfg.AuthBasicPassword
+		memo := htpasswdMemo(d.Secret, o.Host.Htpasswd, user, password)
+		if hmac.Equal([]byte(memo), []byte(o.Host.State.HtpasswdMemo)) ||
+			registry.HtpasswdUpToDate(o.Host.Htpasswd, user, password) {
 			d.Htpasswd, d.HtpasswdKeep = o.Host.Htpasswd, true
 		} else {
-			entry, err := registry.HtpasswdEntry(cfg.AuthBasicUser, cfg.AuthBasicPassword)
+			entry, err := registry.HtpasswdEntry(user, password)
 			if err != nil {
 				return err
 			}
 			d.Htpasswd = entry
+			memo = htpasswdMemo(d.Secret, entry, user, password)
 		}
+		d.HtpasswdMemo = memo
 	}
 	if cfg.TokenAuth() {
 		bundle, err := registry.TokenRootCertBundle(cfg)
@@ -62,6 +71,26 @@ func planAuth(o *Observed, d *Desired) error {
 		d.TokenBundle = bundle
 	}
 	return nil
+}
+
+// htpasswdMemo binds an htpasswd file to the user and password it was
+// verified to grant. Verifying means a bcrypt comparison, about 60 ms of
+// CPU at our cost, and every hook would pay it: the memo lets a hook trust
+// a file it (or an earlier hook) already checked. It is keyed by the http
+// secret, which the state file that keeps the memo does not hold, so the
+// state file alone does not let anyone test password guesses quickly.
+// The file's content (its salted hash) is part of the message: a file
+// changed by hand fails the memo and gets the full check.
+func htpasswdMemo(secret string, file []byte, user, password string) string {
+	key := sha256.Sum256([]byte("docker-registry-charm htpasswd memo\x00" + secret))
+	mac := hmac.New(sha256.New, key[:])
+	for _, field := range [][]byte{file, []byte(user), []byte(password)} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
+		mac.Write(n[:])
+		mac.Write(field)
+	}
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 func planUnits(o *Observed, d *Desired) {

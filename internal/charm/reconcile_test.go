@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/canonical/docker-registry-charm/tests/sim"
 )
@@ -326,4 +327,57 @@ func TestRemovedUnitStopsAndKeepsData(t *testing.T) {
 	if h.exists(unit1, "/etc/nagios/nrpe.d/check_check_http.cfg") {
 		t.Error("nagios check left behind by a removed unit")
 	}
+}
+
+// Every hook would otherwise pay a bcrypt comparison (~60 ms) to learn that
+// the htpasswd file still grants the configured password.
+func TestHtpasswdVerifiedOncePerFile(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "s3cret-one"}))
+	const statePath = "/var/lib/docker-registry-charm/state.json"
+	state := h.file(unit0, statePath)
+	if !strings.Contains(state, `"htpasswd-memo"`) || strings.Contains(state, "s3cret-one") {
+		t.Fatal("the state file has no memo of the verified htpasswd, or holds the password")
+	}
+	cfg, err := configuration.Parse(strings.NewReader(h.file(unit0, "/etc/docker/registry/config.yml")))
+	h.must(err)
+
+	// A file the full check would replace (bcrypt cost 4, below ours) is
+	// kept when the memo vouches for it: the memo, not bcrypt, decided.
+	weak, err := bcrypt.GenerateFromPassword([]byte("s3cret-one"), 4)
+	h.must(err)
+	file := []byte("admin:" + string(weak) + "\n")
+	writeUnitFile(t, h, "/etc/docker/registry/htpasswd", file)
+	setMemo(t, h, statePath, htpasswdMemo(cfg.HTTP.Secret, file, "admin", "s3cret-one"))
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	if h.file(unit0, "/etc/docker/registry/htpasswd") != string(file) {
+		t.Fatal("a file the memo vouches for was rewritten")
+	}
+
+	// A memo made without the http secret vouches for nothing.
+	setMemo(t, h, statePath, htpasswdMemo("", file, "admin", "s3cret-one"))
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "info"}))
+	got := h.file(unit0, "/etc/docker/registry/htpasswd")
+	if got == string(file) {
+		t.Fatal("a forged memo kept a file below our bcrypt cost")
+	}
+	if cost, err := bcrypt.Cost([]byte(strings.TrimSpace(strings.TrimPrefix(got, "admin:")))); err != nil || cost != 10 {
+		t.Errorf("rewritten htpasswd has cost %d (%v), want 10", cost, err)
+	}
+}
+
+func writeUnitFile(t *testing.T, h *harness, path string, content []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(h.unitRoot(unit0), path), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setMemo(t *testing.T, h *harness, statePath, memo string) {
+	t.Helper()
+	st, err := loadState(filepath.Join(h.unitRoot(unit0), statePath))
+	h.must(err)
+	st.HtpasswdMemo = memo
+	h.must(saveState(filepath.Join(h.unitRoot(unit0), statePath), st))
 }

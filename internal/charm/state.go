@@ -13,7 +13,8 @@ import (
 
 // LocalState is what the unit remembers between hooks on its own disk:
 // operator intent that Juju does not hold (stop/start, series upgrade) and
-// the outcome of the last full reconcile. It holds no secrets.
+// the outcome of the last full reconcile. It holds no secrets, and nothing
+// that helps guess one without the registry's http secret.
 type LocalState struct {
 	// Stopped is set by the stop action and cleared by start: the
 	// registry stays down across hooks until the operator starts it.
@@ -30,6 +31,9 @@ type LocalState struct {
 	// InstalledFrom identifies the charm binary last installed for the
 	// service.
 	InstalledFrom files.Identity `json:"installed-from"`
+	// HtpasswdMemo says the htpasswd file on disk was verified to grant
+	// the configured user and password (see htpasswdMemo).
+	HtpasswdMemo string `json:"htpasswd-memo,omitempty"`
 	// ReloadPending is set when the registry refused a reload: it still
 	// serves the previous configuration and the next hook retries.
 	ReloadPending bool `json:"reload-pending,omitempty"`
