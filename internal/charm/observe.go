@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
@@ -74,94 +73,96 @@ type HostState struct {
 type TLSMaterial struct{ Cert, Key, CA []byte }
 
 // observe reads everything the reconcile depends on. It asks Juju only for
-// what the protocols in use need, and asks independent questions at once:
-// each hook tool is a process and a round trip to the agent, and waiting
-// for them one by one would dominate every hook.
+// what the protocols in use need. Each hook tool is a process and a round
+// trip to the agent, so independent questions go out at once and each
+// endpoint's follow-up questions go out as soon as its own relation ids
+// are known, not when the slowest first answer is in.
 func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
 	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Now: c.now()}
 	o.Hostname, _ = os.Hostname()
-	ids := map[string][]string{}
-	var mu sync.Mutex
 	var g group
-	g.Go(func() error { return j.ConfigGetAll(ctx, &o.Config) })
+	g.Go(func() error {
+		if err := j.ConfigGetAll(ctx, &o.Config); err != nil {
+			return err
+		}
+		var err error
+		o.Host, err = c.observeHost(o.Config)
+		return err
+	})
 	g.Go(func() (err error) { o.Leader, err = j.IsLeader(ctx); return })
 	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
 	g.Go(func() (err error) { o.OpenedPorts, err = j.OpenedPorts(ctx); return })
-	for _, ep := range []string{epPeer, epCerts, epClients, epWebsite, epNRPE} {
-		g.Go(func() error {
-			got, err := j.RelationIDs(ctx, ep)
-			mu.Lock()
-			ids[ep] = got
-			mu.Unlock()
+	var peers []Relation
+	g.Go(func() error {
+		if err := c.observeEndpoint(ctx, o, epPeer, relSpec{remote: true, app: true}, &peers); err != nil {
 			return err
-		})
-	}
+		}
+		if len(peers) > 0 && peers[0].App[httpSecret] != "" {
+			return nil
+		}
+		// Only to adopt a secret the reactive charm left in leader data.
+		var err error
+		o.LeaderData, err = j.LeaderGet(ctx)
+		return err
+	})
+	g.Go(func() error {
+		if err := c.observeEndpoint(ctx, o, epCerts, relSpec{local: true, remote: true}, &o.Certs); err != nil {
+			return err
+		}
+		if len(o.Certs) == 0 {
+			return nil
+		}
+		// The public address goes into certificate requests only.
+		var err error
+		o.PublicAddress, err = j.UnitGet(ctx, "public-address")
+		return err
+	})
+	// Clients publish nothing we read.
+	g.Go(func() error { return c.observeEndpoint(ctx, o, epClients, relSpec{local: true}, &o.Clients) })
+	g.Go(func() error {
+		return c.observeEndpoint(ctx, o, epWebsite, relSpec{local: true, remote: true}, &o.Websites)
+	})
+	g.Go(func() error { return c.observeEndpoint(ctx, o, epNRPE, relSpec{local: true, remote: true}, &o.NRPE) })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := c.observeRelations(ctx, o, ids); err != nil {
-		return nil, err
+	if len(peers) > 0 {
+		o.Peer = &peers[0]
 	}
-	return o, c.observeRest(ctx, o)
-}
-
-// observeRest reads what depends on the relations found: the public
-// address only for certificate requests, leader data only to adopt a
-// secret the reactive charm left there.
-func (c *Charm) observeRest(ctx context.Context, o *Observed) error {
-	j := c.Juju
-	var g group
-	if len(o.Certs) > 0 {
-		g.Go(func() (err error) { o.PublicAddress, err = j.UnitGet(ctx, "public-address"); return })
-	}
-	if o.Peer == nil || o.Peer.App[httpSecret] == "" {
-		g.Go(func() (err error) { o.LeaderData, err = j.LeaderGet(ctx); return })
-	}
-	g.Go(func() (err error) { o.Host, err = c.observeHost(o.Config); return })
-	return g.Wait()
+	return o, nil
 }
 
 // relSpec says what to read of an endpoint's relations: our unit's bag
-// when we publish there, the remote bags when the protocol reads them.
-type relSpec struct {
-	local, remote bool
-	out           *[]Relation
-}
+// when we publish there, the remote bags when the protocol reads them,
+// our application's bag (the peer relation's shared settings).
+type relSpec struct{ local, remote, app bool }
 
-func (c *Charm) observeRelations(ctx context.Context, o *Observed, ids map[string][]string) error {
-	var peers []Relation
-	specs := map[string]relSpec{
-		epPeer:    {local: false, remote: true, out: &peers},
-		epCerts:   {local: true, remote: true, out: &o.Certs},
-		epClients: {local: true, remote: false, out: &o.Clients}, // clients publish nothing we read
-		epWebsite: {local: true, remote: true, out: &o.Websites},
-		epNRPE:    {local: true, remote: true, out: &o.NRPE},
+// observeEndpoint reads the relations of one endpoint into *out.
+func (c *Charm) observeEndpoint(ctx context.Context, o *Observed, ep string, spec relSpec, out *[]Relation) error {
+	ids, err := c.Juju.RelationIDs(ctx, ep)
+	if err != nil {
+		return err
 	}
+	rels := make([]Relation, len(ids))
 	var g group
-	for ep, spec := range specs {
-		rels := make([]Relation, len(ids[ep]))
-		*spec.out = rels
-		for i, id := range ids[ep] {
-			rels[i] = Relation{ID: id, Remote: map[string]Bag{}, Local: Bag{}}
-			r := &rels[i]
-			if spec.local {
-				g.Go(func() (err error) { r.Local, err = c.Juju.RelationGet(ctx, id, o.Unit, false); return })
-			}
-			if spec.remote {
-				g.Go(func() error { return c.readRemote(ctx, r) })
-			}
-			if ep == epPeer && i == 0 {
-				g.Go(func() (err error) { r.App, err = c.Juju.RelationGet(ctx, id, o.App, true); return })
-			}
+	for i, id := range ids {
+		rels[i] = Relation{ID: id, Remote: map[string]Bag{}, Local: Bag{}}
+		r := &rels[i]
+		if spec.local {
+			g.Go(func() (err error) { r.Local, err = c.Juju.RelationGet(ctx, id, o.Unit, false); return })
+		}
+		if spec.remote {
+			g.Go(func() error { return c.readRemote(ctx, r) })
+		}
+		if spec.app && i == 0 {
+			g.Go(func() (err error) { r.App, err = c.Juju.RelationGet(ctx, id, o.App, true); return })
 		}
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if len(peers) > 0 {
-		o.Peer = &peers[0]
-	}
+	*out = rels
 	return nil
 }
 
