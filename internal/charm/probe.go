@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -44,30 +45,63 @@ func (c *Charm) waitReady(ctx context.Context, p Probe) bool {
 // httpProbe asks the registry's liveness endpoint ("/"). Any HTTP answer
 // counts: the probe checks that the process serves, not who may use it.
 func httpProbe(ctx context.Context, p Probe) bool {
-	scheme := "http"
-	if p.TLS {
-		scheme = "https"
-	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	addr := fmt.Sprintf("127.0.0.1:%d", p.Port)
+	if !p.TLS {
+		resp, err := get(ctx, "http://"+addr+"/")
+		return err == nil && resp.StatusCode < 500
+	}
+	if answersPlainWithTLS(ctx, addr) {
+		return true
+	}
+	resp, err := get(ctx, "https://"+addr+"/")
+	if err == nil {
+		return resp.StatusCode < 500
+	}
+	return handshakes(ctx, addr)
+}
+
+// plainOnTLS is how Go's TLS server answers a plain HTTP request: at once,
+// before any cryptography.
+const plainOnTLS = "Client sent an HTTP request to an HTTPS server."
+
+// answersPlainWithTLS tells whether a Go TLS server (ours) serves at addr,
+// without a handshake: the server's RSA signature would be most of what
+// update-status costs on a unit with TLS. The answer proves the registry
+// accepts connections on the port and serves TLS there; what it serves
+// over TLS was checked when the configuration was loaded.
+func answersPlainWithTLS(ctx context.Context, addr string) bool {
+	resp, err := get(ctx, "http://"+addr+"/")
+	return err == nil && resp.StatusCode == http.StatusBadRequest &&
+		strings.Contains(string(resp.Body), plainOnTLS)
+}
+
+type answer struct {
+	StatusCode int
+	Body       []byte
+}
+
+// get makes one request on a fresh connection, bypassing any proxy, and
+// trusting any certificate: trust is checked by clients, not by the probe.
+func get(ctx context.Context, url string) (answer, error) {
 	tr := &http.Transport{
-		// Liveness only: trust is checked by clients, not by the probe.
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
 		DisableKeepAlives: true,
 		Proxy:             nil,
 	}
 	defer tr.CloseIdleConnections()
-	addr := fmt.Sprintf("127.0.0.1:%d", p.Port)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return false
+		return answer{}, err
 	}
 	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err == nil {
-		resp.Body.Close()
-		return resp.StatusCode < 500
+	if err != nil {
+		return answer{}, err
 	}
-	return p.TLS && handshakes(ctx, addr)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return answer{StatusCode: resp.StatusCode, Body: body}, nil
 }
 
 // handshakes tells whether a TLS server answers at addr. A registry that

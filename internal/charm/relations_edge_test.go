@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -116,5 +117,40 @@ func TestProbeAcceptsMutualTLS(t *testing.T) {
 	port := s.Listener.Addr().(*net.TCPAddr).Port
 	if !httpProbe(context.Background(), Probe{Port: port, TLS: true}) {
 		t.Error("a registry asking for a client certificate is reported as not answering")
+	}
+}
+
+// On a TLS unit the probe must not cost a handshake (the server's signature
+// dominated update-status), yet still tell a TLS registry from a plain one.
+func TestProbeTLSWithoutHandshake(t *testing.T) {
+	var handshakes atomic.Int32
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if _, ok := c.(*tls.Conn); ok && st == http.StateActive {
+			handshakes.Add(1)
+		}
+	}
+	s.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		handshakes.Add(1)
+		return nil, nil
+	}}
+	s.StartTLS()
+	defer s.Close()
+	port := s.Listener.Addr().(*net.TCPAddr).Port
+	if !httpProbe(context.Background(), Probe{Port: port, TLS: true}) {
+		t.Fatal("a TLS registry is reported as not answering")
+	}
+	if n := handshakes.Load(); n != 0 {
+		t.Errorf("the probe started %d TLS handshakes, want 0", n)
+	}
+
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer plain.Close()
+	port = plain.Listener.Addr().(*net.TCPAddr).Port
+	if httpProbe(context.Background(), Probe{Port: port, TLS: true}) {
+		t.Error("a plain-HTTP server passes for the TLS registry")
+	}
+	if !httpProbe(context.Background(), Probe{Port: port}) {
+		t.Error("a plain-HTTP registry is reported as not answering")
 	}
 }

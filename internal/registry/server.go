@@ -166,12 +166,25 @@ func (s *Server) newHTTPServer(cfg *configuration.Configuration) *http.Server {
 }
 
 // logWriter sends net/http's own messages (TLS handshake errors, mostly) to
-// the registry log.
+// the registry log. The charm's liveness probe sends plain HTTP to a TLS
+// port from this machine (Go's answer to that proves TLS serves, without
+// the cost of a handshake); that is logged at debug level only, or every
+// update-status would leave a warning in the journal.
 type logWriter struct{}
 
 func (logWriter) Write(p []byte) (int, error) {
-	logrus.Warn(strings.TrimSpace(string(p)))
+	msg := strings.TrimSpace(string(p))
+	if isProbe(msg) {
+		logrus.Debug(msg)
+	} else {
+		logrus.Warn(msg)
+	}
 	return len(p), nil
+}
+
+func isProbe(msg string) bool {
+	return strings.Contains(msg, "TLS handshake error from 127.0.0.1:") &&
+		strings.HasSuffix(msg, "client sent an HTTP request to an HTTPS server")
 }
 
 // Addr is the address the registry listens on.
