@@ -107,16 +107,15 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		return err
 	})
 	g.Go(func() error {
-		if err := c.observeEndpoint(ctx, o, epCerts, relSpec{local: true, remote: true}, &o.Certs); err != nil {
+		ids, err := j.RelationIDs(ctx, epCerts)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		if len(o.Certs) == 0 {
-			return nil
-		}
 		// The public address goes into certificate requests only.
-		var err error
-		o.PublicAddress, err = j.UnitGet(ctx, "public-address")
-		return err
+		var g group
+		g.Go(func() (err error) { o.PublicAddress, err = j.UnitGet(ctx, "public-address"); return })
+		g.Go(func() error { return c.readEndpoint(ctx, o, ids, relSpec{local: true, remote: true}, &o.Certs) })
+		return g.Wait()
 	})
 	// Clients publish nothing we read.
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epClients, relSpec{local: true}, &o.Clients) })
@@ -144,6 +143,11 @@ func (c *Charm) observeEndpoint(ctx context.Context, o *Observed, ep string, spe
 	if err != nil {
 		return err
 	}
+	return c.readEndpoint(ctx, o, ids, spec, out)
+}
+
+// readEndpoint reads the relations ids of one endpoint into *out.
+func (c *Charm) readEndpoint(ctx context.Context, o *Observed, ids []string, spec relSpec, out *[]Relation) error {
 	rels := make([]Relation, len(ids))
 	var g group
 	for i, id := range ids {
