@@ -44,7 +44,6 @@ var overlayDirs = []string{"/etc", "/srv", "/opt", "/var", "/usr/local", "/root"
 // asks, and is the machine's service manager.
 type agent struct {
 	state  string // the machine's state dir (host path, visible inside)
-	tmpDir string
 	reaper *reaper
 	mgr    *manager
 
@@ -99,12 +98,10 @@ func startAgent(state, name string) (*agent, []net.Listener, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot find own binary: %w", err)
 	}
-	a := &agent{state: state, tmpDir: filepath.Join(state, "tmp"), reaper: newReaper(), daemons: map[int]*proc{}}
+	a := &agent{state: state, reaper: newReaper(), daemons: map[int]*proc{}}
 	logDir := filepath.Join(state, "journal")
-	for _, d := range []string{a.tmpDir, logDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("cannot create %s: %w", d, err)
-		}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("cannot create %s: %w", logDir, err)
 	}
 	a.mgr = newManager(a.reaper, logDir, self)
 	ls, err := listenControl(state)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,23 +14,25 @@ import (
 )
 
 // run runs req to completion with its output captured in files, not
-// pipes, so that a daemon a hook leaves behind cannot hold the result.
+// pipes, so that a daemon a hook leaves behind cannot hold the result. The
+// files are memfds: they cost no filesystem operations, which were a
+// good part of what the simulator added to every hook.
 func (a *agent) run(ctx context.Context, req runRequest) (runResponse, error) {
-	stdin, err := a.tempFile(req.Stdin)
+	stdin, err := memFile(req.Stdin)
 	if err != nil {
 		return runResponse{}, err
 	}
-	defer closeRemove(stdin)
-	stdout, err := a.tempFile(nil)
+	defer stdin.Close()
+	stdout, err := memFile(nil)
 	if err != nil {
 		return runResponse{}, err
 	}
-	defer closeRemove(stdout)
-	stderr, err := a.tempFile(nil)
+	defer stdout.Close()
+	stderr, err := memFile(nil)
 	if err != nil {
 		return runResponse{}, err
 	}
-	defer closeRemove(stderr)
+	defer stderr.Close()
 	p, code, err := a.spawn(req, []*os.File{stdin, stdout, stderr})
 	if err != nil {
 		return runResponse{ExitCode: code, Stderr: []byte(err.Error() + "\n")}, nil
@@ -41,8 +44,8 @@ func (a *agent) run(ctx context.Context, req runRequest) (runResponse, error) {
 		<-p.done
 	}
 	resp := runResponse{ExitCode: p.exitCode()}
-	resp.Stdout, _ = os.ReadFile(stdout.Name())
-	resp.Stderr, _ = os.ReadFile(stderr.Name())
+	resp.Stdout, _ = readAll(stdout)
+	resp.Stderr, _ = readAll(stderr)
 	return resp, nil
 }
 
@@ -104,22 +107,32 @@ func envValue(env []string, key string) string {
 	return ""
 }
 
-func (a *agent) tempFile(data []byte) (*os.File, error) {
-	f, err := os.CreateTemp(a.tmpDir, "io-")
+func memFile(data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("io", unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create temporary file: %w", err)
+		return nil, fmt.Errorf("cannot create memory file: %w", err)
 	}
+	f := os.NewFile(uintptr(fd), "memfd:io")
 	if data != nil {
 		if _, err := f.Write(data); err != nil {
-			closeRemove(f)
-			return nil, fmt.Errorf("cannot write temporary file: %w", err)
+			f.Close()
+			return nil, fmt.Errorf("cannot write memory file: %w", err)
 		}
 		f.Seek(0, 0)
 	}
 	return f, nil
 }
 
-func closeRemove(f *os.File) {
-	f.Close()
-	os.Remove(f.Name())
+// readAll reads f from its start, whatever offset the process left.
+func readAll(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, fi.Size())
+	n, err := f.ReadAt(buf, 0)
+	if err == io.EOF {
+		err = nil
+	}
+	return buf[:n], err
 }
