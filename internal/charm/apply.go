@@ -27,6 +27,11 @@ func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *
 	if err := c.ensureDirs(acc); err != nil {
 		return ch, err
 	}
+	// Before anything starts: what a unit refreshed from the reactive
+	// charm still has of it (migrate.go).
+	if err := c.takeOver(ctx, o, d, st, acc); err != nil {
+		return ch, err
+	}
 	if ch.Binary, err = c.installBinary(st); err != nil {
 		return ch, err
 	}
@@ -46,9 +51,8 @@ func (c *Charm) ensureDirs(acc service.Account) error {
 	if err := files.EnsureDir(c.Paths.ConfigDir(), 0o750, 0, acc.GID); err != nil {
 		return err
 	}
-	if err := files.EnsureDir(c.Paths.DataDir(), 0o750, acc.UID, acc.GID); err != nil {
-		return err
-	}
+	// The data directory is takeOverData's: it may be read-only or hold
+	// the previous charm's root-owned tree.
 	return files.EnsureDir(c.Paths.StateDir(), 0o700, 0, 0)
 }
 

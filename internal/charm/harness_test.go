@@ -27,6 +27,8 @@ type harness struct {
 	svc   map[string]*recorder
 	mu    sync.Mutex
 	now   time.Time
+	// account is the registry's system user; nil: the test's own ids.
+	account *service.Account
 }
 
 func newHarness(t *testing.T) *harness {
@@ -67,6 +69,9 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 		Now:      func() time.Time { return h.now },
 		Probe:    func(context.Context, Probe) bool { return rec.active(service.ServiceUnit) },
 		Account: func(context.Context) (service.Account, error) {
+			if h.account != nil {
+				return *h.account, nil
+			}
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,

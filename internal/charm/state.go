@@ -37,6 +37,11 @@ type LocalState struct {
 	// ReloadPending is set when the registry refused a reload: it still
 	// serves the previous configuration and the next hook retries.
 	ReloadPending bool `json:"reload-pending,omitempty"`
+	// ReactiveContainerChecked is set once docker answered that the
+	// reactive charm's registry container is gone, never was, or is
+	// someone else's (see reactiveContainer): later hooks do not run
+	// docker again.
+	ReactiveContainerChecked bool `json:"reactive-container-checked,omitempty"`
 	// Last is the status computed by the last full reconcile; update-status
 	// reuses it because nothing in Juju's model changes without a hook.
 	Last *Summary `json:"last,omitempty"`
