@@ -59,8 +59,9 @@ type sourceRegistry struct {
 }
 
 // toolPath finds a Go-built test tool: in $TOOLS_DIR (what `make tools`
-// fills), else on PATH. Under make its absence is a failure; a bare `go
-// test` without the tools skips.
+// fills), else in this checkout's .cache/tools (the same, for a bare `go
+// test` after `make tools`), else on PATH. Under make, or with CI set, its
+// absence is a failure; a bare `go test` without the tools skips.
 func toolPath(t testing.TB, tool string) string {
 	t.Helper()
 	if dir := os.Getenv("TOOLS_DIR"); dir != "" {
@@ -70,11 +71,22 @@ func toolPath(t testing.TB, tool string) string {
 		}
 		t.Fatalf("%s is not in TOOLS_DIR=%s: run make tools", tool, dir)
 	}
+	if p := filepath.Join(RepoRoot(), ".cache", "tools", tool); fileExists(p) {
+		return p
+	}
 	p, err := exec.LookPath(tool)
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found and CI is set: run make tools", tool)
+		}
 		t.Skipf("%s not found (make tools builds it into .cache/tools)", tool)
 	}
 	return p
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // newSourceRegistry starts the upstream registry on a new machine named
