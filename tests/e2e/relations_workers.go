@@ -301,6 +301,12 @@ func (h *haproxyProxy) log() string {
 // backend, server name → haproxy's check_status (L7OK when the registry
 // answered the check as configured, INI before the first check).
 func (h *haproxyProxy) checks(backend string) (map[string]string, error) {
+	return h.stat(backend, "check_status")
+}
+
+// stat returns one column of haproxy's statistics ("show stat") for every
+// server of backend: server name → value.
+func (h *haproxyProxy) stat(backend, column string) (map[string]string, error) {
 	conn, err := net.DialTimeout("unix", h.stats, 2*time.Second)
 	if err != nil {
 		return nil, err
@@ -322,12 +328,15 @@ func (h *haproxyProxy) checks(backend string) (map[string]string, error) {
 	for i, name := range rows[0] {
 		col[name] = i
 	}
+	if _, ok := col[column]; !ok {
+		return nil, fmt.Errorf("haproxy stats have no column %q", column)
+	}
 	out := map[string]string{}
 	for _, r := range rows[1:] {
 		if len(r) < len(rows[0]) || r[col["pxname"]] != backend || r[col["svname"]] == "BACKEND" {
 			continue
 		}
-		out[r[col["svname"]]] = r[col["check_status"]]
+		out[r[col["svname"]]] = r[col[column]]
 	}
 	return out, nil
 }
