@@ -21,12 +21,21 @@ type Outcome struct {
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
 	var out Outcome
 	c.logProblems(ctx, d)
+	// Storage that refuses the registry is treated as an invalid option,
+	// and only the peers hear of the change (the http secret): the
+	// website stanza would otherwise balance over units that still serve
+	// their own filesystems.
+	if d.Registry != nil && !c.checkStorage(ctx, d, st) {
+		d.Registry = nil
+		onlyPeer(d, o)
+	}
 	if err := c.publish(ctx, d); err != nil {
 		return out, err
 	}
 	if d.Registry == nil {
-		// Invalid options or no secret yet: keep the last good
-		// configuration serving, change nothing on the machine.
+		// Invalid options, storage that refuses the registry, or no
+		// secret yet: keep the last good configuration serving, change
+		// nothing on the machine.
 		out.Serving = st.Last != nil && st.Last.Configured && !st.Stopped
 		if out.Serving {
 			out.Healthy = c.probe(ctx, st.Last.Probe)
