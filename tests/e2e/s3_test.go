@@ -145,7 +145,9 @@ func TestS3ActiveActive(t *testing.T) {
 	ctx := context.Background()
 	const unit1 = "docker-registry/1"
 	s := newS3(t, e)
-	if err := e.Model.SetConfig(ctx, s.Config()); err != nil {
+	config := s.Config()
+	config["storage-delete"] = true
+	if err := e.Model.SetConfig(ctx, config); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Model.Deploy(ctx, 2); err != nil {
@@ -156,7 +158,7 @@ func TestS3ActiveActive(t *testing.T) {
 	c := Client{Env: e}
 
 	t.Run("an upload crosses units", func(t *testing.T) {
-		blob := randomBytes(t, 3<<20)
+		blob := randomBytes(t, crossBlobSize)
 		digest := s3CrossUnitUpload(t, e, addr0, addr1, "s3/cross", blob)
 		for _, addr := range []string{addr0, addr1} {
 			resp, err := s3HTTP(e).Head("http://" + addr + "/v2/s3/cross/blobs/" + digest)
@@ -242,9 +244,55 @@ func TestS3ActiveActive(t *testing.T) {
 			}
 		}
 	})
+
+	// garbage-collect holds writes on its own unit only: with several
+	// units on one bucket the operator makes every unit read-only for
+	// the sweep (README), so no upload through another unit can lose a
+	// blob the sweep did not see referenced.
+	t.Run("garbage-collect with every unit read-only", func(t *testing.T) {
+		img, digest := s3Image(t)
+		if err := relPush(c, addr1, "s3/old:1", img); err != nil {
+			t.Fatal(err)
+		}
+		mustComplete(t, runAction(t, e, unit1, "rmi", map[string]any{"image": "s3/old:1"}, s.SecretKey))
+		if err := e.Model.SetConfig(ctx, map[string]any{"storage-read-only": true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, addr := range []string{addr0, addr1} {
+			other, _ := s3Image(t)
+			if err := relPush(c, addr, "s3/refused:1", other); err == nil {
+				t.Errorf("%s took a push while storage-read-only=true", addr)
+			}
+		}
+		res := runAction(t, e, unit0, "garbage-collect", nil, s.SecretKey)
+		mustComplete(t, res)
+		// The blob uploaded across units is in no manifest: it goes too.
+		want := int64(crossBlobSize)
+		for _, size := range s3ImageBlobs(t, img) {
+			want += size
+		}
+		if got := result(res, "bytes-freed"); got != strconv.FormatInt(want, 10) {
+			t.Errorf("bytes-freed = %s, the removed image's blobs and the unreferenced one are %d bytes", got, want)
+		}
+		if _, ok := s.Blobs()[digest]; ok {
+			t.Error("the removed image's manifest blob is still in the bucket")
+		}
+		if err := e.Model.SetConfig(ctx, map[string]any{"storage-read-only": false}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := relPullDigest(c, addr0, "s3/app:v1"); err != nil || got == "" {
+			t.Errorf("s3/app:v1 after garbage-collect: %v", err)
+		}
+		if err := relPush(c, addr1, "s3/old:2", img); err != nil {
+			t.Errorf("push after read-only is lifted: %v", err)
+		}
+	})
 	assertNoSecretLeaked(t, e, unit0, s)
 	assertNoSecretLeaked(t, e, unit1, s)
 }
+
+// crossBlobSize is the size of the blob uploaded across units.
+const crossBlobSize = 3 << 20
 
 // s3Image is a linux/amd64 image of three random 300 KiB layers: no two
 // share a blob.
