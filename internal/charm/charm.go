@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/distribution/distribution/v3/configuration"
+
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
@@ -41,6 +43,10 @@ type Charm struct {
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration
+	// CheckStorage asks object storage whether it lets a registry
+	// configuration in; nil means registry.CheckStorage. Tests without an
+	// S3 service replace it.
+	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
 }
 
 // Hook runs one hook. It returns an error only for a bug or a machine

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distribution/distribution/v3/configuration"
+
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/service"
 	"github.com/canonical/docker-registry-charm/tests/sim"
@@ -29,6 +31,10 @@ type harness struct {
 	now   time.Time
 	// account is the registry's system user; nil: the test's own ids.
 	account *service.Account
+	// storage answers the charm's object storage checks; nil: they pass
+	// (no test here reaches an S3 service; tests/e2e runs the real check
+	// against SeaweedFS).
+	storage func(ctx context.Context, cfg *configuration.Configuration) error
 }
 
 func newHarness(t *testing.T) *harness {
@@ -75,6 +81,12 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,
+		CheckStorage: func(ctx context.Context, cfg *configuration.Configuration) error {
+			if h.storage == nil {
+				return nil
+			}
+			return h.storage(ctx, cfg)
+		},
 		Reload: func(ctx context.Context, _ bool) error {
 			return rec.Reload(ctx, service.ServiceUnit)
 		},

@@ -25,7 +25,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	// and only the peers hear of the change (the http secret): the
 	// website stanza would otherwise balance over units that still serve
 	// their own filesystems.
-	if d.Registry != nil && !c.checkStorage(ctx, d, st) {
+	if d.Registry != nil && !c.checkStorage(ctx, o, d, st) {
 		d.Registry = nil
 		onlyPeer(d, o)
 	}

@@ -13,11 +13,6 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/registry"
 )
 
-// storageCheck asks the storage a registry configuration names whether it
-// lets the registry in (registry.CheckStorage). A variable so that the
-// in-process tests, which have no S3 service, replace it.
-var storageCheck = registry.CheckStorage
-
 // checkStorage runs before a new registry configuration is written: when
 // it moves the registry to object storage it has not used yet (another
 // endpoint, bucket, key...), the storage must answer first. A wrong key,
@@ -27,7 +22,10 @@ var storageCheck = registry.CheckStorage
 // nothing changes on the machine: the registry keeps serving its last good
 // configuration, as with an invalid option. It costs one request, and
 // only in hooks that change the storage settings.
-func (c *Charm) checkStorage(ctx context.Context, d *Desired, st *LocalState) bool {
+func (c *Charm) checkStorage(ctx context.Context, o *Observed, d *Desired, st *LocalState) bool {
+	if !o.Config.UsesS3() {
+		return true // the filesystem is checked by the registry as it starts
+	}
 	want, err := configuration.Parse(bytes.NewReader(d.Registry))
 	if err != nil || want.Storage.Type() != "s3" {
 		return true // a config.yml we cannot parse is the reload's to refuse
@@ -38,7 +36,11 @@ func (c *Charm) checkStorage(ctx context.Context, d *Desired, st *LocalState) bo
 			return true
 		}
 	}
-	err = storageCheck(ctx, want)
+	check := c.CheckStorage
+	if check == nil {
+		check = registry.CheckStorage
+	}
+	err = check(ctx, want)
 	if err == nil {
 		return true
 	}

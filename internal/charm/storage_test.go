@@ -13,13 +13,6 @@ import (
 	"github.com/canonical/docker-registry-charm/tests/sim"
 )
 
-// No test here reaches an S3 service: every storage check passes unless a
-// test says otherwise (fakeStorage). The real check runs against SeaweedFS
-// in tests/e2e (TestS3BadInput).
-func init() {
-	storageCheck = func(context.Context, *configuration.Configuration) error { return nil }
-}
-
 // fakeStorage answers the charm's storage checks: refused while the
 // configured secret key is not good. It counts the checks.
 type fakeStorage struct {
@@ -27,9 +20,8 @@ type fakeStorage struct {
 	checks int
 }
 
-func (f *fakeStorage) install(t *testing.T) {
-	prev := storageCheck
-	storageCheck = func(_ context.Context, cfg *configuration.Configuration) error {
+func (f *fakeStorage) install(h *harness) {
+	h.storage = func(_ context.Context, cfg *configuration.Configuration) error {
 		f.checks++
 		if cfg.Storage.Parameters()["secretkey"] == f.good {
 			return nil
@@ -39,7 +31,6 @@ func (f *fakeStorage) install(t *testing.T) {
 			Err:     errors.New("SignatureDoesNotMatch: The request signature we calculated does not match"),
 		}
 	}
-	t.Cleanup(func() { storageCheck = prev })
 }
 
 func s3Config(secret string) map[string]any {
@@ -58,7 +49,7 @@ const refusedS3 = "S3 storage refused the credentials: check storage-s3-accesske
 func TestRefusedS3KeyBlocksAndKeepsLastGoodConfig(t *testing.T) {
 	h := newHarness(t)
 	fs := &fakeStorage{good: "good-secret-value"}
-	fs.install(t)
+	fs.install(h)
 	h.must(h.model.SetConfig(ctx, s3Config("good-secret-value")))
 	h.must(h.model.Deploy(ctx, 1))
 	h.wantStatus(unit0, "active", "Ready at")
@@ -108,7 +99,7 @@ func TestRefusedS3KeyBlocksAndKeepsLastGoodConfig(t *testing.T) {
 func TestRefusedS3KeyAtDeployStartsNothing(t *testing.T) {
 	h := newHarness(t)
 	fs := &fakeStorage{good: "good-secret-value"}
-	fs.install(t)
+	fs.install(h)
 	h.must(h.model.SetConfig(ctx, s3Config("wrong-secret-value")))
 	h.must(h.model.Deploy(ctx, 2))
 	for _, u := range []string{unit0, "docker-registry/1"} {
