@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/sirupsen/logrus"
@@ -26,6 +27,11 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 	}
 	if err := c.Juju.ActionGet(ctx, &p); err != nil {
 		return nil, err
+	}
+	if !p.DryRun {
+		if err := c.sweepIsSafe(ctx, env); err != nil {
+			return nil, err
+		}
 	}
 	// distribution logs every deleted path at info level; the action's
 	// output is for the operator, the summary says what was freed.
@@ -55,6 +61,29 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 		"manifests-deleted": fmt.Sprint(res.ManifestsDeleted),
 		"bytes-freed":       fmt.Sprint(res.BytesFreed),
 	}, nil
+}
+
+// sweepIsSafe refuses a sweep of storage that other units share while
+// they accept pushes. holdWrites stops writes on this unit only; a blob
+// uploaded through another unit during the sweep is in no manifest yet,
+// so the sweep would delete it and the push would end with a manifest
+// whose layer is gone. Units share storage only on S3 (each unit's
+// filesystem is its own), and storage-read-only holds every unit.
+func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
+	if !env.cfg.UsesS3() || env.cfg.StorageReadOnly {
+		return nil
+	}
+	ids, err := c.Juju.RelationIDs(ctx, epPeer)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	peers, err := c.Juju.RelationList(ctx, ids[0])
+	if err != nil || len(peers) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s share this S3 bucket and still accept pushes, which the sweep could break: "+
+		"run `juju config %s storage-read-only=true`, then garbage-collect, then set it back to false "+
+		"(dry-run=true needs none of this)", strings.Join(peers, ", "), c.Juju.Env.AppName)
 }
 
 // holdWrites switches the running registry to read-only: pulls go on,

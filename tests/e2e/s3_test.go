@@ -255,6 +255,16 @@ func TestS3ActiveActive(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustComplete(t, runAction(t, e, unit1, "rmi", map[string]any{"image": "s3/old:1"}, s.SecretKey))
+		// While the other unit takes pushes, the sweep is refused with
+		// what to do; nothing is deleted.
+		refused := runAction(t, e, unit0, "garbage-collect", nil, s.SecretKey)
+		if !refused.Failed() || !strings.Contains(refused.Message, unit1) ||
+			!strings.Contains(refused.Message, "storage-read-only=true") {
+			t.Fatalf("garbage-collect with %s accepting pushes: %s %q", unit1, refused.Status, refused.Message)
+		}
+		if _, ok := s.Blobs()[digest]; !ok {
+			t.Fatal("a refused garbage-collect deleted a blob")
+		}
 		if err := e.Model.SetConfig(ctx, map[string]any{"storage-read-only": true}); err != nil {
 			t.Fatal(err)
 		}
