@@ -39,6 +39,18 @@ func relEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int
 	return ca, rel
 }
 
+// relWantProxied checks that every unit says it serves plain HTTP on 5000
+// behind the website relation's proxy.
+func relWantProxied(t testing.TB, e *Env, units ...string) {
+	t.Helper()
+	for _, u := range units {
+		want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)."
+		if st := e.Model.Unit(u).Status(); st.Name != "active" || st.Message != want {
+			t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
+		}
+	}
+}
+
 // relRegistryView reads our unit's docker-registry bag as a worker does.
 func relRegistryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryView {
 	t.Helper()

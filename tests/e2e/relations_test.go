@@ -309,12 +309,7 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 			t.Errorf("follower publishes %s: %q", k, follower[k])
 		}
 	}
-	for _, u := range []string{unit0, unit1} {
-		want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)."
-		if st := e.Model.Unit(u).Status(); st.Name != "active" || st.Message != want {
-			t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
-		}
-	}
+	relWantProxied(t, e, unit0, unit1)
 	cfg, err := remote.HaproxyConfig(relWebsiteBags(e, web, unit0, unit1))
 	if err != nil {
 		t.Fatal(err)

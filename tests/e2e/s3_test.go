@@ -200,12 +200,7 @@ func TestS3ActiveActive(t *testing.T) {
 				t.Errorf("server %s is a backup on shared S3 storage: %q", srv[0], srv[3])
 			}
 		}
-		for _, u := range []string{unit0, unit1} {
-			want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)."
-			if st := e.Model.Unit(u).Status(); st.Name != "active" || st.Message != want {
-				t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
-			}
-		}
+		relWantProxied(t, e, unit0, unit1)
 		cfg, err := remotecharm.HaproxyConfig(relWebsiteBags(e, web, unit0, unit1))
 		if err != nil {
 			t.Fatal(err)
