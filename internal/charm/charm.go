@@ -40,6 +40,9 @@ type Charm struct {
 	// previous configuration have finished). nil means the registry's
 	// control socket, falling back to systemctl reload.
 	Reload func(ctx context.Context, drain bool) error
+	// FailingChecks names the running registry's failing health checks;
+	// nil means asking its control socket.
+	FailingChecks func(ctx context.Context) ([]string, error)
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration

@@ -35,6 +35,8 @@ type harness struct {
 	// (no test here reaches an S3 service; tests/e2e runs the real check
 	// against SeaweedFS).
 	storage func(ctx context.Context, cfg *configuration.Configuration) error
+	// failing are the health checks the registry reports failing.
+	failing []string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -81,6 +83,11 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,
+		FailingChecks: func(context.Context) ([]string, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.failing, nil
+		},
 		CheckStorage: func(ctx context.Context, cfg *configuration.Configuration) error {
 			if h.storage == nil {
 				return nil

@@ -20,7 +20,7 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 	}
 	out := Outcome{Serving: st.Last.Configured && !st.Stopped && !st.SeriesUpgrade}
 	if out.Serving {
-		out.Healthy = c.probe(ctx, st.Last.Probe)
+		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}
 	status := statusFor(st.Last, out)
 	if status == st.Last.Status {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/registry"
 )
 
 // Probe is where the registry answers on this machine.
@@ -21,6 +23,36 @@ func (c *Charm) probe(ctx context.Context, p Probe) bool {
 		return c.Probe(ctx, p)
 	}
 	return httpProbe(ctx, p)
+}
+
+// checkHealth probes the registry and, when it answers, asks which of
+// its health checks fail: "/" answers 200 whatever the storage, and the
+// API's 503 is behind a TLS handshake and authentication, so the registry
+// tells over its control socket instead.
+func (c *Charm) checkHealth(ctx context.Context, p Probe) (answers bool, failing []string) {
+	if !c.probe(ctx, p) {
+		return false, nil
+	}
+	return true, c.failingChecks(ctx)
+}
+
+// failingChecks names the registry's failing health checks. A registry
+// that cannot tell (not reachable on its socket, or an older binary still
+// running) is taken at its HTTP answer.
+func (c *Charm) failingChecks(ctx context.Context) []string {
+	ask := c.FailingChecks
+	if ask == nil {
+		ask = func(ctx context.Context) ([]string, error) {
+			return registry.RequestFailingChecks(ctx, machineConfig)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	failing, err := ask(ctx)
+	if err != nil {
+		return nil
+	}
+	return failing
 }
 
 // waitReady polls the registry until it answers or ReadyTimeout passes,

@@ -16,6 +16,9 @@ import (
 type Outcome struct {
 	Serving bool // the service should be running
 	Healthy bool // the registry answered
+	// Failing are the registry's failing health checks (its storage):
+	// it answers, but its API says 503.
+	Failing []string
 }
 
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
@@ -38,7 +41,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		// nothing on the machine.
 		out.Serving = st.Last != nil && st.Last.Configured && !st.Stopped
 		if out.Serving {
-			out.Healthy = c.probe(ctx, st.Last.Probe)
+			out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 		}
 		return out, nil
 	}
@@ -70,7 +73,9 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		return out, err
 	}
 	if out.Serving {
-		out.Healthy = c.waitReady(ctx, d.Probe)
+		if out.Healthy = c.waitReady(ctx, d.Probe); out.Healthy {
+			out.Failing = c.failingChecks(ctx)
+		}
 	}
 	return out, nil
 }
@@ -281,6 +286,10 @@ func statusFor(sum *Summary, out Outcome) juju.Status {
 	case !out.Healthy:
 		return juju.Status{Name: juju.StatusWaiting, Message: fmt.Sprintf(
 			"Registry is not answering on port %d yet (see journalctl -u %s)", sum.Probe.Port, service.ServiceUnit)}
+	case len(out.Failing) > 0:
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"Registry storage fails its health check (%s): pulls and pushes fail until it recovers (see journalctl -u %s)",
+			strings.Join(out.Failing, ", "), service.ServiceUnit)}
 	case sum.Hold != nil:
 		return *sum.Hold
 	}

@@ -381,3 +381,33 @@ func setMemo(t *testing.T, h *harness, statePath, memo string) {
 	st.HtpasswdMemo = memo
 	h.must(saveState(filepath.Join(h.unitRoot(unit0), statePath), st))
 }
+
+// Storage that fails the registry's health check (an S3 outage, a full or
+// broken disk) turns every pull and push into a 503 while "/" still
+// answers: update-status says so, names the check, and comes back to
+// active with the storage, without restarting anything.
+func TestFailingStorageShowsInStatus(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	mark := h.services(unit0).mark()
+
+	h.mu.Lock()
+	h.failing = []string{"storagedriver_s3"}
+	h.mu.Unlock()
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "blocked", "Registry storage fails its health check (storagedriver_s3)")
+	// A hook that reconciles says the same.
+	h.must(h.model.SetConfig(ctx, map[string]any{"log-level": "debug"}))
+	h.wantStatus(unit0, "blocked", "Registry storage fails its health check (storagedriver_s3)")
+
+	h.mu.Lock()
+	h.failing = nil
+	h.mu.Unlock()
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "active", "Ready at")
+	for _, call := range h.services(unit0).since(mark) {
+		if !strings.HasPrefix(call, "reload ") {
+			t.Errorf("failing storage made the charm touch the service: %s", call)
+		}
+	}
+}

@@ -40,14 +40,27 @@ const (
 	// earlier configuration has finished: garbage collection needs no
 	// upload to still be committing when it marks.
 	reqReloadDrain = "reload-drain"
+	// reqHealth asks which of the serving configuration's health checks
+	// (the storage driver's) fail. Over HTTP only "/" could tell, and on a
+	// TLS port only after a handshake.
+	reqHealth = "health"
 )
 
-// ListenControl serves reload requests for s until ctx is done.
-func ListenControl(ctx context.Context, configPath string, s *Server) error {
-	return listenControl(ctx, configPath, s.Reload, s.WaitRetired)
+// control is what the control socket serves.
+type control struct {
+	reload func() error
+	drain  func()
+	// failing names the failing health checks of the serving
+	// configuration.
+	failing func() []string
 }
 
-func listenControl(ctx context.Context, configPath string, reload func() error, drain func()) error {
+// ListenControl serves reload and health requests for s until ctx is done.
+func ListenControl(ctx context.Context, configPath string, s *Server) error {
+	return listenControl(ctx, configPath, control{reload: s.Reload, drain: s.WaitRetired, failing: s.FailingChecks})
+}
+
+func listenControl(ctx context.Context, configPath string, c control) error {
 	ln, err := net.Listen("unix", controlAddr(configPath))
 	if err != nil {
 		return fmt.Errorf("cannot listen on the control socket: %w", err)
@@ -62,13 +75,13 @@ func listenControl(ctx context.Context, configPath string, reload func() error, 
 			if err != nil {
 				return
 			}
-			go serveControl(conn.(*net.UnixConn), reload, drain)
+			go serveControl(conn.(*net.UnixConn), c)
 		}
 	}()
 	return nil
 }
 
-func serveControl(conn *net.UnixConn, reload func() error, drain func()) {
+func serveControl(conn *net.UnixConn, c control) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(controlTimeout))
 	if err := checkPeer(conn); err != nil {
@@ -77,18 +90,28 @@ func serveControl(conn *net.UnixConn, reload func() error, drain func()) {
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	req := strings.TrimSpace(line)
-	if err != nil || (req != reqReload && req != reqReloadDrain) {
+	switch {
+	case err != nil:
 		fmt.Fprintln(conn, "error: unknown request")
-		return
+	case req == reqHealth:
+		// Check names only: their errors may quote storage URLs.
+		if failing := c.failing(); len(failing) > 0 {
+			fmt.Fprintf(conn, "failing: %s\n", strings.Join(failing, " "))
+			return
+		}
+		fmt.Fprintln(conn, "ok")
+	case req == reqReload || req == reqReloadDrain:
+		if err := c.reload(); err != nil {
+			fmt.Fprintf(conn, "error: %v\n", oneLine(err))
+			return
+		}
+		if req == reqReloadDrain {
+			c.drain()
+		}
+		fmt.Fprintln(conn, "ok")
+	default:
+		fmt.Fprintln(conn, "error: unknown request")
 	}
-	if err := reload(); err != nil {
-		fmt.Fprintf(conn, "error: %v\n", oneLine(err))
-		return
-	}
-	if req == reqReloadDrain {
-		drain()
-	}
-	fmt.Fprintln(conn, "ok")
 }
 
 // checkPeer admits root and the server's own user.
@@ -121,10 +144,40 @@ var ErrUnreachable = errors.New("cannot reach the running registry")
 // outcome; with drain, also until requests on the previous configuration
 // have finished.
 func RequestReload(ctx context.Context, configPath string, drain bool) error {
+	req := reqReload
+	if drain {
+		req = reqReloadDrain
+	}
+	line, err := ask(ctx, configPath, req)
+	if err != nil {
+		return err
+	}
+	if line != "ok" {
+		return fmt.Errorf("the registry did not reload: %s", strings.TrimPrefix(line, "error: "))
+	}
+	return nil
+}
+
+// RequestFailingChecks asks the server of configPath which health checks of the
+// configuration it serves fail (none: nil). A registry too old to answer
+// is taken as healthy: its HTTP answers are all there is to go by.
+func RequestFailingChecks(ctx context.Context, configPath string) ([]string, error) {
+	line, err := ask(ctx, configPath, reqHealth)
+	if err != nil {
+		return nil, err
+	}
+	if names, ok := strings.CutPrefix(line, "failing: "); ok {
+		return strings.Fields(names), nil
+	}
+	return nil, nil
+}
+
+// ask sends one request and returns the one-line answer.
+func ask(ctx context.Context, configPath, req string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", controlAddr(configPath))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return "", fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer conn.Close()
 	deadline := time.Now().Add(controlTimeout)
@@ -132,21 +185,14 @@ func RequestReload(ctx context.Context, configPath string, drain bool) error {
 		deadline = dl
 	}
 	_ = conn.SetDeadline(deadline)
-	req := reqReload
-	if drain {
-		req = reqReloadDrain
-	}
 	if _, err := fmt.Fprintln(conn, req); err != nil {
-		return fmt.Errorf("cannot ask the registry to reload: %w", err)
+		return "", fmt.Errorf("cannot ask the registry (%s): %w", req, err)
 	}
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("cannot read the registry's answer: %w", err)
+		return "", fmt.Errorf("cannot read the registry's answer: %w", err)
 	}
-	if line = strings.TrimSpace(line); line != "ok" {
-		return fmt.Errorf("the registry did not reload: %s", strings.TrimPrefix(line, "error: "))
-	}
-	return nil
+	return strings.TrimSpace(line), nil
 }
 
 func oneLine(err error) string {

@@ -46,6 +46,21 @@ func (g *generation) retire() {
 	close(g.retired)
 }
 
+// FailingChecks names the failing health checks (the storage driver's)
+// of the configuration being served, sorted; nil when all pass.
+func (s *Server) FailingChecks() []string {
+	g := s.gen.Load()
+	if g == nil {
+		return nil
+	}
+	var names []string
+	for name := range g.health.CheckStatus(s.base) {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // WaitRetired returns once every configuration replaced before the call has
 // answered its last request and released its App. After a Reload that made
 // the registry read-only, it means no write begun earlier can still commit

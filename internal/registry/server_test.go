@@ -48,6 +48,9 @@ type testConfig struct {
 	DrainTime   string
 	Secret      string
 	AccessLogOn bool
+	// HealthEvery is the storage health check's interval (default 10s,
+	// three failures to fail; with HealthEvery, one).
+	HealthEvery string
 }
 
 var configTemplate = texttemplate.Must(texttemplate.New("config").Parse(`version: 0.1
@@ -96,7 +99,11 @@ auth:
   htpasswd: {realm: test, path: {{.Htpasswd}}}
 {{- end}}
 health:
+{{- if .HealthEvery}}
+  storagedriver: {enabled: true, interval: {{.HealthEvery}}, threshold: 1}
+{{- else}}
   storagedriver: {enabled: true, interval: 10s, threshold: 3}
+{{- end}}
 `))
 
 func (c testConfig) write(t testing.TB, path string) {

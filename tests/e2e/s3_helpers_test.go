@@ -52,7 +52,7 @@ type s3Service struct {
 // answers an authenticated listing, and stops it when the test ends.
 func newS3(t testing.TB, e *Env) *s3Service {
 	t.Helper()
-	weed := toolPath(t, "weed")
+	toolPath(t, "weed") // fail early, with where to get it
 	m, err := e.Cloud.NewMachine("s3")
 	if err != nil {
 		t.Fatalf("cannot create the s3 machine: %v", err)
@@ -75,25 +75,61 @@ func newS3(t testing.TB, e *Env) *s3Service {
 	if err := m.WriteFile("/etc/seaweedfs/s3.json", identities, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s.client = newS3Client(t, e, s)
+	t.Cleanup(s.Stop)
+	s.start(t)
+	return s
+}
+
+// start runs weed mini on the machine (again, after Stop: same data) and
+// waits until the bucket answers an authenticated listing.
+func (s *s3Service) start(t testing.TB) {
+	t.Helper()
 	// weed puts its local gRPC sockets at fixed names in /tmp, which
 	// machines share with the host and each other: it gets a /tmp of its
 	// own (unshare execs, so the PID is weed's). Bound to the machine's
 	// own address; telemetry, WebDAV and the admin UI off.
-	addr := m.Addr().String()
+	addr := s.m.Addr().String()
 	script := `mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p /srv/s3 && exec "$0" "$@"`
-	args := []string{"-m", "sh", "-c", script, weed, "mini",
+	args := []string{"-m", "sh", "-c", script, toolPath(t, "weed"), "mini",
 		"-dir=/srv/s3", "-ip=" + addr, "-ip.bind=" + addr,
 		"-s3.config=/etc/seaweedfs/s3.json", "-bucket=" + s.Bucket,
 		"-master.telemetry=false", "-webdav=false", "-admin.ui=false",
 	}
-	ctx := context.Background()
-	p, err := m.Command(ctx, "unshare", args...).Start()
+	p, err := s.m.Command(context.Background(), "unshare", args...).Start()
 	if err != nil {
 		t.Fatalf("cannot start weed: %v", err)
 	}
 	s.p = p
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
+	start := time.Now()
+	deadline := start.Add(60 * time.Second)
+	for {
+		_, err := s.client.ListObjectsV2(&s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), MaxKeys: aws.Int64(1)})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("weed never served bucket %s at %s: %v\n%s", s.Bucket, s.Endpoint, err, s.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("weed serves bucket %s at %s (ready in %s)", s.Bucket, s.Endpoint, time.Since(start).Round(time.Millisecond))
+}
 
+// Stop stops weed: an S3 outage.
+func (s *s3Service) Stop() {
+	if s.p != nil {
+		s.p.Stop(10 * time.Second)
+		s.p = nil
+	}
+}
+
+// Restart ends an outage: weed again, on the same data.
+func (s *s3Service) Restart(t testing.TB) { s.start(t) }
+
+// newS3Client is the test's own S3 client, dialling through the cloud.
+func newS3Client(t testing.TB, e *Env, s *s3Service) *s3.S3 {
+	t.Helper()
 	sess, err := session.NewSession(&aws.Config{
 		Endpoint:         aws.String(s.Endpoint),
 		Region:           aws.String(s3Region),
@@ -109,21 +145,7 @@ func newS3(t testing.TB, e *Env) *s3Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.client = s3.New(sess)
-	start := time.Now()
-	deadline := start.Add(60 * time.Second)
-	for {
-		_, err := s.client.ListObjectsV2(&s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), MaxKeys: aws.Int64(1)})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("weed never served bucket %s at %s: %v\n%s", s.Bucket, s.Endpoint, err, s.log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Logf("weed serves bucket %s at %s (ready in %s)", s.Bucket, s.Endpoint, time.Since(start).Round(time.Millisecond))
-	return s
+	return s3.New(sess)
 }
 
 // log is weed's output with the keys masked, for failure messages.

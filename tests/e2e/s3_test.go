@@ -439,6 +439,26 @@ func assertNoSecretLeaked(t testing.TB, e *Env, unit string, s *s3Service) {
 // fix, the registry keeps serving its last good configuration (the image
 // pushed before still pulls), and no key shows in status, juju-log or the
 // registry's log. Put right, the unit is Ready on the new settings.
+// waitStatus runs update-status every two seconds until the unit shows
+// status name with a message that starts with msg.
+func waitStatus(t *testing.T, e *Env, within time.Duration, name, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if err := e.Model.UpdateStatus(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st := e.Model.Unit(unit0).Status()
+		if st.Name == name && strings.HasPrefix(st.Message, msg) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s the unit is %s %q, want %s %q", within, st.Name, st.Message, name, msg)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
 func TestS3BadInput(t *testing.T) {
 	t.Parallel()
 	e := New(t)
@@ -500,6 +520,22 @@ func TestS3BadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantStatus(t, e, "blocked", "Cannot reach S3 storage: check storage-s3-regionendpoint (see juju debug-log) (serving the previous configuration)")
+		stillServes(t)
+	})
+
+	// Storage that goes away under a good configuration: the registry's
+	// health check fails (three checks 10 s apart) and its API answers
+	// 503; update-status says so, and comes back when S3 does.
+	t.Run("an outage after a good configuration", func(t *testing.T) {
+		if err := e.Model.SetConfig(ctx, map[string]any{"storage-s3-regionendpoint": s.Endpoint}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e, "active", ready)
+		s.Stop()
+		outage := "Registry storage fails its health check (storagedriver_s3)"
+		waitStatus(t, e, 90*time.Second, "blocked", outage)
+		s.Restart(t)
+		waitStatus(t, e, 60*time.Second, "active", ready)
 		stillServes(t)
 	})
 
