@@ -18,9 +18,10 @@ import (
 func TestLogWriterQuietsOnlyTheProbe(t *testing.T) {
 	var out syncBuffer
 	logrus.SetOutput(&out)
-	level := logrus.GetLevel()
+	level, formatter := logrus.GetLevel(), logrus.StandardLogger().Formatter
 	logrus.SetLevel(logrus.InfoLevel)
-	t.Cleanup(func() { logrus.SetOutput(os.Stderr); logrus.SetLevel(level) })
+	logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true})
+	t.Cleanup(func() { logrus.SetOutput(os.Stderr); logrus.SetLevel(level); logrus.SetFormatter(formatter) })
 
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	s.Config.ErrorLog = log.New(logWriter{}, "", 0)
