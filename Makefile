@@ -6,9 +6,12 @@
 #   make bench   benchmarks contributed by mk/*.mk
 #   make demo    pack the charm and run the demo
 #   make tools   install Go-built test tools into $(TOOLS_DIR)
+#                (tools-quick: all but the slow ones, tools-slow: those)
 #
 # Each area adds its own rules in mk/<area>.mk: append targets to
-# BENCH_TARGETS or TOOLS_TARGETS, and install Go tools with $(GO_INSTALL).
+# BENCH_TARGETS or TOOLS_TARGETS (TOOLS_SLOW_TARGETS for tools that take
+# many minutes to build from cold caches), and install Go tools with
+# $(GO_INSTALL).
 
 GO ?= go
 SHELL := bash
@@ -31,15 +34,18 @@ TEST_FLAGS ?=
 
 BENCH_TARGETS :=
 TOOLS_TARGETS :=
+TOOLS_SLOW_TARGETS :=
 
 include mk/*.mk
 
-.PHONY: all test bench demo lint tools clean distclean
+.PHONY: all test bench demo lint tools tools-quick tools-slow clean distclean
 
 all: lint test
 
 # Tests of the packed charm use $CHARM instead of packing their own.
-test: deps tools charm
+# The slow tools too, unless .ci/run found no time to build them and said so
+# in S3_SUITE_SKIP (the suites that need them then skip, saying why).
+test: deps tools-quick $(if $(S3_SUITE_SKIP),,tools-slow) charm
 	$(GO) vet ./...
 	CHARM=$(CHARM) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
@@ -54,8 +60,12 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-tools: $(TOOLS_TARGETS)
+tools: tools-quick tools-slow
+
+tools-quick: $(TOOLS_TARGETS)
 	@mkdir -p $(TOOLS_DIR)
+
+tools-slow: $(TOOLS_SLOW_TARGETS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(CHARM)
