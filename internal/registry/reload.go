@@ -237,6 +237,7 @@ func (s *Server) newGeneration(cfg *configuration.Configuration) (g *generation,
 	// Health checks go to a registry of this generation: the global one
 	// refuses a second registration of the same check.
 	g.app.RegisterHealthChecks(g.health)
+	watchStorageDeadline(ctx, cfg, g.health)
 	g.handler = s.handlerChain(g)
 	return g, nil
 }

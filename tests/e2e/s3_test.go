@@ -539,6 +539,30 @@ func TestS3BadInput(t *testing.T) {
 		stillServes(t)
 	})
 
+	// Storage whose network drops packets never refuses anything: the
+	// upstream check waits on it forever. The registry's own deadline
+	// check (10 s, three times) fails instead, and new requests get a
+	// 503 at once rather than hanging.
+	t.Run("storage that stops answering", func(t *testing.T) {
+		if err := s.m.SetLink(false); err != nil {
+			t.Fatal(err)
+		}
+		defer s.m.SetLink(true)
+		waitStatus(t, e, 120*time.Second, "blocked", "Registry storage fails its health check (storagedriver_s3_timeout)")
+		start := time.Now()
+		if _, err := relPullDigest(c, netloc, "s3/app:1"); err == nil {
+			t.Error("a pull succeeded while the storage was unreachable")
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("a pull took %s to fail while the storage was unreachable: it hung", took)
+		}
+		if err := s.m.SetLink(true); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, e, 90*time.Second, "active", ready)
+		stillServes(t)
+	})
+
 	t.Run("put right, the new settings serve", func(t *testing.T) {
 		// A new root directory: a storage change the registry must take.
 		if err := e.Model.SetConfig(ctx, map[string]any{"storage-s3-regionendpoint": s.Endpoint, "storage-s3-rootdirectory": "/" + s3Root + "-2"}); err != nil {
