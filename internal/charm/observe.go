@@ -146,7 +146,7 @@ func (c *Charm) observeEndpoint(ctx context.Context, o *Observed, ep string, spe
 	return c.readEndpoint(ctx, o, ids, spec, out)
 }
 
-// readEndpoint reads the relations ids of one endpoint into *out.
+// readEndpoint reads the relations of one endpoint, by their ids, into *out.
 func (c *Charm) readEndpoint(ctx context.Context, o *Observed, ids []string, spec relSpec, out *[]Relation) error {
 	rels := make([]Relation, len(ids))
 	var g group
