@@ -177,6 +177,7 @@ func (m *Machine) PowerOff() error {
 		<-m.done
 	}
 	m.agent = nil
+	m.client.forget()
 	return nil
 }
 
