@@ -29,11 +29,17 @@ func (c *Charm) probe(ctx context.Context, p Probe) bool {
 // its health checks fail: "/" answers 200 whatever the storage, and the
 // API's 503 is behind a TLS handshake and authentication, so the registry
 // tells over its control socket instead.
+// Both questions are asked at once: each is a local round trip, and
+// update-status is little else.
 func (c *Charm) checkHealth(ctx context.Context, p Probe) (answers bool, failing []string) {
-	if !c.probe(ctx, p) {
+	done := make(chan []string, 1)
+	go func() { done <- c.failingChecks(ctx) }()
+	answers = c.probe(ctx, p)
+	failing = <-done
+	if !answers {
 		return false, nil
 	}
-	return true, c.failingChecks(ctx)
+	return true, failing
 }
 
 // failingChecks names the registry's failing health checks. A registry
