@@ -22,6 +22,7 @@ func main() {
 }
 
 func run(args []string) int {
+	collectOnlyNearLimit()
 	if len(args) > 1 {
 		if cmd, ok := workloadCommands[args[1]]; ok {
 			return cmd(args[2:])

@@ -19,6 +19,7 @@ var workloadCommands = map[string]func(args []string) int{
 // serve runs the registry (the service's ExecStart). Signals are handled
 // by registry.Serve: SIGHUP reloads, SIGTERM drains and exits.
 func serve(args []string) int {
+	collectAsUsual()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg := fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file")
 	if err := fs.Parse(args); err != nil {
