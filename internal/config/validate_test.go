@@ -1,22 +1,16 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 // defaults decodes the defaults of the charm's config.yaml the way Juju
@@ -50,29 +44,11 @@ func defaults() Config {
 	return c
 }
 
-// keyPair returns a fresh self-signed certificate and its EC key as PEM.
+// keyPair returns a fresh certificate and its EC key as PEM.
 func keyPair(t *testing.T) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "registry"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	p := pkitest.NewCA(t, "test CA").Issue(t, pkitest.Leaf{CommonName: "registry"})
+	return p.CertPEM, p.KeyPEM
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

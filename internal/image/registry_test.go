@@ -2,29 +2,22 @@ package image
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 func init() {
@@ -39,7 +32,7 @@ type testRegistry struct {
 	root   string // filesystem storage root
 	Netloc string
 	CAPEM  []byte // set when served over TLS
-	ca     *testCA
+	ca     *pkitest.CA
 }
 
 type regOpts struct {
@@ -65,14 +58,14 @@ func newRegistry(t testing.TB, o regOpts) *testRegistry {
 	r.srv = httptest.NewUnstartedServer(newApp(t, r.cfg))
 	r.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	if o.tls {
-		ca := newCA(t)
-		r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "127.0.0.1")}}
+		ca := pkitest.NewCA(t, "test CA")
+		srv := ca.Issue(t, pkitest.Leaf{IPs: []string{"127.0.0.1"}})
+		r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{srv.TLS()}}
 		if o.clientCerts {
 			r.srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
-			r.srv.TLS.ClientCAs = x509.NewCertPool()
-			r.srv.TLS.ClientCAs.AddCert(ca.cert)
+			r.srv.TLS.ClientCAs = ca.Pool()
 		}
-		r.CAPEM, r.ca = ca.pem, ca
+		r.CAPEM, r.ca = ca.CertPEM, ca
 		r.srv.StartTLS()
 	} else {
 		r.srv.Start()
@@ -142,57 +135,6 @@ func (r *testRegistry) diskUsage(t testing.TB) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (ca *testCA) leaf(t testing.TB, ip string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: ip},
-		IPAddresses:  []net.IP{net.ParseIP(ip)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // errContains fails unless err mentions every word.

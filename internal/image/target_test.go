@@ -2,38 +2,13 @@ package image
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
 	"testing"
-	"time"
-)
 
-// clientPair is a client certificate signed by ca, as PEM.
-func (ca *testCA) clientPair(t *testing.T) (certPEM, keyPEM []byte) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "charm"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
+)
 
 // TestPushToRegistryRequiringClientCertificates: the reference's tls-ca-path
 // makes the registry demand client certificates (http.tls.clientcas).
@@ -45,7 +20,8 @@ func TestPushToRegistryRequiringClientCertificates(t *testing.T) {
 	tg := dst.target("", "")
 	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg})
 	errContains(t, res.Err, "certificate")
-	tg.ClientCert, tg.ClientKey = dst.ca.clientPair(t)
+	client := dst.ca.Issue(t, pkitest.Leaf{CommonName: "charm", Client: true})
+	tg.ClientCert, tg.ClientKey = client.CertPEM, client.KeyPEM
 	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg}); res.Err != nil {
 		t.Fatal(res.Err)
 	}

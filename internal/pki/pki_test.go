@@ -6,22 +6,18 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 func TestParseCertificatesSkipsText(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "x"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	block := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	certs, err := ParseCertificates([]byte("Certificate:\n    Data:\n        Version: 3\n" + block + block))
-	if err != nil || len(certs) != 2 || certs[0].SerialNumber.Int64() != 7 {
+	ca := pkitest.NewCA(t, "x")
+	leaf := ca.Issue(t, pkitest.Leaf{CommonName: "y"})
+	certs, err := ParseCertificates([]byte("Certificate:\n    Data:\n        Version: 3\n" + string(leaf.CertPEM) + string(ca.CertPEM)))
+	if err != nil || len(certs) != 2 || !certs[0].Equal(leaf.Cert) || !certs[1].Equal(ca.Cert) {
 		t.Fatalf("certs=%d err=%v", len(certs), err)
 	}
 	if _, err := ParseCertificates([]byte("no pem here")); err == nil {

@@ -18,6 +18,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 // loadOpts sizes the reload-under-load scenario.
@@ -82,7 +84,7 @@ type creds struct {
 type loadScenario struct {
 	opts    loadOpts
 	r       loadTarget
-	ca      *srvCA
+	ca      *pkitest.CA
 	cfg     testConfig
 	htp     string
 	cert    string
@@ -135,9 +137,9 @@ func runReloadUnderLoad(t testing.TB, opts loadOpts) loadResult {
 
 func (s *loadScenario) setUp(t testing.TB) {
 	dir := t.TempDir()
-	s.ca = newSrvCA(t)
+	s.ca = pkitest.NewCA(t, "test CA")
 	s.cert, s.key = filepath.Join(dir, "registry.crt"), filepath.Join(dir, "registry.key")
-	s.ca.issueAt(t, s.cert, s.key)
+	issueAt(t, s.ca, s.cert, s.key)
 	s.htp = filepath.Join(dir, "htpasswd")
 	s.passwds = map[string]string{"alice": "alice-0", "bob": "bob-0"}
 	writeHtpasswd(t, s.htp, s.passwds)
@@ -173,7 +175,7 @@ func (s *loadScenario) reconfigureAll(t testing.TB) {
 		func(c *testConfig) { c.LogLevel = "warn" },
 		func(c *testConfig) { s.changePassword(t, "alice") },
 		func(c *testConfig) { c.Delete = true },
-		func(c *testConfig) { s.ca.issueAt(t, s.cert, s.key) },
+		func(c *testConfig) { issueAt(t, s.ca, s.cert, s.key) },
 		func(c *testConfig) { c.LogLevel = "error" },
 		func(c *testConfig) { s.changePassword(t, "bob") },
 		func(c *testConfig) { c.NoCache = true },

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 // servedSerial does GET /v2/ with c and returns the serial of the server
@@ -42,9 +44,9 @@ func servedSerialClose(t *testing.T, c *http.Client, host string) (int64, bool) 
 
 func TestTLSCertificateRotation(t *testing.T) {
 	dir := t.TempDir()
-	ca := newSrvCA(t)
+	ca := pkitest.NewCA(t, "test CA")
 	certPath, keyPath := filepath.Join(dir, "registry.crt"), filepath.Join(dir, "registry.key")
-	first := ca.issueAt(t, certPath, keyPath)
+	first := issueAt(t, ca, certPath, keyPath)
 	cfg := testConfig{RootDir: t.TempDir(), Cert: certPath, Key: keyPath}
 	r := startServer(t, cfg)
 
@@ -61,7 +63,7 @@ func TestTLSCertificateRotation(t *testing.T) {
 		t.Error("a reload without TLS changes closed a connection")
 	}
 
-	second := ca.issueAt(t, certPath, keyPath)
+	second := issueAt(t, ca, certPath, keyPath)
 	r.reconfigure(t, cfg)
 	// The kept-alive connection from before the rotation answers once more
 	// (and asks to be closed); the next request handshakes anew.
@@ -78,9 +80,9 @@ func TestTLSCertificateRotation(t *testing.T) {
 
 func TestSwitchHTTPAndHTTPSLive(t *testing.T) {
 	dir := t.TempDir()
-	ca := newSrvCA(t)
+	ca := pkitest.NewCA(t, "test CA")
 	certPath, keyPath := filepath.Join(dir, "registry.crt"), filepath.Join(dir, "registry.key")
-	ca.issueAt(t, certPath, keyPath)
+	issueAt(t, ca, certPath, keyPath)
 	plain := testConfig{RootDir: t.TempDir()}
 	r := startServer(t, plain)
 	ref, img := pushRandom(t, r.host(), "test/switch", 1<<18, 2)
@@ -114,24 +116,20 @@ func TestSwitchHTTPAndHTTPSLive(t *testing.T) {
 
 func TestMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca := newSrvCA(t)
+	ca := pkitest.NewCA(t, "test CA")
 	certPath, keyPath := filepath.Join(dir, "registry.crt"), filepath.Join(dir, "registry.key")
-	ca.issueAt(t, certPath, keyPath)
+	issueAt(t, ca, certPath, keyPath)
 	caPath := filepath.Join(dir, "ca.crt")
-	writeTestFile(t, caPath, ca.pem)
+	writeTestFile(t, caPath, ca.CertPEM)
 	r := startServer(t, testConfig{Cert: certPath, Key: keyPath, ClientCAs: caPath})
 
 	_, err := (&http.Client{Transport: clientTransport(ca)}).Get("https://" + r.host() + "/v2/")
 	if err == nil {
 		t.Error("a client without a certificate was let in")
 	}
-	cc, ck, _ := ca.issue(t, dir, true)
-	pair, err := tls.LoadX509KeyPair(cc, ck)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := ca.Issue(t, pkitest.Leaf{CommonName: "client", Client: true})
 	tr := clientTransport(ca)
-	tr.TLSClientConfig.Certificates = []tls.Certificate{pair}
+	tr.TLSClientConfig.Certificates = []tls.Certificate{client.TLS()}
 	resp, err := (&http.Client{Transport: tr}).Get("https://" + r.host() + "/v2/")
 	if err != nil {
 		t.Fatalf("client with a certificate: %v", err)

@@ -3,18 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 // testConfig is the part of a distribution configuration the tests vary.
@@ -226,93 +220,22 @@ func writeHtpasswd(t testing.TB, path string, users map[string]string) {
 	}
 }
 
-// srvCA issues server certificates for 127.0.0.1.
-type srvCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	pem    []byte
-	serial int64
-}
-
-func newSrvCA(t testing.TB) *srvCA {
+// issueAt writes a new server certificate for 127.0.0.1 and its key at
+// fixed paths, each by a rename (as the charm does on rotation), and returns
+// its serial.
+func issueAt(t testing.TB, ca *pkitest.CA, certPath, keyPath string) int64 {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	p := ca.Issue(t, pkitest.Leaf{IPs: []string{"127.0.0.1"}})
+	for _, f := range []struct {
+		path string
+		pem  []byte
+	}{{certPath, p.CertPEM}, {keyPath, p.KeyPEM}} {
+		writeTestFile(t, f.path+".new", f.pem)
+		if err := os.Rename(f.path+".new", f.path); err != nil {
+			t.Fatal(err)
+		}
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &srvCA{cert: cert, key: key, serial: 100,
-		pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue writes a new leaf (server or client) certificate and key under dir
-// and returns their paths and its serial number.
-func (ca *srvCA) issue(t testing.TB, dir string, client bool) (certPath, keyPath string, serial int64) {
-	t.Helper()
-	ca.serial++
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	usage := x509.ExtKeyUsageServerAuth
-	if client {
-		usage = x509.ExtKeyUsageClientAuth
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.serial),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath = filepath.Join(dir, fmt.Sprintf("cert-%d.pem", ca.serial))
-	keyPath = filepath.Join(dir, fmt.Sprintf("key-%d.pem", ca.serial))
-	writeTestFile(t, certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeTestFile(t, keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
-	return certPath, keyPath, ca.serial
-}
-
-func (ca *srvCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-// issueAt writes a server certificate and key at fixed paths (as the charm
-// does on rotation) and returns its serial.
-func (ca *srvCA) issueAt(t testing.TB, certPath, keyPath string) int64 {
-	t.Helper()
-	c, k, serial := ca.issue(t, filepath.Dir(certPath), false)
-	if err := os.Rename(c, certPath); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(k, keyPath); err != nil {
-		t.Fatal(err)
-	}
-	return serial
+	return p.Cert.SerialNumber.Int64()
 }
 
 func writeTestFile(t testing.TB, path string, b []byte) {
@@ -323,11 +246,11 @@ func writeTestFile(t testing.TB, path string, b []byte) {
 }
 
 // transport is a fresh client transport trusting ca (nil: plain HTTP only).
-func clientTransport(ca *srvCA) *http.Transport {
+func clientTransport(ca *pkitest.CA) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 100
 	if ca != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: ca.pool()}
+		tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
 	}
 	return tr
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 func blob64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -38,7 +40,7 @@ func newCA(t *testing.T) testCA {
 	tmpl := certTemplate("Test CA", testNow.Add(-24*time.Hour), testNow.Add(365*24*time.Hour))
 	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 	tmpl.KeyUsage = x509.KeyUsageCertSign
-	cert, certPEM := signCert(t, tmpl, tmpl, key.Public(), key)
+	cert, certPEM := pkitest.Sign(t, tmpl, tmpl, key.Public(), key)
 	return testCA{cert, key, certPEM}
 }
 
@@ -65,7 +67,7 @@ func (ca testCA) issue(t *testing.T, o leafOpts) []byte {
 	for _, ip := range o.ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
 	}
-	_, certPEM := signCert(t, tmpl, ca.cert, o.key.Public(), ca.key)
+	_, certPEM := pkitest.Sign(t, tmpl, ca.cert, o.key.Public(), ca.key)
 	return certPEM
 }
 
@@ -77,19 +79,6 @@ func certTemplate(cn string, notBefore, notAfter time.Time) *x509.Certificate {
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 	}
-}
-
-func signCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, []byte) {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 func ecKey(t *testing.T) *ecdsa.PrivateKey {
@@ -214,7 +203,7 @@ func TestCheckServingWithIntermediate(t *testing.T) {
 	interKey := ecKey(t)
 	tmpl := certTemplate("Intermediate", testNow.Add(-time.Hour), testNow.AddDate(1, 0, 0))
 	tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-	interCert, interPEM := signCert(t, tmpl, root.cert, interKey.Public(), root.key)
+	interCert, interPEM := pkitest.Sign(t, tmpl, root.cert, interKey.Public(), root.key)
 	inter := testCA{interCert, interKey, interPEM}
 	leafKey := ecKey(t)
 	chain := append(inter.issue(t, leafOpts{key: leafKey}), interPEM...)

@@ -9,15 +9,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 	"github.com/canonical/docker-registry-charm/tests/sim/machine"
 )
 
@@ -108,15 +102,16 @@ func newSourceRegistry(t testing.TB, e *Env, private bool) *sourceRegistry {
 	if private {
 		s.Private = fmt.Sprintf("%s:%d", m.Addr(), sourcePrivatePort)
 		s.Password = randomSecret(t)
-		ca, cert, key := issueServerCert(t, m.Addr())
-		s.CAPEM = ca
+		ca := pkitest.NewCA(t, "source mirror CA")
+		srv := ca.Issue(t, pkitest.Leaf{IPs: []string{m.Addr().String()}})
+		s.CAPEM = ca.CertPEM
 		hash, err := bcrypt.GenerateFromPassword([]byte(s.Password), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for path, data := range map[string][]byte{
-			"/etc/source/tls.crt":  cert,
-			"/etc/source/tls.key":  key,
+			"/etc/source/tls.crt":  srv.CertPEM,
+			"/etc/source/tls.key":  srv.KeyPEM,
 			"/etc/source/htpasswd": []byte(sourceUser + ":" + string(hash) + "\n"),
 		} {
 			if err := m.WriteFile(path, data, 0o600); err != nil {
@@ -371,46 +366,6 @@ func randomBytes(t testing.TB, n int) []byte {
 
 func randomSecret(t testing.TB) string {
 	return fmt.Sprintf("pw-%x", randomBytes(t, 12))
-}
-
-// issueServerCert makes a CA and a server certificate for ip.
-func issueServerCert(t testing.TB, ip interface{ String() string }) (caPEM, certPEM, keyPEM []byte) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "source mirror CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: ip.String()},
-		IPAddresses: []net.IP{net.ParseIP(ip.String())},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 }
 
 // trustCA adds caPEM to a machine's system trust store, as an operator

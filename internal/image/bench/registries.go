@@ -1,15 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
 // upstream is one `registry serve` process of the upstream binary.
@@ -116,42 +111,29 @@ func freePort() (int, error) {
 // writeCerts makes a CA and a server certificate for 127.0.0.1 in dir, and
 // a copy of the CA as certDir/ca.crt for skopeo's --dest-cert-dir.
 func writeCerts(dir, certDir string) ([]byte, error) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the CA: %w", err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the server certificate: %w", err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	ca := pkitest.NewCA(mustT{}, "bench CA")
+	srv := ca.Issue(mustT{}, pkitest.Leaf{IPs: []string{"127.0.0.1"}})
 	files := map[string][]byte{
-		filepath.Join(dir, "server.crt"): pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		filepath.Join(dir, "server.key"): pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		filepath.Join(certDir, "ca.crt"): caPEM,
+		filepath.Join(dir, "server.crt"): srv.CertPEM,
+		filepath.Join(dir, "server.key"): srv.KeyPEM,
+		filepath.Join(certDir, "ca.crt"): ca.CertPEM,
 	}
 	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			return nil, fmt.Errorf("cannot write %s: %w", p, err)
 		}
 	}
-	return caPEM, nil
+	return ca.CertPEM, nil
 }
+
+// mustT runs the test PKI outside a test: creating a key or a certificate
+// from fixed templates does not fail short of a broken machine, so a
+// failure panics.
+type mustT struct{}
+
+func (mustT) Helper() {}
+
+func (mustT) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
 
 func writeHtpasswd(path, user, password string) error {
 	// Cost 5 is what `htpasswd -B` writes by default; distribution checks it
