@@ -313,3 +313,29 @@ func TestActionSchemas(t *testing.T) {
 		}
 	}
 }
+
+// Every hook starts the packed binary anew, and Go initialises the ~300
+// packages distribution brings in before main runs; they allocate enough
+// to cross the collector's first heap goal. internal/initgc keeps the
+// collector off during that: the shipped binary must run no collection
+// before main (gctrace prints one line per collection).
+func TestDispatchStartsWithoutCollecting(t *testing.T) {
+	ch := readCharm(t)
+	dir := t.TempDir()
+	if err := ch.ExpandTo(dir); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(dir, "dispatch"))
+	// No JUJU_DISPATCH_PATH: dispatch prints its usage and exits 2, so
+	// whatever collection runs, runs during start-up.
+	cmd.Env = []string{"GODEBUG=gctrace=1"}
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "usage:") {
+		t.Fatalf("dispatch without a hook environment did not print its usage:\n%s", out)
+	}
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "gc ") {
+			t.Errorf("a garbage collection ran while dispatch started: %s", line)
+		}
+	}
+}
