@@ -109,6 +109,7 @@ func NewServer(ctx context.Context, opts ServeOptions) (*Server, error) {
 	}
 	logrus.SetOutput(opts.Stderr)
 	installFieldsHook()
+	boundStorageWaits()
 
 	cfg, err := readConfig(opts.ConfigPath)
 	if err != nil {

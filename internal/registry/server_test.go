@@ -30,6 +30,7 @@ import (
 type testConfig struct {
 	Addr        string
 	RootDir     string // filesystem storage; empty = inmemory
+	S3Endpoint  string // host:port of S3 storage, instead of RootDir
 	Htpasswd    string
 	Cert, Key   string
 	ClientCAs   string
@@ -76,7 +77,9 @@ http:
     prometheus: {enabled: {{.Prometheus}}}
 {{- end}}
 storage:
-{{- if .RootDir}}
+{{- if .S3Endpoint}}
+  s3: {region: us-east-1, bucket: registry, regionendpoint: "http://{{.S3Endpoint}}", accesskey: AKIDEXAMPLE, secretkey: test-only, secure: false, forcepathstyle: true}
+{{- else if .RootDir}}
   filesystem: {rootdirectory: {{.RootDir}}}
 {{- else}}
   inmemory: {}
