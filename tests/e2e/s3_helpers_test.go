@@ -97,10 +97,12 @@ func (s *s3Service) start(t testing.TB) {
 	t.Helper()
 	// weed puts its local gRPC sockets at fixed names in /tmp, which
 	// machines share with the host and each other: it gets a /tmp of its
-	// own (unshare execs, so the PID is weed's). Bound to the machine's
-	// own address; telemetry, WebDAV and the admin UI off.
+	// own (unshare execs, so the PID is weed's). The binary is opened
+	// before that mount, which hides it when the checkout (and so the
+	// tools cache) is under /tmp, and run from the open file. Bound to the
+	// machine's own address; telemetry, WebDAV and the admin UI off.
 	addr := s.m.Addr().String()
-	script := `mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p /srv/s3 && exec "$0" "$@"`
+	script := `exec 3<"$0" && mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p /srv/s3 && exec /proc/self/fd/3 "$@"`
 	args := []string{"-m", "sh", "-c", script, toolPath(t, "weed"), "mini",
 		"-dir=/srv/s3", "-ip=" + addr, "-ip.bind=" + addr,
 		"-s3.config=/etc/seaweedfs/s3.json", "-bucket=" + s.Bucket,
