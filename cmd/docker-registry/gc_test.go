@@ -41,7 +41,7 @@ var afterInit = func() (s struct {
 }()
 
 func TestShortLivedProcessesCollectOnlyNearLimit(t *testing.T) {
-	t.Cleanup(collectAsUsualForTests(t))
+	t.Cleanup(restoreCollectorAfter(t))
 	collectOnlyNearLimit()
 	if got := debug.SetMemoryLimit(-1); got != shortLivedMemoryLimit {
 		t.Errorf("memory limit = %d, want %d", got, shortLivedMemoryLimit)
@@ -52,20 +52,23 @@ func TestShortLivedProcessesCollectOnlyNearLimit(t *testing.T) {
 }
 
 func TestServeCollectsAsUsual(t *testing.T) {
-	t.Cleanup(collectAsUsualForTests(t))
+	t.Cleanup(restoreCollectorAfter(t))
 	collectOnlyNearLimit()
 	collectAsUsual()
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit = %d, want none (GOMEMLIMIT unset)", got)
+	if got := debug.SetMemoryLimit(-1); got != startMemoryLimit {
+		t.Errorf("memory limit = %d, want %d, as the process started", got, startMemoryLimit)
 	}
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("collector percent = %d, want 100", got)
+	if got := debug.SetGCPercent(-1); got != initgc.StartPercent() {
+		t.Errorf("collector percent = %d, want %d, as the process started", got, initgc.StartPercent())
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && startMemoryLimit != math.MaxInt64 {
+		t.Errorf("start memory limit = %d, want none (GOMEMLIMIT unset)", startMemoryLimit)
 	}
 }
 
-// collectAsUsualForTests returns a func that puts back the collector
+// restoreCollectorAfter returns a func that puts back the collector
 // settings in effect now, so tests do not leak them into each other.
-func collectAsUsualForTests(t *testing.T) func() {
+func restoreCollectorAfter(t *testing.T) func() {
 	t.Helper()
 	percent := debug.SetGCPercent(-1)
 	debug.SetGCPercent(percent)
