@@ -45,9 +45,16 @@ func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *
 	return ch, err
 }
 
+// readOnly is the mode of the secrets the registry reads (config.yml with
+// the http secret and storage keys, htpasswd, the TLS key), owned by root
+// and group docker-registry.
+const readOnly fs.FileMode = 0o640
+
 func (c *Charm) ensureDirs(acc service.Account) error {
 	// The config dir is group-readable by the service so it can traverse
-	// it; its files are 0600 and owned by the service where it reads them.
+	// it. What the registry reads there is root:docker-registry 0640
+	// (readOnly): the service can read but never change its own
+	// configuration, password file or key.
 	if err := files.EnsureDir(c.Paths.ConfigDir(), 0o750, 0, acc.GID); err != nil {
 		return err
 	}
@@ -97,7 +104,7 @@ func (c *Charm) writeServed(o *Observed, d *Desired, st *LocalState, acc service
 		return changed, err
 	}
 	if !d.HtpasswdKeep {
-		if err := note(c.writeOptional(c.Paths.Htpasswd(), d.Htpasswd, 0o600, acc.UID, acc.GID)); err != nil {
+		if err := note(c.writeOptional(c.Paths.Htpasswd(), d.Htpasswd, readOnly, 0, acc.GID)); err != nil {
 			return changed, err
 		}
 	}
@@ -105,7 +112,7 @@ func (c *Charm) writeServed(o *Observed, d *Desired, st *LocalState, acc service
 	if err := note(c.writeOptional(c.Paths.TokenBundle(), d.TokenBundle, 0o644, 0, acc.GID)); err != nil {
 		return changed, err
 	}
-	err := note(files.Write(files.File{Path: c.Paths.ConfigFile(), Content: d.Registry, Mode: 0o600, UID: acc.UID, GID: acc.GID}))
+	err := note(files.Write(files.File{Path: c.Paths.ConfigFile(), Content: d.Registry, Mode: readOnly, UID: 0, GID: acc.GID}))
 	return changed, err
 }
 
@@ -132,7 +139,7 @@ func (c *Charm) writeTLS(o *Observed, d *Desired, st *LocalState, acc service.Ac
 	m := d.TLS.Material
 	want := []files.File{
 		{Path: paths[0], Content: m.Cert, Mode: 0o644, UID: 0, GID: acc.GID},
-		{Path: paths[1], Content: m.Key, Mode: 0o600, UID: acc.UID, GID: acc.GID},
+		{Path: paths[1], Content: m.Key, Mode: readOnly, UID: 0, GID: acc.GID},
 	}
 	changed, err := writeAll(want)
 	if err != nil {

@@ -41,8 +41,8 @@ func TestDeployServesWithDefaults(t *testing.T) {
 		t.Error("TLS configured without any certificate source")
 	}
 	st, _ := os.Stat(filepath.Join(h.unitRoot(unit0), "/etc/docker/registry/config.yml"))
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("config.yml mode = %v, want 0600", st.Mode().Perm())
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("config.yml mode = %v, want 0640 (root:docker-registry, read only to the service)", st.Mode().Perm())
 	}
 	if h.exists(unit0, "/etc/docker/registry/htpasswd") {
 		t.Error("htpasswd written although no password is set")

@@ -53,7 +53,7 @@ func copyAtomic(src, dst string, mode fs.FileMode) error {
 		return err
 	}
 	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := MkdirAll(filepath.Dir(dst), ParentMode); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")

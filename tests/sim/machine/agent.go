@@ -166,6 +166,11 @@ func overlay(state, dir string) error {
 			return err
 		}
 	}
+	if fresh {
+		if err := freshen(dir, upper); err != nil {
+			return err
+		}
+	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", dir, upper, work)
 	if err := unix.Mount("overlay", dir, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("cannot mount overlay on %s: %w", dir, err)
