@@ -77,10 +77,11 @@ func TestHardenedService(t *testing.T) {
 		t.Errorf("registry process %d: CapEff: %q, want none", pid, status["CapEff"])
 	}
 
-	// Files the registry reads: its own, nobody else's.
+	// Files the registry reads: root's, readable by its group only, so
+	// the service cannot change its own configuration or password file.
 	for _, f := range []string{"/etc/docker/registry/config.yml", "/etc/docker/registry/htpasswd"} {
-		if got := strings.TrimSpace(u.Run("stat", "-c", "%a %U", f)); got != "600 "+regServiceUser {
-			t.Errorf("%s: mode and owner %q, want \"600 %s\"", f, got, regServiceUser)
+		if got := strings.TrimSpace(u.Run("stat", "-c", "%a %U:%G", f)); got != "640 root:"+regServiceUser {
+			t.Errorf("%s: mode and owner %q, want \"640 root:%s\"", f, got, regServiceUser)
 		}
 	}
 	htpasswd, err := u.M.ReadFile("/etc/docker/registry/htpasswd")
