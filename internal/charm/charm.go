@@ -50,12 +50,25 @@ type Charm struct {
 	// configuration in; nil means registry.CheckStorage. Tests without an
 	// S3 service replace it.
 	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
+
+	// statusUnknown is set for hooks before which Juju may have set the
+	// workload status itself ("installing charm software" at install):
+	// the status the charm last set is then not what Juju shows, and is
+	// set again.
+	statusUnknown bool
 }
+
+// jujuSetsStatus are the hooks before which the unit agent may set the
+// workload status itself (juju's uniter, operation/runhook.go beforeHook:
+// install; start and upgrade-charm follow a new charm or a restarted
+// agent, where the status the charm remembers may be stale).
+var jujuSetsStatus = map[string]bool{"install": true, "start": true, "upgrade-charm": true, "post-series-upgrade": true}
 
 // Hook runs one hook. It returns an error only for a bug or a machine
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {
 	c.Juju.Runner = limited(c.Juju.Runner)
+	c.statusUnknown = jujuSetsStatus[name]
 	switch name {
 	case "collect-metrics", "meter-status-changed", "leader-deposed":
 		// Restricted contexts (metrics hooks have almost no hook tools)

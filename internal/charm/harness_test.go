@@ -156,6 +156,9 @@ type recorder struct {
 	rejectReload bool
 	// busyPorts makes the socket unit fail to start.
 	busyPort bool
+	// crash makes the service exit as it starts, with this journal line
+	// ("" : it stays up).
+	crash string
 }
 
 func (r *recorder) record(call string) {
@@ -206,7 +209,7 @@ func (r *recorder) Start(_ context.Context, u string) error {
 	if busy {
 		return errors.New("Address already in use")
 	}
-	r.set(u, true)
+	r.set(u, r.crash == "" || u != service.ServiceUnit)
 	return nil
 }
 func (r *recorder) Stop(_ context.Context, u string) error {
@@ -223,7 +226,7 @@ func (r *recorder) Restart(_ context.Context, u string) error {
 		r.set(u, false)
 		return errors.New("Address already in use")
 	}
-	r.set(u, true)
+	r.set(u, r.crash == "" || u != service.ServiceUnit)
 	return nil
 }
 func (r *recorder) Reload(_ context.Context, u string) error {
@@ -235,6 +238,15 @@ func (r *recorder) Reload(_ context.Context, u string) error {
 	}
 	return nil
 }
+func (r *recorder) Failure(_ context.Context, u, prefix string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.crash == "" || u != service.ServiceUnit {
+		return "", nil
+	}
+	return service.LastLine([]byte(r.crash), prefix), nil
+}
+
 func (r *recorder) IsActive(_ context.Context, u string) (bool, error) {
 	return r.active(u), nil
 }

@@ -22,7 +22,13 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 	if out.Serving {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}
-	status := statusFor(st.Last, out)
+	if out.Serving && !out.Healthy {
+		// A registry that stopped answering: the full reconcile finds
+		// out why (and restores what it can), with the config it needs
+		// to keep secrets out of the status it sets.
+		return c.Reconcile(ctx)
+	}
+	status := statusFor(st.Last, out, c.now())
 	if status == st.Last.Status {
 		return nil
 	}

@@ -162,10 +162,15 @@ func TestUpdateStatusIsCheap(t *testing.T) {
 	if calls := h.model.ToolCalls(mark); len(calls) != 0 {
 		t.Errorf("a no-op update-status made tool calls: %v", calls)
 	}
-	// The registry died: update-status notices.
+	// The registry died: update-status notices and runs the full
+	// reconcile, which starts it again.
 	h.services(unit0).set("docker-registry.service", false)
+	mark2 := h.services(unit0).mark()
 	h.must(h.model.UpdateStatus(ctx))
-	h.wantStatus(unit0, "waiting", "Registry is not answering")
+	if calls := h.services(unit0).since(mark2); !slices.Contains(calls, "start docker-registry.service") {
+		t.Errorf("update-status did not start the dead registry: %v", calls)
+	}
+	h.wantStatus(unit0, "active", "Ready at")
 }
 
 func TestStopActionHoldsAcrossHooks(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
@@ -66,6 +67,8 @@ type Summary struct {
 	// Version is the workload version last reported to Juju.
 	Version string `json:"version,omitempty"`
 	Scheme  string `json:"scheme,omitempty"`
+	// CertExpires is when the served certificate expires; zero on http.
+	CertExpires time.Time `json:"cert-expires,omitzero"`
 }
 
 func loadState(path string) (LocalState, error) {
