@@ -159,6 +159,20 @@ type recorder struct {
 	// crash makes the service exit as it starts, with this journal line
 	// ("" : it stays up).
 	crash string
+	// failOnce makes the next call of this verb ("daemon-reload",
+	// "restart", ...) fail, as a hook killed at that point would leave
+	// it undone.
+	failOnce string
+}
+
+func (r *recorder) failed(verb string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failOnce == verb {
+		r.failOnce = ""
+		return true
+	}
+	return false
 }
 
 func (r *recorder) record(call string) {
@@ -192,7 +206,13 @@ func (r *recorder) mark() int {
 	return len(r.calls)
 }
 
-func (r *recorder) DaemonReload(context.Context) error { r.record("daemon-reload"); return nil }
+func (r *recorder) DaemonReload(context.Context) error {
+	if r.failed("daemon-reload") {
+		return errors.New("killed")
+	}
+	r.record("daemon-reload")
+	return nil
+}
 func (r *recorder) Enable(_ context.Context, units ...string) error {
 	r.record("enable " + strings.Join(units, " "))
 	return nil
@@ -218,6 +238,9 @@ func (r *recorder) Stop(_ context.Context, u string) error {
 	return nil
 }
 func (r *recorder) Restart(_ context.Context, u string) error {
+	if r.failed("restart") {
+		return errors.New("killed")
+	}
 	r.record("restart " + u)
 	r.mu.Lock()
 	busy := r.busyPort && u == "docker-registry.socket"

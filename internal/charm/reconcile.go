@@ -66,6 +66,11 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	ch.Served = ch.Served || st.ReloadPending
 	err = c.drive(ctx, ch, out.Serving, d.Probe)
 	st.ReloadPending = errors.Is(err, errRejected)
+	if err == nil || st.ReloadPending || errors.Is(err, errNoSocket) {
+		// systemd knows: a rejected reload is retried through
+		// ReloadPending, a busy port on the next hook.
+		st.Pending = Changes{}
+	}
 	switch {
 	case st.ReloadPending:
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(

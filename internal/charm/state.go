@@ -38,6 +38,11 @@ type LocalState struct {
 	// ReloadPending is set when the registry refused a reload: it still
 	// serves the previous configuration and the next hook retries.
 	ReloadPending bool `json:"reload-pending,omitempty"`
+	// Pending is what files changed that systemd has not been told of
+	// yet: recorded before they are written, cleared once the service
+	// was reloaded or restarted, so a hook killed in between is followed
+	// by one that finishes the job.
+	Pending Changes `json:"pending,omitzero"`
 	// ReactiveContainerChecked is set once docker answered that the
 	// reactive charm's registry container is gone, never was, or is
 	// someone else's (see reactiveContainer): later hooks do not run

@@ -1,6 +1,7 @@
 package charm
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,5 +41,46 @@ func TestJujusOwnStatusIsReplaced(t *testing.T) {
 		h.model.SetUnitStatus(unit0, sim.Status{Name: "maintenance", Message: "installing charm software"})
 		h.must(h.model.RunHook(ctx, unit0, sim.Event{Hook: hook}))
 		h.wantStatus(unit0, "active", "Ready at")
+	}
+}
+
+// A hook that dies after writing files but before telling systemd leaves
+// nothing different on disk for its retry; what it was about to do is
+// recorded before the first write, so the retry (or any later hook) still
+// reloads or restarts. A new registry-name changes the unit files (the
+// hook fails at daemon-reload); a proxy changes the service's environment
+// (it fails at the restart).
+func TestKilledHookIsFinishedByTheNext(t *testing.T) {
+	for _, tc := range []struct {
+		step, file string
+		config     map[string]any
+		want       []string
+	}{
+		{"daemon-reload", "/etc/systemd/system/docker-registry.service", map[string]any{"registry-name": "renamed"},
+			[]string{"daemon-reload", "start docker-registry.service"}},
+		{"restart", "/etc/docker/registry/environment", map[string]any{"registry-http-proxy": "http://proxy.internal:3128"},
+			[]string{"restart docker-registry.service"}},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			h := newHarness(t)
+			h.must(h.model.Deploy(ctx, 1))
+			rec := h.services(unit0)
+			rec.failOnce = tc.step
+			if err := h.model.SetConfig(ctx, tc.config); err == nil {
+				t.Fatal("the hook did not fail")
+			}
+			if !h.exists(unit0, tc.file) {
+				t.Fatalf("%s was not written before the failure", tc.file)
+			}
+			mark := rec.mark()
+			h.must(h.model.Resolve(ctx, unit0, true))
+			calls := rec.since(mark)
+			for _, want := range tc.want {
+				if !slices.Contains(calls, want) {
+					t.Errorf("the retry did not %q: %v", want, calls)
+				}
+			}
+			h.wantStatus(unit0, "active", "Ready at")
+		})
 	}
 }

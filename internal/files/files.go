@@ -50,6 +50,37 @@ func Write(f File) (bool, error) {
 	return true, nil
 }
 
+// Differs reports whether Write(f) would change anything on disk: the
+// content, mode or owner differ, or the file is missing. It writes
+// nothing, so a caller can record what it is about to change first.
+func Differs(f File) (bool, error) {
+	cur, err := os.ReadFile(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot read %s: %w", f.Path, err)
+	}
+	if !bytes.Equal(cur, f.Content) {
+		return true, nil
+	}
+	st, err := os.Stat(f.Path)
+	if err != nil {
+		return false, fmt.Errorf("cannot stat %s: %w", f.Path, err)
+	}
+	if st.Mode().Perm() != f.Mode.Perm() {
+		return true, nil
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && (int(sys.Uid) != f.UID || int(sys.Gid) != f.GID), nil
+}
+
+// Exists reports whether path exists (a removal would change something).
+func Exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
 func writeTemp(tmp *os.File, f File) error {
 	// Mode and owner are set before any byte is written so a secret is
 	// never readable by others, not even for an instant.
