@@ -250,20 +250,32 @@ func TestDashboardQueriesParse(t *testing.T) {
 // metricName matches the metric names our queries and rules use.
 var metricName = regexp.MustCompile(`\b((?:docker_)?registry_[a-z_]+)\b`)
 
-// metricNames lists every registry metric the rules and the dashboard
-// read, for the end-to-end test to find in a live registry's /metrics.
+// metricNames lists every registry metric the rules' and the dashboard's
+// queries read, for the end-to-end test to find in a live registry.
 func metricNames(t *testing.T) []string {
 	t.Helper()
+	var exprs []string
+	for _, f := range MetricsRules() {
+		var rf ruleFile
+		if err := yaml.Unmarshal(f.Data, &rf); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				exprs = append(exprs, r["expr"].(string))
+			}
+		}
+	}
+	for _, p := range loadDashboard(t).Panels {
+		for _, q := range p.Targets {
+			exprs = append(exprs, q.Expr)
+		}
+	}
 	seen := map[string]bool{}
 	var names []string
-	texts := []string{}
-	for _, f := range append(MetricsRules(), Dashboards()...) {
-		texts = append(texts, string(f.Data))
-	}
-	for _, text := range texts {
-		for _, m := range metricName.FindAllStringSubmatch(text, -1) {
-			n := m[1]
-			if !seen[n] {
+	for _, e := range exprs {
+		for _, m := range metricName.FindAllStringSubmatch(e, -1) {
+			if n := m[1]; !seen[n] {
 				seen[n] = true
 				names = append(names, n)
 			}
