@@ -17,6 +17,7 @@ const (
 	epClients  = "docker-registry"
 	epWebsite  = "website"
 	epNRPE     = "nrpe-external-master"
+	epCOSAgent = "cos-agent"
 	httpSecret = "http-secret"
 )
 
@@ -38,8 +39,10 @@ type Relation struct {
 // plus what is on the machine.
 type Observed struct {
 	Unit, App string
-	Config    config.Config
-	Leader    bool
+	// Model and ModelUUID name the model, for the Juju topology COS needs.
+	Model, ModelUUID string
+	Config           config.Config
+	Leader           bool
 	// LeaderData is read only to adopt the http-secret of a unit upgraded
 	// from the reactive charm, which kept it there.
 	LeaderData Bag
@@ -51,6 +54,7 @@ type Observed struct {
 	Clients     []Relation
 	Websites    []Relation
 	NRPE        []Relation
+	COSAgents   []Relation
 	OpenedPorts []juju.Port
 
 	Host HostState
@@ -79,7 +83,7 @@ type TLSMaterial struct{ Cert, Key, CA []byte }
 // are known, not when the slowest first answer is in.
 func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
-	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Now: c.now()}
+	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Model: j.Env.ModelName, ModelUUID: j.Env.ModelUUID, Now: c.now()}
 	o.Hostname, _ = os.Hostname()
 	var g group
 	g.Go(func() error {
@@ -123,6 +127,8 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		return c.observeEndpoint(ctx, o, epWebsite, relSpec{local: true, remote: true}, &o.Websites)
 	})
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epNRPE, relSpec{local: true, remote: true}, &o.NRPE) })
+	// The collector publishes only tracing receivers, which we do not use.
+	g.Go(func() error { return c.observeEndpoint(ctx, o, epCOSAgent, relSpec{local: true}, &o.COSAgents) })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ func planRegistry(o *Observed, d *Desired) error {
 		TokenRootCertBundlePath: machineToken,
 		ListenAddr:              fmt.Sprintf(":%d", cfg.RegistryPort),
 		DebugAddr:               fmt.Sprintf(":%d", cfg.DebugPort),
+		LocalMetrics:            len(o.COSAgents) > 0,
 	}
 	if d.TLS != nil {
 		in.TLS = &registry.TLSPaths{Cert: cfg.TLSCertPath, Key: cfg.TLSKeyPath}
@@ -103,7 +104,7 @@ func planUnits(o *Observed, d *Desired) {
 		DataDir:             machineDataDir,
 		ConfigDir:           machineConfigDir,
 		Port:                cfg.RegistryPort,
-		BindsPrivilegedPort: cfg.PrometheusMetrics && cfg.DebugPort < 1024,
+		BindsPrivilegedPort: (cfg.PrometheusMetrics || len(o.COSAgents) > 0) && cfg.DebugPort < 1024,
 		EnvironmentFile:     machineEnvFile,
 	}
 	d.Service = service.ServiceFile(opts)

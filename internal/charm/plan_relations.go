@@ -16,6 +16,7 @@ func planRelations(o *Observed, d *Desired) {
 	planClients(o, d, proxy)
 	planWebsite(o, d)
 	planNRPE(o, d)
+	planCOSAgent(o, d)
 	d.Ready = readyMessage(o, d)
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,10 @@ type RenderInput struct {
 	ReadOnly   bool   // forced read-only, on top of storage-read-only
 	ListenAddr string // "" means ":<registry-port>"
 	DebugAddr  string // "" means ":<debug-port>"; used with prometheus-metrics
+	// LocalMetrics serves /metrics on 127.0.0.1:<debug-port> when
+	// prometheus-metrics is off: a cos-agent collector on the unit scrapes
+	// it, and nothing off the machine can.
+	LocalMetrics bool
 }
 
 // Fixed values of the rendered configuration; the reference charm's where it
@@ -134,9 +140,15 @@ func renderHTTP(in RenderInput) configuration.HTTP {
 		Headers:      http.Header{"X-Content-Type-Options": {"nosniff"}},
 		TLS:          renderTLS(in.TLS, in.Config.TLSClientAuth),
 	}
-	if in.Config.PrometheusMetrics {
+	switch {
+	case in.Config.PrometheusMetrics:
 		h.Debug = configuration.Debug{
 			Addr:       orDefault(in.DebugAddr, fmt.Sprintf(":%d", in.Config.DebugPort)),
+			Prometheus: configuration.Prometheus{Enabled: true, Path: metricsPath},
+		}
+	case in.LocalMetrics:
+		h.Debug = configuration.Debug{
+			Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Config.DebugPort)),
 			Prometheus: configuration.Prometheus{Enabled: true, Path: metricsPath},
 		}
 	}

@@ -151,6 +151,12 @@ func TestRenderOptions(t *testing.T) {
 			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, ":6001" }},
 		{"debug-port with DebugAddr", func(in *RenderInput) { in.Config.PrometheusMetrics, in.DebugAddr = true, "127.0.0.1:6001" },
 			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, "127.0.0.1:6001" }},
+		{"LocalMetrics binds loopback only", func(in *RenderInput) { in.LocalMetrics, in.Config.DebugPort = true, 6001 },
+			func(c *configuration.Configuration) (any, any) {
+				return c.HTTP.Debug, configuration.Debug{Addr: "127.0.0.1:6001", Prometheus: configuration.Prometheus{Enabled: true, Path: "/metrics"}}
+			}},
+		{"prometheus-metrics wins over LocalMetrics", func(in *RenderInput) { in.LocalMetrics, in.Config.PrometheusMetrics = true, true },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, ":5001" }},
 		{"log-level", func(in *RenderInput) { in.Config.LogLevel = "DEBUG" },
 			func(c *configuration.Configuration) (any, any) { return c.Log.Level, configuration.Loglevel("debug") }},
 		{"tls without CA", func(in *RenderInput) { in.TLS = &TLSPaths{Cert: "/c.crt", Key: "/c.key"} },

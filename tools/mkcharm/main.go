@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/juju/charm/v12"
+
+	"github.com/canonical/docker-registry-charm/internal/cos"
 )
 
 // requiredFiles must be in the source directory; optionalFiles are packed
@@ -93,6 +95,12 @@ func collect(src, dispatch string) ([]entry, error) {
 			return nil, fmt.Errorf("cannot read charm file: %w", err)
 		}
 		entries = append(entries, entry{name: name, mode: 0o644, data: data})
+	}
+	// The alert rules and dashboard the charm publishes over cos-agent,
+	// the bytes its binary embeds, where a Python charm keeps them, for
+	// operators to read.
+	for _, f := range append(cos.MetricsRules(), cos.Dashboards()...) {
+		entries = append(entries, entry{name: f.Path, mode: 0o644, data: f.Data})
 	}
 	bin, err := os.ReadFile(dispatch)
 	if err != nil {

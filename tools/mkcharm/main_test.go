@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/juju/charm/v12"
+
+	"github.com/canonical/docker-registry-charm/internal/cos"
 )
 
 // source writes a minimal charm source tree and a stand-in binary.
@@ -164,5 +166,35 @@ func TestManifestWithoutTheBinarysArchitectureIsRefused(t *testing.T) {
 	_, err := manifestFor([]byte("bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [arm64]\n"), "amd64")
 	if err == nil || !strings.Contains(err.Error(), "no base on amd64") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPacksCOSFiles: the rules and dashboard land where a Python charm
+// keeps them (the dashboard's uid derives from that path), byte for byte
+// what the binary publishes.
+func TestPacksCOSFiles(t *testing.T) {
+	src, bin := source(t, meta)
+	out := filepath.Join(t.TempDir(), "t.charm")
+	if err := run(src, bin, out); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := charm.ReadCharmArchive(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ch.ExpandTo(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(cos.MetricsRules(), cos.Dashboards()...) {
+		got, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || !bytes.Equal(got, f.Data) {
+			t.Errorf("%s: %v (packed %d bytes, embedded %d)", f.Path, err, len(got), len(f.Data))
+		}
+	}
+	for _, p := range []string{"src/prometheus_alert_rules/registry.rules", "src/grafana_dashboards/docker-registry.json"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s not packed: %v", p, err)
+		}
 	}
 }
