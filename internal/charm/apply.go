@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
@@ -103,7 +104,7 @@ func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *
 		}
 		st.InstalledFrom = id
 	}
-	st.TLSSource = tlsSource(d)
+	st.TLSSource, st.TLSFiles = tlsSource(d), tlsWritten(o.Config, d)
 	st.HtpasswdMemo = d.HtpasswdMemo
 	return ch, nil
 }
@@ -179,25 +180,50 @@ func (c *Charm) workloadFiles(o *Observed, d *Desired, st *LocalState, acc servi
 // remove; files the charm wrote are removed when TLS goes.
 func (c *Charm) tlsFiles(o *Observed, d *Desired, st *LocalState, acc service.Account) []managed {
 	cfg := o.Config
-	paths := []string{c.Paths.At(cfg.TLSCertPath), c.Paths.At(cfg.TLSKeyPath), c.Paths.At(cfg.TLSCAPath)}
 	served := Changes{Served: true}
+	var out []managed
+	keep := map[string]bool{}
+	if d.TLS != nil && d.TLS.Source != tlsFromFiles {
+		m := d.TLS.Material
+		out = append(out,
+			managed{File: files.File{Path: c.Paths.At(cfg.TLSCertPath), Content: m.Cert, Mode: 0o644, UID: 0, GID: acc.GID}, kind: served},
+			managed{File: files.File{Path: c.Paths.At(cfg.TLSKeyPath), Content: m.Key, Mode: readOnly, UID: 0, GID: acc.GID}, kind: served})
+		keep[cfg.TLSCertPath], keep[cfg.TLSKeyPath] = true, true
+		if len(m.CA) > 0 {
+			out = append(out, managed{File: files.File{Path: c.Paths.At(cfg.TLSCAPath), Content: m.CA, Mode: 0o644, UID: 0, GID: acc.GID}, kind: served})
+			keep[cfg.TLSCAPath] = true
+		}
+	}
+	// What the charm wrote before and no longer serves (TLS off, paths
+	// moved, the CA gone): removed, and nothing else.
+	for _, p := range writtenTLS(cfg, *st) {
+		if !keep[p] {
+			out = append(out, managed{File: files.File{Path: c.Paths.At(p)}, remove: true, kind: served})
+		}
+	}
+	return out
+}
+
+// writtenTLS are the tls-*-path files the charm wrote. A state file from
+// before they were recorded says only that it wrote some (TLSSource): then
+// they are at the configured paths.
+func writtenTLS(cfg config.Config, st LocalState) []string {
+	if len(st.TLSFiles) > 0 || st.TLSSource == "" {
+		return st.TLSFiles
+	}
+	return []string{cfg.TLSCertPath, cfg.TLSKeyPath, cfg.TLSCAPath}
+}
+
+// tlsWritten are the machine paths apply leaves written for d.
+func tlsWritten(cfg config.Config, d *Desired) []string {
 	if d.TLS == nil || d.TLS.Source == tlsFromFiles {
-		if st.TLSSource == "" {
-			return nil
-		}
-		// Serving http again: remove only the files this charm wrote.
-		out := make([]managed, 0, len(paths))
-		for _, p := range paths {
-			out = append(out, managed{File: files.File{Path: p}, remove: true, kind: served})
-		}
-		return out
+		return nil
 	}
-	m := d.TLS.Material
-	return []managed{
-		{File: files.File{Path: paths[0], Content: m.Cert, Mode: 0o644, UID: 0, GID: acc.GID}, kind: served},
-		{File: files.File{Path: paths[1], Content: m.Key, Mode: readOnly, UID: 0, GID: acc.GID}, kind: served},
-		{File: files.File{Path: paths[2], Content: nilIfEmpty(m.CA), Mode: 0o644, UID: 0, GID: acc.GID}, remove: len(m.CA) == 0, kind: served},
+	out := []string{cfg.TLSCertPath, cfg.TLSKeyPath}
+	if len(d.TLS.Material.CA) > 0 {
+		out = append(out, cfg.TLSCAPath)
 	}
+	return out
 }
 
 // tlsSource is who the files at tls-*-path belong to after apply: the
@@ -231,11 +257,4 @@ func removeAll(paths []string) (bool, error) {
 		changed = changed || ch
 	}
 	return changed, nil
-}
-
-func nilIfEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }

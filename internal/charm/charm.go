@@ -76,8 +76,13 @@ func (c *Charm) Hook(ctx context.Context, name string) error {
 		return nil
 	case "update-status":
 		return c.updateStatus(ctx)
-	case "stop", "remove":
+	case "stop":
 		return c.teardown(ctx)
+	case "remove":
+		if err := c.teardown(ctx); err != nil {
+			return err
+		}
+		return c.forget(ctx)
 	case "pre-series-upgrade":
 		return c.setSeriesUpgrade(ctx, true)
 	case "post-series-upgrade":

@@ -3,6 +3,8 @@ package charm
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +73,10 @@ type HostState struct {
 	TLSFiles TLSMaterial
 	// NRPECheck is the nagios check file this unit last wrote, if any.
 	NRPECheck []byte
+	// ForeignTLS are tls-*-path files outside the charm's own config
+	// directory that exist and that the charm did not write: it must
+	// never overwrite or remove them (as root, any file would do).
+	ForeignTLS []string
 }
 
 // TLSMaterial is PEM text of a serving certificate, its key and its CA.
@@ -217,5 +223,22 @@ func (c *Charm) observeHost(cfg config.Config) (HostState, error) {
 	if cfg.TLSCAPath != "" {
 		h.TLSFiles.CA, _ = os.ReadFile(c.Paths.At(cfg.TLSCAPath))
 	}
+	h.ForeignTLS = c.foreignTLS(cfg, h.State)
 	return h, nil
+}
+
+// foreignTLS lists the tls-*-path files the charm may not touch. Files in
+// its own config directory are its own (the reactive charm it replaces
+// wrote its certificates there too).
+func (c *Charm) foreignTLS(cfg config.Config, st LocalState) []string {
+	var out []string
+	for _, p := range []string{cfg.TLSCertPath, cfg.TLSKeyPath, cfg.TLSCAPath} {
+		if p == "" || strings.HasPrefix(filepath.Clean(p), machineConfigDir+"/") || slices.Contains(st.TLSFiles, p) {
+			continue
+		}
+		if _, err := os.Lstat(c.Paths.At(p)); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

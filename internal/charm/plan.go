@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
@@ -151,6 +152,10 @@ func planTLS(o *Observed, d *Desired, now time.Time) (hold *juju.Status, keep bo
 			msg += "; serving the last good certificate"
 		}
 		return &juju.Status{Name: juju.StatusBlocked, Message: msg}, true
+	}
+	if len(o.Host.ForeignTLS) > 0 && (cfg.TLSCertBlob != "" || len(o.Certs) > 0) {
+		return blocked(fmt.Sprintf("tls-*-path names %s, which the charm did not write: remove the file or choose another path",
+			strings.Join(o.Host.ForeignTLS, ", ")))
 	}
 	if cfg.TLSCertBlob != "" && cfg.TLSKeyBlob != "" {
 		m, err := blobMaterial(cfg)

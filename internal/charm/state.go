@@ -26,6 +26,10 @@ type LocalState struct {
 	// "relation"), so the charm removes only files it wrote and keeps
 	// certificates an operator placed there by hand.
 	TLSSource string `json:"tls-source,omitempty"`
+	// TLSFiles are the tls-*-path files this charm wrote (machine
+	// paths): the only ones it removes, and the only ones outside its
+	// config directory it overwrites.
+	TLSFiles []string `json:"tls-files,omitempty"`
 	// NRPEFiles are the nagios files this unit wrote, removed with the
 	// relation.
 	NRPEFiles []string `json:"nrpe-files,omitempty"`
