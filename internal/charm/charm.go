@@ -51,6 +51,11 @@ type Charm struct {
 	// S3 service replace it.
 	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
 
+	// DiskSpace reads the data filesystem's space; nil means statfs.
+	// State-transition tests, whose data directory is on the host's
+	// disk, set the filesystem they want.
+	DiskSpace func(dir string) Disk
+
 	// statusUnknown is set for hooks before which Juju may have set the
 	// workload status itself ("installing charm software" at install):
 	// the status the charm last set is then not what Juju shows, and is

@@ -29,6 +29,8 @@ type harness struct {
 	svc   map[string]*recorder
 	mu    sync.Mutex
 	now   time.Time
+	// disk is the data filesystem the charm sees (zero: unknown).
+	disk Disk
 	// account is the registry's system user; nil: the test's own ids.
 	account *service.Account
 	// storage answers the charm's object storage checks; nil: they pass
@@ -83,6 +85,11 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,
+		DiskSpace: func(string) Disk {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.disk
+		},
 		FailingChecks: func(context.Context) ([]string, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()

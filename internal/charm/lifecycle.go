@@ -26,6 +26,9 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 	if out.Serving {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}
+	if st.Last.LocalData {
+		out.Disk = c.dataDisk()
+	}
 	if out.Serving && !out.Healthy {
 		// A registry that stopped answering: the full reconcile finds
 		// out why (and restores what it can), with the config it needs

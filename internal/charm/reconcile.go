@@ -24,6 +24,9 @@ type Outcome struct {
 	// error, secrets removed), when systemd has restarted or given up on
 	// it; "" while it has not failed.
 	StartFailure string
+	// Disk is the data filesystem's space, when the registry stores its
+	// data there (zero with object storage).
+	Disk Disk
 }
 
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
@@ -81,6 +84,9 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		out.Serving = false
 	case err != nil:
 		return out, err
+	}
+	if !o.Config.UsesS3() && !o.Config.UsesSwift() {
+		out.Disk = c.dataDisk()
 	}
 	if out.Serving {
 		if out.Healthy = c.waitReady(ctx, d.Probe); out.Healthy {
@@ -299,7 +305,8 @@ func (c *Charm) logProblems(ctx context.Context, d *Desired) {
 // finish sets the status and remembers the outcome for update-status and
 // actions.
 func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
-	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires}
+	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
+		LocalData: out.Disk.Size > 0}
 	if d.Registry == nil && st.Last != nil {
 		// The last good configuration is still what serves.
 		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
@@ -349,10 +356,17 @@ func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
 			"Registry storage fails its health check (%s): pulls and pushes fail until it recovers (see journalctl -u %s)",
 			strings.Join(out.Failing, ", "), service.ServiceUnit)}
+	case out.Disk.full():
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"Data filesystem %s is %s: pushes fail; run garbage-collect, remove images (rmi) or grow the storage",
+			machineDataDir, out.Disk)}
 	case sum.Hold != nil:
 		return *sum.Hold
 	}
 	msg := sum.Ready
+	if out.Disk.Size > 0 {
+		msg += " " + out.Disk.used() + "."
+	}
 	if !sum.CertExpires.IsZero() && sum.CertExpires.Sub(now) < certWarning {
 		msg += fmt.Sprintf(" TLS certificate expires %s: renew it.", expiresIn(sum.CertExpires, now))
 	}

@@ -76,6 +76,9 @@ type Summary struct {
 	// Version is the workload version last reported to Juju.
 	Version string `json:"version,omitempty"`
 	Scheme  string `json:"scheme,omitempty"`
+	// LocalData is set when the registry stores its data on the unit's
+	// filesystem, whose use status reports.
+	LocalData bool `json:"local-data,omitempty"`
 	// CertExpires is when the served certificate expires; zero on http.
 	CertExpires time.Time `json:"cert-expires,omitzero"`
 }

@@ -84,3 +84,40 @@ func TestKilledHookIsFinishedByTheNext(t *testing.T) {
 		})
 	}
 }
+
+// Status carries the data filesystem's use, and says the registry is full
+// before pushes start failing; update-status sees it fill (statfs, no
+// tool call) and recover.
+func TestStatusSaysHowFullTheDataFilesystemIs(t *testing.T) {
+	h := newHarness(t)
+	const gib = 1 << 30
+	h.disk = Disk{Size: 200 * gib, Avail: 58 * gib}
+	h.must(h.model.Deploy(ctx, 1))
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5000 (http). 71% of 200 GiB used.")
+
+	h.mu.Lock()
+	h.disk.Avail = 6 * gib // 97% used
+	h.mu.Unlock()
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "blocked", "Data filesystem /srv/registry is 97% full (6.0 GiB free): pushes fail")
+
+	h.mu.Lock()
+	h.disk = Disk{Size: 2 * gib, Avail: 100 << 20} // small volume, 100 MiB left
+	h.mu.Unlock()
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "blocked", "Data filesystem /srv/registry is 95% full (100 MiB free)")
+
+	h.mu.Lock()
+	h.disk.Avail = 1 * gib
+	h.mu.Unlock()
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5000 (http). 50% of 2.0 GiB used.")
+
+	// With object storage the unit's disk is not the registry's.
+	h.must(h.model.SetConfig(ctx, map[string]any{"storage-s3-bucket": "b", "storage-s3-region": "us-east-1",
+		"storage-s3-accesskey": "a", "storage-s3-secretkey": "s"}))
+	h.wantStatus(unit0, "active", "Ready at")
+	if msg := h.status(unit0).Message; strings.Contains(msg, "used") {
+		t.Errorf("status with S3 storage reports local disk use: %q", msg)
+	}
+}
