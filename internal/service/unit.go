@@ -274,7 +274,10 @@ func hardening(o UnitOptions) []string {
 		"ProtectClock=yes",
 		"ProtectHostname=yes",
 		// The registry reads nothing of other processes; /proc/self
-		// (what Go and the registry use) stays.
+		// (what Go and the registry use) stays. /proc/sys goes: Go then
+		// sizes the backlog of listeners it opens itself (debug port,
+		// control socket) without somaxconn; the registry port's is the
+		// socket unit's Backlog=.
 		"ProtectProc=invisible",
 		"ProcSubset=pid",
 		"RestrictSUIDSGID=yes",
