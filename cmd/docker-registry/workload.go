@@ -51,13 +51,14 @@ func serve(args []string) int {
 // returns only then, or fails with the reason).
 func reload(args []string) int {
 	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
-	cfg := fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file")
+	// --config is accepted, unused: units written by earlier versions
+	// pass it, and the control socket now says which registry to ask.
+	fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file (unused)")
 	ctl := fs.String("control", registry.DefaultControlSocket, "control socket of the running registry")
 	drain := fs.Bool("drain", false, "also wait for requests on the previous configuration to finish")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	_ = cfg // kept so that units written by earlier versions still parse
 	if err := registry.RequestReload(context.Background(), *ctl, *drain); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-registry reload: %v\n", err)
 		return 1
