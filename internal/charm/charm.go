@@ -143,7 +143,7 @@ func (c *Charm) reload(ctx context.Context, drain bool) error {
 	if c.Reload != nil {
 		return c.Reload(ctx, drain)
 	}
-	err := registry.RequestReload(ctx, machineConfig, drain)
+	err := registry.RequestReload(ctx, registry.DefaultControlSocket, drain)
 	if errors.Is(err, registry.ErrUnreachable) {
 		if serr := c.Services.Reload(ctx, service.ServiceUnit); serr != nil {
 			return err

@@ -37,6 +37,11 @@ type Config struct {
 	RegistryImage     string `json:"registry-image"`
 	RegistryName      string `json:"registry-name"`
 
+	// ServiceMemoryMax and ServiceTasksMax are new in this charm: the
+	// service's MemoryMax= and TasksMax=.
+	ServiceMemoryMax string `json:"service-memory-max"`
+	ServiceTasksMax  int    `json:"service-tasks-max"`
+
 	StorageCache           string `json:"storage-cache"`
 	StorageDelete          bool   `json:"storage-delete"`
 	StorageReadOnly        bool   `json:"storage-read-only"`

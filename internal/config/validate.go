@@ -33,6 +33,7 @@ func (c Config) Validate() []Problem {
 	var v validator
 	c.checkNetwork(&v)
 	c.checkWorkload(&v)
+	c.checkService(&v)
 	c.checkBasicAuth(&v)
 	c.checkTokenAuth(&v)
 	c.checkPullThrough(&v)
@@ -132,8 +133,13 @@ func (c Config) checkNetwork(v *validator) {
 	if c.HTTPHost != "" && !isRegistryHost(c.HTTPHost) {
 		v.add("http-host", `must be an absolute http or https URL whose path ends in "/" (e.g. https://registry.example.com/)`)
 	}
-	v.proxyURL("registry-http-proxy", c.RegistryHTTPProxy)
-	v.proxyURL("registry-https-proxy", c.RegistryHTTPSProxy)
+	// The proxies reach the service's environment file, one line each.
+	if v.singleLine("registry-http-proxy", c.RegistryHTTPProxy) {
+		v.proxyURL("registry-http-proxy", c.RegistryHTTPProxy)
+	}
+	if v.singleLine("registry-https-proxy", c.RegistryHTTPSProxy) {
+		v.proxyURL("registry-https-proxy", c.RegistryHTTPSProxy)
+	}
 }
 
 func (c Config) checkWorkload(v *validator) {

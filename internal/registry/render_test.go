@@ -407,6 +407,8 @@ var notRendered = map[string]string{
 	"registry-https-proxy":  "process environment of the service",
 	"registry-image":        "no container: the charm binary is the registry",
 	"registry-name":         "names the service, not the registry config",
+	"service-memory-max":    "the service unit's MemoryMax= (service.ServiceFile)",
+	"service-tasks-max":     "the service unit's TasksMax= (service.ServiceFile)",
 	"tls-ca-blob":           "written to the file named by TLSPaths",
 	"tls-cert-blob":         "written to the file named by TLSPaths",
 	"tls-key-blob":          "written to the file named by TLSPaths",
