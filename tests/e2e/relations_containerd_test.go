@@ -241,3 +241,99 @@ func relSessions(t testing.TB, px *haproxyProxy) int {
 	}
 	return n
 }
+
+// A registry whose certificate is not from the workers' easyrsa (an
+// operator's own CA in tls-*-blob): containerd verifies it only through
+// the system trust store, where the containerd charm installs tls_ca
+// (its ca_file is the worker's own easyrsa CA). And since the charm
+// always presents the worker's easyrsa certificate, a registry that
+// checks client certificates against its own CA refuses it even in
+// verify-if-given: such a registry must use tls-client-auth=none.
+func TestRelationsContainerdOperatorCA(t *testing.T) {
+	t.Parallel()
+	crictl := relTool(t, "crictl")
+	e := New(t)
+	ctx := context.Background()
+	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
+	if err := e.Model.Deploy(ctx, 1); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, serviceLog())
+	}
+	addr := e.Machine(unit0).Addr().String()
+	direct := net.JoinHostPort(addr, "5000")
+	operator, err := remote.NewEasyRSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := operator.IssueWorker(addr, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Model.SetConfig(ctx, map[string]any{
+		"auth-basic-password": relSecret(t), "tls-client-auth": "none",
+		"tls-cert-blob": b64([]byte(cert)), "tls-key-blob": b64([]byte(key)), "tls-ca-blob": b64([]byte(operator.CAPEM)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	worker := relContainerd(ctx, t, e, "containerd-0")
+	cluster, err := remote.NewEasyRSA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.ownCertificate(cluster); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := e.Model.Relate(ctx, "docker-registry", "containerd",
+		sim.RemoteUnit{Name: "containerd/0", Address: worker.m.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := relRegistryView(t, e, rel, unit0)
+	if !view.HasTLS || strings.TrimSpace(view.CA) != strings.TrimSpace(operator.CAPEM) {
+		t.Fatalf("workers are not sent the operator's CA (tls %v)", view.HasTLS)
+	}
+	issued, err := relParseCert(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := relWaitServed(ctx, e, direct, operator.CAPEM, nil, issued); err != nil {
+		t.Fatalf("registry does not serve the operator's certificate: %v\n%s", err, serviceLog())
+	}
+	img, digest := relTestImage(t)
+	admin := Client{Env: e, CAPEM: []byte(operator.CAPEM), User: view.User, Password: view.Password}
+	if err := relPush(admin, direct, "app:1", img); err != nil {
+		t.Fatalf("push: %v\n%s", err, serviceLog())
+	}
+
+	if err := worker.configure(ctx, view); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.pull(ctx, crictl, direct, "app:1", digest); err != nil {
+		t.Fatalf("containerd trusting tls_ca through the system store: %v\n%s", err, worker.proc.Output())
+	}
+	// Without tls_ca in the trust store, the worker's own CA does not
+	// verify the registry.
+	if _, err := relRun(ctx, worker.m, nil, nil, "rm", remote.RegistryTrustPath); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := relRun(ctx, worker.m, nil, nil, "update-ca-certificates", "--fresh"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	entry := remote.ContainerdRegistryFor(view)
+	if err := worker.render(ctx, &entry); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.pull(ctx, crictl, direct, "app:1", digest); err == nil || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+		t.Errorf("pull without tls_ca in the trust store: %v", err)
+	}
+	// verify-if-given checks the certificate containerd always presents.
+	if err := e.Model.SetConfig(ctx, map[string]any{"tls-client-auth": "verify-if-given"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.configure(ctx, view); err != nil {
+		t.Fatal(err)
+	}
+	err = worker.pull(ctx, crictl, direct, "app:1", digest)
+	if err == nil || !strings.Contains(err.Error(), "remote error: tls: unknown certificate authority") {
+		t.Errorf("a registry verifying given client certificates against its own CA: %v", err)
+	}
+}
