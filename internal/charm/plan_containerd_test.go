@@ -65,3 +65,37 @@ func TestContainerdTLSWarningHosts(t *testing.T) {
 		}
 	}
 }
+
+// Credentials containerd workers cannot take are named (never shown)
+// while they are related, and the warning goes with a usable password.
+func TestStatusWarnsContainerdCannotTakeThePassword(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	const hostile = `pa"ss\word`
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": hostile}))
+	const ready = "Ready at 127.0.10.1:5000 (http)."
+	h.wantStatus(unit0, "active", ready)
+	_, err := h.model.Relate(ctx, "docker-registry", "containerd", sim.RemoteUnit{Name: "containerd/0"})
+	h.must(err)
+	const warning = ` containerd workers cannot take auth-basic-password with ", \ or control characters: choose another.`
+	h.wantStatus(unit0, "active", ready+warning)
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "plain-Password_1"}))
+	h.wantStatus(unit0, "active", ready)
+}
+
+func TestTOMLQuotable(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"s3cr3t-_.~!@#$%^&*()'": true,
+		"tab\tinside":           true,
+		"ünïcödé":               true,
+		`quote"`:                false,
+		`back\slash`:            false,
+		"new\nline":             false,
+		"nul\x00":               false,
+		"del\x7f":               false,
+	} {
+		if tomlQuotable(s) != ok {
+			t.Errorf("tomlQuotable(%q) = %v, want %v", s, !ok, ok)
+		}
+	}
+}
