@@ -30,6 +30,14 @@ func source(t *testing.T, metadata string) (src, bin string) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(src, "hooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range mandatoryHooks {
+		if err := os.Symlink("../dispatch", filepath.Join(src, "hooks", h)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A real executable of this machine's architecture: mkcharm reads
 	// the binary's architecture to write the packed manifest.
 	self, err := os.ReadFile(os.Args[0])
@@ -89,7 +97,7 @@ func TestHooksExpandToLinksToDispatch(t *testing.T) {
 	if dispatch.Mode().Perm() != 0o755 {
 		t.Errorf("dispatch mode = %v, want 0755", dispatch.Mode().Perm())
 	}
-	for _, hook := range []string{"install", "upgrade-charm", "cert-relation-changed", "data-storage-attached"} {
+	for _, hook := range []string{"install", "start", "upgrade-charm"} {
 		p := filepath.Join(dir, "hooks", hook)
 		target, err := os.Readlink(p)
 		if err != nil {
@@ -104,9 +112,43 @@ func TestHooksExpandToLinksToDispatch(t *testing.T) {
 			t.Errorf("hook %s does not resolve to dispatch: %v", hook, err)
 		}
 	}
-	// A hook name the metadata does not imply must not be there.
-	if _, err := os.Lstat(filepath.Join(dir, "hooks", "website-relation-joined")); err == nil {
-		t.Error("hooks/website-relation-joined exists for a charm without that endpoint")
+	// Only what the hooks folder holds: Juju ≥ 2.8 runs dispatch for
+	// every other hook.
+	if _, err := os.Lstat(filepath.Join(dir, "hooks", "cert-relation-changed")); err == nil {
+		t.Error("hooks/cert-relation-changed packed though the hooks folder does not have it")
+	}
+}
+
+// The hooks folder ships as it is, or the build fails: a missing
+// mandatory hook, a script, a link elsewhere or a hook the metadata does
+// not know.
+func TestHooksFolderIsChecked(t *testing.T) {
+	for name, spoil := range map[string]func(hooks string) error{
+		"missing start": func(hooks string) error { return os.Remove(filepath.Join(hooks, "start")) },
+		"no folder":     func(hooks string) error { return os.RemoveAll(hooks) },
+		"script": func(hooks string) error {
+			return os.WriteFile(filepath.Join(hooks, "config-changed"), []byte("#!/bin/sh\n"), 0o755)
+		},
+		"link out": func(hooks string) error {
+			return os.Symlink("/usr/bin/true", filepath.Join(hooks, "config-changed"))
+		},
+		"unknown hook": func(hooks string) error {
+			return os.Symlink("../dispatch", filepath.Join(hooks, "website-relation-joined"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, bin := source(t, meta)
+			if err := spoil(filepath.Join(src, "hooks")); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "t.charm")
+			if err := run(src, bin, out); err == nil || !strings.Contains(err.Error(), "hooks") {
+				t.Errorf("packed a charm from a spoilt hooks folder (err %v)", err)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a charm was written anyway")
+			}
+		})
 	}
 }
 
