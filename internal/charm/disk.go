@@ -16,7 +16,7 @@ type Disk struct {
 // before the last bytes go, not when a push already failed.
 const (
 	fullPercent = 95
-	fullBytes   = 256 << 20
+	fullBytes   = 128 << 20
 )
 
 // dataDisk reads the data filesystem's space: one statfs, no process, so
