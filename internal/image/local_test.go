@@ -58,10 +58,10 @@ func TestPushFromOCILayoutKeepsDigests(t *testing.T) {
 	// The containerd name gives the default destination.
 	res = Push(ctx, PushRequest{Source: dir, Local: true, Pick: "tool:2.0", Target: tg})
 	want, _ = img.Digest()
-	if res.Err != nil || res.Dest != dst.Netloc+"/library/tool:2.0" || res.Digest != want.String() {
+	if res.Err != nil || res.Dest != dst.Netloc+"/docker.io/library/tool:2.0" || res.Digest != want.String() {
 		t.Fatalf("image from layout: %+v", res)
 	}
-	pullAndVerify(t, tg, "library/tool:2.0")
+	pullAndVerify(t, tg, res.Dest)
 }
 
 func TestPushFromOCIArchive(t *testing.T) {
@@ -98,20 +98,20 @@ func TestPushFromDockerArchive(t *testing.T) {
 	errContains(t, res.Err, "2 images", "example.com/team/a:1", "say which one")
 
 	res = Push(ctx, PushRequest{Source: archive, Local: true, Pick: "example.com/team/b:1", Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/team/b:1" || len(res.Platforms) != 1 || res.Platforms[0] != "linux/arm64" {
+	if res.Err != nil || res.Dest != dst.Netloc+"/example.com/team/b:1" || len(res.Platforms) != 1 || res.Platforms[0] != "linux/arm64" {
 		t.Fatalf("%+v", res)
 	}
-	pullAndVerify(t, tg, "team/b:1")
+	pullAndVerify(t, tg, res.Dest)
 
 	single := filepath.Join(t.TempDir(), "one.tar")
 	if err := tarball.WriteToFile(single, tagA, a); err != nil {
 		t.Fatal(err)
 	}
 	res = Push(ctx, PushRequest{Source: single, Local: true, Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/team/a:1" {
+	if res.Err != nil || res.Dest != dst.Netloc+"/example.com/team/a:1" {
 		t.Fatalf("%+v", res)
 	}
-	pullAndVerify(t, tg, "team/a:1")
+	pullAndVerify(t, tg, res.Dest)
 }
 
 func TestPushFromMissingPath(t *testing.T) {

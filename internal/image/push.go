@@ -21,9 +21,10 @@ type PushRequest struct {
 	// annotation or io.containerd.image.name). Empty: the only image.
 	Pick string
 	// Dest is the target reference "<netloc>/<repo>:<tag>" ("<repo>:<tag>"
-	// or an alias host means on the target). Empty: "<netloc>/<source path without its
-	// registry>" with the source's tag or digest ("registry.k8s.io/pause:3.6"
-	// lands as "<netloc>/pause:3.6"; "nginx" as "<netloc>/nginx:latest").
+	// or an alias host means on the target). Empty: "<netloc>/<source as
+	// given>", its registry host kept in the path without a port
+	// ("registry.k8s.io/pause:3.6" lands as "<netloc>/registry.k8s.io/pause:3.6";
+	// "nginx" as "<netloc>/nginx:latest"); see defaultDest.
 	Dest        string
 	SourceAuth  Auth
 	SourceCAPEM []byte // extra CAs for a source mirror with a private CA
@@ -131,5 +132,5 @@ func chooseDest(req PushRequest, src *source) (string, error) {
 	if src.name == "" {
 		return "", fmt.Errorf("cannot choose a destination for %s: it names no image; give one", req.Source)
 	}
-	return defaultDest(req.Target.Netloc, src.name), nil
+	return defaultDest(req.Target.Netloc, src.name)
 }
