@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/image"
@@ -53,14 +54,18 @@ func (c *Charm) Action(ctx context.Context, name string) error {
 type actionEnv struct {
 	cfg   config.Config
 	state LocalState
+	// started is when the action began: files of the charm's older than
+	// that are no running action's.
+	started time.Time
 }
 
 func (c *Charm) actionEnv(ctx context.Context, name string) (*actionEnv, error) {
+	started := time.Now()
 	st, err := loadState(c.Paths.StateFile())
 	if err != nil {
 		return nil, err
 	}
-	env := &actionEnv{state: st}
+	env := &actionEnv{state: st, started: started}
 	if err := c.Juju.ConfigGetAll(ctx, &env.cfg); err != nil {
 		return nil, err
 	}

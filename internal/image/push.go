@@ -25,7 +25,12 @@ type PushRequest struct {
 	// given>", its registry host kept in the path without a port
 	// ("registry.k8s.io/pause:3.6" lands as "<netloc>/registry.k8s.io/pause:3.6";
 	// "nginx" as "<netloc>/nginx:latest"); see defaultDest.
-	Dest        string
+	Dest string
+	// TempDir is where a local archive is extracted (and a docker daemon's
+	// image saved) while it is pushed; empty means os.TempDir(). The charm
+	// gives a directory of its own that CleanTempDir empties of what a
+	// killed push left.
+	TempDir     string
 	SourceAuth  Auth
 	SourceCAPEM []byte // extra CAs for a source mirror with a private CA
 	Proxy       Proxy  // for the source only
