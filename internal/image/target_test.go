@@ -48,7 +48,7 @@ func TestProxyAppliesToTheSourceOnly(t *testing.T) {
 		t.Error("no settings must mean no proxy, not the process environment")
 	}
 	tr, _ := Target{Netloc: "10.0.0.5:5000"}.transport(nil)
-	if tr.(*guard).next.(*http.Transport).Proxy != nil {
+	if tr.(stallGuard).next.(*guard).next.(*http.Transport).Proxy != nil {
 		t.Error("the target is reached through a proxy")
 	}
 }
