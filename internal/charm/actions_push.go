@@ -34,10 +34,7 @@ func (c *Charm) actPush(ctx context.Context, env *actionEnv) (map[string]string,
 	if p.Tag != "" && len(sources) > 1 {
 		return nil, errors.New("tag: can only be used when pushing a single image")
 	}
-	t, err := c.target(ctx, env)
-	if err != nil {
-		return nil, err
-	}
+	t := env.target
 	if n, err := image.CleanTempDir(c.pushTempDir(), env.started); err != nil {
 		return nil, err
 	} else if n > 0 {

@@ -56,6 +56,7 @@ type Charm struct {
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {
 	c.Juju.Runner = limited(c.Juju.Runner)
+	c.endStaleGCHold(ctx) // a garbage-collect killed mid-sweep: actions_gchold.go
 	switch name {
 	case "collect-metrics", "meter-status-changed", "leader-deposed":
 		// Restricted contexts (metrics hooks have almost no hook tools)

@@ -20,6 +20,16 @@ var PingTimeout = 10 * time.Second
 // a usable answer to a request of its API.
 var ErrNotAnswering = errors.New("registry does not answer")
 
+// notAnswering is an error of Ping; errors.Is(err, ErrNotAnswering) holds.
+type notAnswering struct{ msg string }
+
+func (e *notAnswering) Error() string        { return e.msg }
+func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering }
+
+func notAnsweringf(format string, args ...any) error {
+	return &notAnswering{msg: fmt.Sprintf(format, args...)}
+}
+
 // Ping asks the registry's API root (GET /v2/) once, within PingTimeout,
 // on a fresh connection through the same TLS settings and client
 // certificate the actions use. Any answer of the API counts (200, or 401
@@ -57,22 +67,20 @@ func (t Target) Ping(ctx context.Context) error {
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized:
 		return nil
 	case resp.StatusCode >= 500:
-		return fmt.Errorf("%w: the registry at %s answers %s (its storage may be failing its health check)",
-			ErrNotAnswering, t.Netloc, resp.Status)
+		return notAnsweringf("the registry at %s answers %s (its storage may be failing its health check)", t.Netloc, resp.Status)
 	default:
-		return fmt.Errorf("%w: %s answers %s to /v2/: no registry API there", ErrNotAnswering, t.Netloc, resp.Status)
+		return notAnsweringf("%s answers %s to /v2/: no registry API there", t.Netloc, resp.Status)
 	}
 }
 
 func (t Target) pingError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("%w: the registry at %s refuses connections (is its service stopped?)", ErrNotAnswering, t.Netloc)
+		return notAnsweringf("the registry at %s refuses connections (is its service stopped?)", t.Netloc)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, ErrStalled):
-		return fmt.Errorf("%w: the registry at %s does not answer within %s (stuck, or starting over and over?)",
-			ErrNotAnswering, t.Netloc, PingTimeout)
+		return notAnsweringf("the registry at %s does not answer within %s (stuck, or starting over and over?)", t.Netloc, PingTimeout)
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the registry at %s closes connections without answering (is it restarting?)", ErrNotAnswering, t.Netloc)
+		return notAnsweringf("the registry at %s closes connections without answering (is it restarting?)", t.Netloc)
 	}
-	return fmt.Errorf("%w: cannot reach the registry at %s: %v", ErrNotAnswering, t.Netloc, err)
+	return notAnsweringf("cannot reach the registry at %s: %v", t.Netloc, err)
 }
