@@ -189,9 +189,7 @@ func (c *Charm) actImages(ctx context.Context, env *actionEnv) (map[string]strin
 	if err != nil {
 		return nil, fmt.Errorf("cannot list images: %w", err)
 	}
-	out := map[string]string{"output": image.FormatTable(repos, details), "count": fmt.Sprint(countTags(repos))}
-	addRepoResults(out, repos, details)
-	return out, nil
+	return c.imagesResults(repos, details)
 }
 
 // wantsDetails maps docker-images-style flags of the reference's options
