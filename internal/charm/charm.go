@@ -74,6 +74,7 @@ var jujuSetsStatus = map[string]bool{"install": true, "start": true, "upgrade-ch
 func (c *Charm) Hook(ctx context.Context, name string) error {
 	c.Juju.Runner = limited(c.Juju.Runner)
 	c.statusUnknown = jujuSetsStatus[name]
+	c.endStaleGCHold(ctx) // a garbage-collect killed mid-sweep: actions_gchold.go
 	switch name {
 	case "collect-metrics", "meter-status-changed", "leader-deposed":
 		// Restricted contexts (metrics hooks have almost no hook tools)

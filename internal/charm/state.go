@@ -52,6 +52,9 @@ type LocalState struct {
 	// someone else's (see reactiveContainer): later hooks do not run
 	// docker again.
 	ReactiveContainerChecked bool `json:"reactive-container-checked,omitempty"`
+	// GCHold is set while garbage-collect holds the registry read-only
+	// (actions_gchold.go); a hook that finds it restores write mode.
+	GCHold *GCHold `json:"gc-hold,omitempty"`
 	// Last is the status computed by the last full reconcile; update-status
 	// reuses it because nothing in Juju's model changes without a hook.
 	Last *Summary `json:"last,omitempty"`
