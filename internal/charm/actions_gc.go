@@ -122,7 +122,7 @@ func (c *Charm) swapConfig(ctx context.Context, data []byte, drain bool) error {
 	if err != nil {
 		return err
 	}
-	f := files.File{Path: c.Paths.ConfigFile(), Content: data, Mode: 0o600, UID: acc.UID, GID: acc.GID}
+	f := files.File{Path: c.Paths.ConfigFile(), Content: data, Mode: readOnly, UID: 0, GID: acc.GID}
 	if _, err := files.Write(f); err != nil {
 		return err
 	}

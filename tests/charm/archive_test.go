@@ -147,6 +147,10 @@ func TestMetadataMatchesReference(t *testing.T) {
 		"nrpe-external-master": {charm.RoleProvider, "nrpe-external-master", true},
 		"cert-provider":        {charm.RoleRequirer, "tls-certificates", false},
 		"peer":                 {charm.RolePeer, "peer-discovery", false},
+		// Beyond the reference: the COS collector's subordinate
+		// relation (interface cos_agent, container scope as the
+		// collector charms declare it).
+		"cos-agent": {charm.RoleProvider, "cos_agent", true},
 	}
 	got := map[string]endpoint{}
 	for _, rels := range []map[string]charm.Relation{meta.Provides, meta.Requires, meta.Peers} {
