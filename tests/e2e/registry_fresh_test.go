@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
+
+	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/tests/sim/machine"
 )
 
 // On a machine that looks like a fresh cloud image (no /etc/docker: the
@@ -119,4 +122,39 @@ func pathModes(u *regUnit, p string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// `juju deploy --storage registry-data=…`, as the README recommends: Juju
+// mounts the volume at /srv/registry and runs registry-data-storage-attached
+// before install, then sets "installing charm software" itself. The unit
+// still ends active, its images on the volume (here a 256 MiB tmpfs, whose
+// size status reports).
+func TestDeployWithStorage(t *testing.T) {
+	e := New(t)
+	e.PrepareMachine = func(m *machine.Machine) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := m.Command(ctx, "mkdir", "-p", "/srv/registry").Output(); err != nil {
+			return err
+		}
+		_, err := m.Command(ctx, "mount", "-t", "tmpfs", "-o", "size=256m", "registry-data", "/srv/registry").Output()
+		return err
+	}
+	e.Model.DeployStorage("registry-data", 1)
+	ctx := context.Background()
+	if err := e.Model.Deploy(ctx, 1); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	hooks := sim.HookNames(e.Model.Hooks(0), unit0)
+	if len(hooks) < 2 || hooks[0] != "registry-data-storage-attached" || hooks[1] != "install" {
+		t.Fatalf("hooks ran %v, want registry-data-storage-attached then install first", hooks)
+	}
+	u := &regUnit{T: t, E: e, Name: unit0, M: e.Machine(unit0)}
+	u.Addr = u.M.Addr().String()
+	u.WantStatus("active", "Ready at "+u.Netloc(5000)+" (http).", "of 256 MiB used.")
+	u.Push(Client{Env: e}, 5000, "demo/storage:v1")
+	if src := strings.TrimSpace(u.Run("findmnt", "-n", "-o", "SOURCE", "--target", "/srv/registry/docker/registry/v2/repositories")); src != "registry-data" {
+		t.Errorf("the images are on %q, not on the storage volume", src)
+	}
+	u.Run("test", "-d", "/srv/registry/docker/registry/v2/repositories/demo/storage")
 }
