@@ -34,8 +34,8 @@ func (e *StorageError) Unwrap() error { return e.Err }
 // fine (an empty bucket or container), anything else that fails is a
 // StorageError saying which options to look at. Only object storage (S3,
 // Swift) is checked; the unit's own filesystem needs no network. For
-// Swift, setting the driver up already logs in and creates the container
-// if it is missing, as the registry would on start.
+// Swift the check logs in and creates the container if it is missing, as
+// the registry's first push would.
 func CheckStorage(ctx context.Context, cfg *configuration.Configuration) error {
 	kind := cfg.Storage.Type()
 	problem, ok := map[string]func(error) string{"s3": s3Problem, "swift": swiftProblem}[kind]
@@ -50,6 +50,13 @@ func CheckStorage(ctx context.Context, cfg *configuration.Configuration) error {
 			return &StorageError{Problem: "S3 storage cannot be set up from storage-s3-* (see juju debug-log)", Err: err}
 		}
 		return &StorageError{Problem: problem(err), Err: err}
+	}
+	// A driver that asks nothing as it is made (swift) sets itself up
+	// here: login, container, capabilities.
+	if s, ok := d.(interface{ Setup(context.Context) error }); ok {
+		if err := s.Setup(ctx); err != nil {
+			return &StorageError{Problem: problem(err), Err: err}
+		}
 	}
 	_, err = d.Stat(ctx, "/")
 	var missing storagedriver.PathNotFoundError

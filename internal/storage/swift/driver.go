@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -52,7 +53,7 @@ func (*driverFactory) Create(ctx context.Context, parameters map[string]any) (st
 	if err != nil {
 		return nil, err
 	}
-	return New(ctx, p)
+	return New(p), nil
 }
 
 // Driver is the swift storage driver.
@@ -65,16 +66,23 @@ type baseEmbed struct{ base.Base }
 // driver does the work; base.Base in front of it checks paths and
 // offsets and adds metrics and tracing.
 type driver struct {
-	conn        *swift.Connection
-	container   string
-	chunkSize   int
+	conn      *swift.Connection
+	container string
+	chunkSize int
+
+	mu          sync.Mutex
+	ready       bool // setup succeeded
 	maxSegments int  // the cluster's max_manifest_segments
 	bulkDelete  bool // the cluster has the bulk middleware
 }
 
-// New authenticates, makes sure the container exists and reads the
-// cluster's capabilities.
-func New(ctx context.Context, p Params) (*Driver, error) {
+// New makes a driver without asking Swift anything: the registry builds
+// its driver whenever it starts or reloads, and a Swift or Keystone that
+// is briefly away must not stop it from starting (reads then fail, and
+// the registry's health check says so, until Swift is back). Logging in
+// happens on the first request; Setup, on the first write, creates the
+// container and reads the cluster's capabilities.
+func New(p Params) *Driver {
 	conn := &swift.Connection{
 		AuthUrl:        p.AuthURL,
 		AuthVersion:    p.AuthVersion,
@@ -87,27 +95,61 @@ func New(ctx context.Context, p Params) (*Driver, error) {
 		ConnectTimeout: connectTimeout,
 		Timeout:        dataTimeout,
 	}
-	if err := conn.Authenticate(ctx); err != nil {
-		return nil, fmt.Errorf("swift: cannot authenticate at %s as %q: %w", p.AuthURL, p.Username, err)
+	d := &driver{conn: conn, container: p.Container, chunkSize: p.ChunkSize}
+	return &Driver{baseEmbed{base.Base{StorageDriver: d}}}
+}
+
+// Setup logs in, creates the container if it is missing (as the
+// registry's first push would need) and reads the cluster's
+// capabilities. It is what the charm checks before it switches the
+// registry to new Swift settings; writes call it until it succeeds once.
+func (d *Driver) Setup(ctx context.Context) error {
+	return d.StorageDriver.(*driver).setup(ctx)
+}
+
+func (d *driver) setup(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ready {
+		return nil
 	}
-	if err := conn.ContainerCreate(ctx, p.Container, nil); err != nil {
-		return nil, fmt.Errorf("swift: cannot create or open container %q: %w", p.Container, err)
+	if err := d.conn.Authenticate(ctx); err != nil {
+		return fmt.Errorf("swift: cannot authenticate at %s as %q: %w", d.conn.AuthUrl, d.conn.UserName, err)
 	}
-	d := &driver{conn: conn, container: p.Container, chunkSize: p.ChunkSize, maxSegments: 1000}
-	info, err := conn.QueryInfo(ctx)
+	if err := d.conn.ContainerCreate(ctx, d.container, nil); err != nil {
+		return fmt.Errorf("swift: cannot create or open container %q: %w", d.container, err)
+	}
+	info, err := d.conn.QueryInfo(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("swift: cannot read the cluster's capabilities (/info): %w", err)
+		return fmt.Errorf("swift: cannot read the cluster's capabilities (/info): %w", err)
 	}
 	if !info.SupportsSLO() {
-		return nil, errors.New("swift: the cluster does not offer static large objects (slo middleware)")
+		return errors.New("swift: the cluster does not offer static large objects (slo middleware)")
 	}
+	d.maxSegments = 1000 // Swift's default
 	if slo, ok := info["slo"].(map[string]any); ok {
 		if n, ok := slo["max_manifest_segments"].(float64); ok && n >= 2 {
 			d.maxSegments = int(n)
 		}
 	}
 	d.bulkDelete = info.SupportsBulkDelete()
-	return &Driver{baseEmbed{base.Base{StorageDriver: d}}}, nil
+	d.ready = true
+	return nil
+}
+
+// writable runs setup before a write.
+func (d *driver) writable(ctx context.Context) error {
+	if err := d.setup(ctx); err != nil {
+		return storagedriver.Error{DriverName: driverName, Detail: err}
+	}
+	return nil
+}
+
+// limits are the capabilities setup read.
+func (d *driver) limits() (maxSegments int, bulkDelete bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.maxSegments, d.bulkDelete
 }
 
 func (d *driver) Name() string { return driverName }
@@ -150,6 +192,9 @@ func (d *driver) GetContent(ctx context.Context, path string) ([]byte, error) {
 // large object it replaces: distribution never puts content where it
 // committed a Writer.
 func (d *driver) PutContent(ctx context.Context, path string, content []byte) error {
+	if err := d.writable(ctx); err != nil {
+		return err
+	}
 	return wrap(d.conn.ObjectPutBytes(ctx, d.container, objectName(path), content, contentType), path)
 }
 
@@ -191,6 +236,9 @@ func (d *driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 }
 
 func (d *driver) Writer(ctx context.Context, path string, append bool) (storagedriver.FileWriter, error) {
+	if err := d.writable(ctx); err != nil {
+		return nil, err
+	}
 	if !append {
 		return newWriter(ctx, d, path), nil
 	}
@@ -280,6 +328,9 @@ func isManifest(ct string) bool {
 // is rewritten at the destination instead: a server-side copy would
 // concatenate its content into one object (and fail past 5 GiB).
 func (d *driver) Move(ctx context.Context, sourcePath, destPath string) error {
+	if err := d.writable(ctx); err != nil {
+		return err
+	}
 	src, dst := objectName(sourcePath), objectName(destPath)
 	_, h, err := d.conn.Object(ctx, d.container, src)
 	if err != nil {
@@ -310,6 +361,9 @@ func (d *driver) Move(ctx context.Context, sourcePath, destPath string) error {
 // segments. Segments go first: a Delete that fails half way leaves
 // manifests that a retry finds again, never segments nothing names.
 func (d *driver) Delete(ctx context.Context, path string) error {
+	if err := d.writable(ctx); err != nil {
+		return err
+	}
 	name := objectName(path)
 	var objects, segs []string
 	_, h, err := d.conn.Object(ctx, d.container, name)

@@ -50,11 +50,11 @@ func newServer(t *testing.T) *swifttest.SwiftServer {
 
 func newTestDriver(t *testing.T, srv *swifttest.SwiftServer, chunk int) (*Driver, *driver) {
 	t.Helper()
-	d, err := New(context.Background(), Params{
+	d := New(Params{
 		AuthURL: srv.AuthURL, AuthVersion: 1, Username: testUser, Password: testUser,
 		Container: "registry", ChunkSize: chunk,
 	})
-	if err != nil {
+	if err := d.Setup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return d, d.StorageDriver.(*driver)
@@ -333,6 +333,33 @@ func TestBulkDelete(t *testing.T) {
 	}
 }
 
+// TestNewAsksNothing: a driver is made while Swift is away (the registry
+// must start); reads fail, a write sets the driver up once Swift is back.
+func TestNewAsksNothing(t *testing.T) {
+	srv := newServer(t)
+	ln := srv.Listener.Addr().String()
+	srv.Close()
+	d := New(Params{AuthURL: "http://" + ln + "/v1.0", AuthVersion: 1, Username: testUser, Password: testUser, Container: "c", ChunkSize: 1024})
+	ctx := context.Background()
+	if _, err := d.Stat(ctx, "/"); err == nil {
+		t.Fatal("Stat succeeded with Swift away")
+	}
+	if err := d.PutContent(ctx, "/x", []byte("x")); err == nil {
+		t.Fatal("PutContent succeeded with Swift away")
+	}
+	srv2, err := swifttest.NewSwiftServer(ln)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", ln, err)
+	}
+	defer srv2.Close()
+	if err := d.PutContent(ctx, "/x", []byte("x")); err != nil {
+		t.Fatalf("PutContent once Swift is back: %v", err)
+	}
+	if got, err := d.GetContent(ctx, "/x"); err != nil || string(got) != "x" {
+		t.Fatalf("GetContent: %q, %v", got, err)
+	}
+}
+
 func TestAuthVersion(t *testing.T) {
 	for url, want := range map[string]int{
 		"https://keystone.example.com:5000/v3":         3,
@@ -359,7 +386,8 @@ func TestAuthVersion(t *testing.T) {
 func TestPasswordNeverShown(t *testing.T) {
 	srv := newServer(t)
 	const secret = "pa55-Very-Secret-9d1f"
-	_, err := New(context.Background(), Params{AuthURL: srv.AuthURL, AuthVersion: 1, Username: testUser, Password: secret, Container: "c", ChunkSize: defaultChunkSize})
+	d := New(Params{AuthURL: srv.AuthURL, AuthVersion: 1, Username: testUser, Password: secret, Container: "c", ChunkSize: defaultChunkSize})
+	err := d.Setup(context.Background())
 	if err == nil {
 		t.Fatal("login with a wrong password succeeded")
 	}

@@ -131,7 +131,7 @@ func segmentNames(segs []segment) []string {
 // cluster allows. Objects already gone are not an error: a retried
 // Delete and eventual consistency both meet them.
 func (d *driver) deleteObjects(ctx context.Context, names []string) error {
-	if d.bulkDelete {
+	if _, bulk := d.limits(); bulk {
 		for len(names) > 0 {
 			n := min(len(names), bulkDeleteBatch)
 			res, err := d.conn.BulkDelete(ctx, d.container, names[:n])

@@ -149,9 +149,9 @@ func (w *writer) takeBackTail() error {
 // storeSegment uploads the buffer as the next segment; Swift checks
 // its MD5.
 func (w *writer) storeSegment() error {
-	if len(w.segs) >= w.d.maxSegments {
+	if maxSegs, _ := w.d.limits(); len(w.segs) >= maxSegs {
 		return storagedriver.Error{DriverName: driverName, Detail: fmt.Errorf(
-			"%s would need more than %d segments of %d bytes, the cluster's limit per large object", w.path, w.d.maxSegments, w.d.chunkSize)}
+			"%s would need more than %d segments of %d bytes, the cluster's limit per large object", w.path, maxSegs, w.d.chunkSize)}
 	}
 	sum := md5.Sum(w.buf)
 	seg := segment{Name: w.segmentName(), Etag: hex.EncodeToString(sum[:]), Size: int64(len(w.buf))}
