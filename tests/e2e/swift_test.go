@@ -172,3 +172,20 @@ func TestSwiftStorage(t *testing.T) {
 		wantStatus(t, e, "active", ready)
 	})
 }
+
+// TestSwiftConformance is the OCI conformance suite (the profile and
+// setup of TestOCIConformance) against the charm's registry on Swift.
+func TestSwiftConformance(t *testing.T) {
+	t.Parallel()
+	var sw *swiftService
+	ociConformance(t, func(u *regUnit) map[string]any {
+		sw = newSwift(t, u.E)
+		return sw.Config()
+	})
+	// The suite ran on Swift, not on the unit's disk.
+	if n := len(sw.Objects("files/docker/registry/v2/blobs/")); n == 0 {
+		t.Error("no blob reached the Swift container")
+	} else {
+		t.Logf("%d blob objects in the Swift container after the suite", n)
+	}
+}
