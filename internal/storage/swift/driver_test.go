@@ -440,3 +440,65 @@ func announceBulkDelete(w http.ResponseWriter, _ *http.Request, rec *httptest.Re
 	info["bulk_delete"] = map[string]any{"max_deletes_per_request": 10000}
 	_ = json.NewEncoder(w).Encode(info)
 }
+
+// TestWriteAfterFailedSegment: a segment upload that failed (here Swift
+// stored it but the answer was lost) is tried again by the next Write,
+// under the same name, instead of being dropped, spinning, or leaving an
+// object that no manifest names; the content comes out whole.
+func TestWriteAfterFailedSegment(t *testing.T) {
+	srv := newServer(t)
+	d, inner := newTestDriver(t, srv, 1024)
+	ctx := context.Background()
+	data := randomBytes(t, 3000)
+	w, _ := d.Writer(ctx, "/f", false)
+	if _, err := w.Write(data[:1024]); err != nil {
+		t.Fatal(err)
+	}
+	fail := true
+	failing := func(rw http.ResponseWriter, r *http.Request, rec *httptest.ResponseRecorder) {
+		if fail && r.Method == http.MethodPut {
+			http.Error(rw, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(rec.Code)
+		_, _ = rw.Write(rec.Body.Bytes())
+	}
+	srv.SetOverride("/v1/AUTH_swifttest/registry/"+segmentName(t, w, 1), failing)
+	if _, err := w.Write(data[1024:2000]); err == nil {
+		t.Fatal("Write succeeded while Swift refused the segment")
+	}
+	fail = false
+	if _, err := w.Write(data[1024:2000]); err != nil {
+		t.Fatalf("Write after Swift came back: %v", err)
+	}
+	if _, err := w.Write(data[2000:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.GetContent(ctx, "/f")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("content after a failed segment: %d bytes (err %v), want %d", len(got), err, len(data))
+	}
+	segs, err := inner.segments(ctx, objectName("/f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored := objectNames(t, inner, segmentsRoot+"/"); len(stored) != len(segs) {
+		t.Errorf("%d segment objects stored, the manifest names %d: the failed attempt left an orphan", len(stored), len(segs))
+	}
+}
+
+// segmentName is the name the writer gives its n-th segment.
+func segmentName(t *testing.T, fw storagedriver.FileWriter, n int) string {
+	t.Helper()
+	w, ok := fw.(*writer)
+	if !ok {
+		t.Fatalf("writer is %T", fw)
+	}
+	return fmt.Sprintf("%s%08d", w.prefix, n)
+}

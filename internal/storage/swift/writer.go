@@ -86,14 +86,17 @@ func resumeWriter(ctx context.Context, d *driver, path string) (*writer, error) 
 		if _, err := d.conn.ObjectCopy(ctx, d.container, w.name, d.container, seg.Name, nil); err != nil {
 			return nil, wrap(err, path)
 		}
+		w.n++
 		w.segs = []segment{seg}
 	}
 	return w, nil
 }
 
+// segmentName names the next segment; the name is taken only once the
+// segment is stored, so a failed upload is retried under the same name
+// instead of leaving an object nothing names.
 func (w *writer) segmentName() string {
-	w.n++
-	return fmt.Sprintf("%s%08d", w.prefix, w.n)
+	return fmt.Sprintf("%s%08d", w.prefix, w.n+1)
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -111,15 +114,17 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.dirty = true
 	written := 0
 	for len(p) > 0 {
-		k := min(len(p), w.d.chunkSize-len(w.buf))
-		w.buf = append(w.buf, p[:k]...)
-		p, written = p[k:], written+k
-		w.size += int64(k)
+		// A full buffer is stored when more comes (or on Close): a
+		// segment that failed to store is tried again, not skipped.
 		if len(w.buf) == w.d.chunkSize {
 			if err := w.storeSegment(); err != nil {
 				return written, err
 			}
 		}
+		k := min(len(p), w.d.chunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p, written = p[k:], written+k
+		w.size += int64(k)
 	}
 	return written, nil
 }
@@ -158,6 +163,7 @@ func (w *writer) storeSegment() error {
 	if _, err := w.d.conn.ObjectPut(w.ctx, w.d.container, seg.Name, bytes.NewReader(w.buf), true, seg.Etag, contentType, nil); err != nil {
 		return wrap(err, w.path)
 	}
+	w.n++
 	w.segs = append(w.segs, seg)
 	w.buf = w.buf[:0]
 	return nil
