@@ -94,10 +94,10 @@ func (c *Charm) checkGCStorage(ctx context.Context, cfg *configuration.Configura
 // they accept pushes. holdWrites stops writes on this unit only; a blob
 // uploaded through another unit during the sweep is in no manifest yet,
 // so the sweep would delete it and the push would end with a manifest
-// whose layer is gone. Units share storage only on S3 (each unit's
+// whose layer is gone. Units share storage only on S3 or Swift (each unit's
 // filesystem is its own), and storage-read-only holds every unit.
 func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
-	if !env.cfg.UsesS3() || env.cfg.StorageReadOnly {
+	if !env.cfg.SharedStorage() || env.cfg.StorageReadOnly {
 		return nil
 	}
 	ids, err := c.Juju.RelationIDs(ctx, epPeer)
@@ -108,7 +108,7 @@ func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
 	if err != nil || len(peers) == 0 {
 		return err
 	}
-	return fmt.Errorf("%s share this S3 bucket and still accept pushes, which the sweep could break: "+
+	return fmt.Errorf("%s share this object storage and still accept pushes, which the sweep could break: "+
 		"run `juju config %s storage-read-only=true`, then garbage-collect, then set it back to false "+
 		"(dry-run=true needs none of this)", strings.Join(peers, ", "), c.Juju.Env.AppName)
 }

@@ -97,7 +97,7 @@ func planWebsite(o *Observed, d *Desired) {
 	var want Bag
 	if o.Leader {
 		backends := relation.PeerAddresses(o.Unit, o.PrivateAddress, peerBags(o), o.Config.RegistryPort)
-		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.UsesS3())
+		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.SharedStorage())
 		if err != nil {
 			return
 		}

@@ -28,7 +28,9 @@ const maxStatusOptions = 4
 // so that the status and the log read the same on every hook. Options that
 // only matter in some setups are checked only there: debug-port only when
 // prometheus-metrics is on (nothing listens on it otherwise), the S3 tuning
-// options only when S3 storage is in use.
+// options only when S3 storage is in use, the Swift options only when
+// storage-swift-authurl asks for Swift (which wins over S3, as in the
+// reference).
 func (c Config) Validate() []Problem {
 	var v validator
 	c.checkNetwork(&v)
@@ -39,6 +41,7 @@ func (c Config) Validate() []Problem {
 	c.checkPullThrough(&v)
 	c.checkStorage(&v)
 	c.checkS3(&v)
+	c.checkSwift(&v)
 	c.checkTLS(&v)
 	return v.sorted()
 }
@@ -160,8 +163,5 @@ func (c Config) checkPullThrough(v *validator) {
 }
 
 func (c Config) checkStorage(v *validator) {
-	if c.UsesSwift() {
-		v.add("storage-swift-authurl", "distribution v3 has no swift storage driver; use S3-compatible storage (storage-s3-*)")
-	}
 	v.pair("storage-s3-region", c.StorageS3Region, "storage-s3-bucket", c.StorageS3Bucket)
 }

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/storage/swift"
 )
 
 // TLSPaths names the files the registry serves TLS from. CA, when set,
@@ -254,6 +255,12 @@ func renderStorage(in RenderInput) (configuration.Storage, error) {
 	case c.UsesS3():
 		s["s3"] = s3Parameters(c)
 		s["redirect"] = configuration.Parameters{"disable": c.StorageRedirectDisable}
+	case c.UsesSwift():
+		s["swift"] = swiftParameters(c)
+		// The swift driver never redirects (Swift's temporary URLs
+		// need a key no option provides): storage-redirect-disable is
+		// inert here, and saying so spares a call per blob request.
+		s["redirect"] = configuration.Parameters{"disable": true}
 	case in.DataDir == "":
 		return nil, errors.New("cannot render registry config: no data directory for filesystem storage")
 	default:
@@ -298,6 +305,31 @@ func s3Parameters(c config.Config) configuration.Parameters {
 		optional["keyid"] = c.StorageS3KeyID
 	}
 	for k, v := range optional {
+		if v != "" {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+// swiftParameters maps the storage-swift-* options onto the swift
+// driver's parameters (internal/storage/swift). The identity API version
+// is passed explicitly; validation made sure the URL names it.
+func swiftParameters(c config.Config) configuration.Parameters {
+	p := configuration.Parameters{
+		"authurl":   c.StorageSwiftAuthURL,
+		"username":  c.StorageSwiftUsername,
+		"password":  c.StorageSwiftPassword,
+		"container": c.StorageSwiftContainer,
+	}
+	if v, err := swift.AuthVersion(c.StorageSwiftAuthURL); err == nil {
+		p["authversion"] = v
+	}
+	for k, v := range map[string]string{
+		"region": c.StorageSwiftRegion,
+		"tenant": c.StorageSwiftTenant,
+		"domain": c.StorageSwiftDomain,
+	} {
 		if v != "" {
 			p[k] = v
 		}
