@@ -52,6 +52,9 @@ func New(t testing.TB) *Env {
 	}
 	e.T = t
 	t.Cleanup(e.closeTools)
+	// Before the tools and the cloud go: the model and the machines'
+	// journals are still there to scan.
+	t.Cleanup(func() { e.scanSecrets(t) })
 	return e
 }
 
