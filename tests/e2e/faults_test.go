@@ -81,7 +81,6 @@ func TestKilledHooksConverge(t *testing.T) {
 	}
 }
 
-
 // The registry killed with SIGKILL is back within 5 s: systemd restarts it
 // and the socket it holds queues the connections made meanwhile.
 func TestKilledRegistryIsBackWithinFiveSeconds(t *testing.T) {
