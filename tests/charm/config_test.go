@@ -6,7 +6,7 @@ import (
 )
 
 // referenceOptions is the reactive charm's config.yaml (name, type,
-// default; nil = no default key) plus tls-client-auth, new here. A bundle
+// default; nil = no default key) plus tls-client-auth and the *-secret options, new here. A bundle
 // written for that charm must deploy this one unchanged, so any drift fails.
 var referenceOptions = []struct {
 	name, typ string
@@ -70,6 +70,14 @@ var referenceOptions = []struct {
 	{"tls-cert-path", "string", "/etc/docker/registry/registry.crt"},
 	{"tls-key-path", "string", "/etc/docker/registry/registry.key"},
 	{"tls-client-auth", "string", "require"},
+	// Juju user secrets in place of the credential options, new here.
+	{"auth-basic-password-secret", "secret", nil},
+	{"cache-password-secret", "secret", nil},
+	{"registry-http-proxy-secret", "secret", nil},
+	{"registry-https-proxy-secret", "secret", nil},
+	{"storage-swift-password-secret", "secret", nil},
+	{"storage-s3-secretkey-secret", "secret", nil},
+	{"tls-key-blob-secret", "secret", nil},
 }
 
 func TestConfigMatchesReference(t *testing.T) {
