@@ -270,6 +270,9 @@ func TestSecretProblemsBlock(t *testing.T) {
 		{map[string]any{"tls-cert-blob": b64("x"), "tls-key-blob-secret": add("notpem", map[string]string{"key": "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu"})},
 			"tls-key-blob-secret: key \"key\" of secret "},
 		{map[string]any{"auth-basic-password-secret": long}, "Invalid charm config: auth-basic-password-secret (see juju debug-log)"},
+		// A line break would inject a variable into the service's environment.
+		{map[string]any{"registry-http-proxy-secret": add("inject", map[string]string{"url": "http://proxy.internal:3128\nLD_PRELOAD=/tmp/x.so"})},
+			"Invalid charm config: registry-http-proxy-secret (see juju debug-log)"},
 		{map[string]any{"auth-basic-password-secret": unknown, "registry-http-proxy-secret": unknown},
 			"auth-basic-password-secret: secret " + unknown + " not found (juju add-secret, then set this option to its URI) (and 1 more, see juju debug-log)"},
 	} {
@@ -286,5 +289,8 @@ func TestSecretProblemsBlock(t *testing.T) {
 	}
 	if h.exists(unit0, "/etc/docker/registry/htpasswd") {
 		t.Error("a secret that could not be used turned basic authentication on")
+	}
+	if h.exists(unit0, "/etc/docker/registry/environment") {
+		t.Error("a proxy URL with a line break reached the service's environment")
 	}
 }
