@@ -62,6 +62,9 @@ type Observed struct {
 	Host HostState
 	// Now is when the observation was made.
 	Now time.Time
+	// Secrets says which options came from Juju secrets, and why any
+	// could not be read.
+	Secrets Secrets
 }
 
 // HostState is what the reconcile reads from the machine itself.
@@ -94,6 +97,9 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	var g group
 	g.Go(func() error {
 		if err := j.ConfigGetAll(ctx, &o.Config); err != nil {
+			return err
+		}
+		if err := c.observeSecrets(ctx, o); err != nil {
 			return err
 		}
 		var err error

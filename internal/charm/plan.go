@@ -71,12 +71,12 @@ type TLSPlan struct {
 // plan computes the desired state. It does no I/O.
 func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	d := &Desired{UnitBags: map[string]Bag{}, AppBags: map[string]Bag{}}
-	d.Problems = o.Config.Validate()
+	d.Problems = o.validate()
 	if o.Host.State.SeriesUpgrade {
 		d.Hold = &juju.Status{Name: juju.StatusBlocked, Message: "Series upgrade in progress"}
 	}
 	if len(d.Problems) > 0 {
-		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, config.FormatProblems(d.Problems))
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, o.problemStatus(d.Problems))
 		return d
 	}
 	planSecret(o, d, newSecret)
@@ -163,7 +163,7 @@ func planTLS(o *Observed, d *Desired, now time.Time) (hold *juju.Status, keep bo
 			err = useTLS(d, cfg, tlsFromConfig, m, now, o.names())
 		}
 		if err != nil {
-			return blocked(fmt.Sprintf("tls-cert-blob/tls-key-blob unusable (%v): set a valid pair", err))
+			return blocked(fmt.Sprintf("tls-cert-blob/%s unusable (%v): set a valid pair", o.optionName("tls-key-blob"), err))
 		}
 		return nil, false
 	}

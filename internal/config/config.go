@@ -86,6 +86,18 @@ type Config struct {
 	TLSKeyPath  string `json:"tls-key-path"`
 	// TLSClientAuth is new in this charm: require | verify-if-given | none.
 	TLSClientAuth string `json:"tls-client-auth"`
+
+	// Juju user secrets (type: secret, new in this charm) standing in for
+	// the credential options: each holds a secret URI, never a value. The
+	// charm reads them before validation and writes their content over
+	// the option each replaces (internal/charm/observe_secrets.go).
+	AuthBasicPasswordSecret    string `json:"auth-basic-password-secret"`
+	CachePasswordSecret        string `json:"cache-password-secret"`
+	RegistryHTTPProxySecret    string `json:"registry-http-proxy-secret"`
+	RegistryHTTPSProxySecret   string `json:"registry-https-proxy-secret"`
+	StorageSwiftPasswordSecret string `json:"storage-swift-password-secret"`
+	StorageS3SecretKeySecret   string `json:"storage-s3-secretkey-secret"`
+	TLSKeyBlobSecret           string `json:"tls-key-blob-secret"`
 }
 
 // Client-certificate policies for tls-client-auth.

@@ -34,6 +34,10 @@ type Env struct {
 
 	TargetBase string // JUJU_TARGET_BASE, in series upgrade hooks (3.x)
 
+	SecretID       string // JUJU_SECRET_ID, "secret:cn4m…", in secret-* hooks
+	SecretLabel    string // JUJU_SECRET_LABEL, the unit's label for it, if any
+	SecretRevision string // JUJU_SECRET_REVISION, only when a revision applies
+
 	CharmHTTPProxy  string // JUJU_CHARM_HTTP_PROXY
 	CharmHTTPSProxy string // JUJU_CHARM_HTTPS_PROXY
 	CharmNoProxy    string // JUJU_CHARM_NO_PROXY
@@ -76,6 +80,9 @@ func LoadEnv(getenv func(string) string, argv0 string) Env {
 		StorageLocation:  getenv("JUJU_STORAGE_LOCATION"),
 		StorageKind:      getenv("JUJU_STORAGE_KIND"),
 		TargetBase:       getenv("JUJU_TARGET_BASE"),
+		SecretID:         getenv("JUJU_SECRET_ID"),
+		SecretLabel:      getenv("JUJU_SECRET_LABEL"),
+		SecretRevision:   getenv("JUJU_SECRET_REVISION"),
 		CharmHTTPProxy:   getenv("JUJU_CHARM_HTTP_PROXY"),
 		CharmHTTPSProxy:  getenv("JUJU_CHARM_HTTPS_PROXY"),
 		CharmNoProxy:     getenv("JUJU_CHARM_NO_PROXY"),

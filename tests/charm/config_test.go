@@ -6,8 +6,8 @@ import (
 )
 
 // referenceOptions is the reactive charm's config.yaml (name, type,
-// default; nil = no default key) plus tls-client-auth, service-memory-max
-// and service-tasks-max, new here. A bundle
+// default; nil = no default key) plus tls-client-auth, service-memory-max,
+// service-tasks-max and the *-secret options, new here. A bundle
 // written for that charm must deploy this one unchanged, so any drift fails.
 var referenceOptions = []struct {
 	name, typ string
@@ -73,6 +73,14 @@ var referenceOptions = []struct {
 	{"tls-client-auth", "string", "require"},
 	{"service-memory-max", "string", "2G"},
 	{"service-tasks-max", "int", int64(4096)},
+	// Juju user secrets in place of the credential options, new here.
+	{"auth-basic-password-secret", "secret", nil},
+	{"cache-password-secret", "secret", nil},
+	{"registry-http-proxy-secret", "secret", nil},
+	{"registry-https-proxy-secret", "secret", nil},
+	{"storage-swift-password-secret", "secret", nil},
+	{"storage-s3-secretkey-secret", "secret", nil},
+	{"tls-key-blob-secret", "secret", nil},
 }
 
 func TestConfigMatchesReference(t *testing.T) {

@@ -18,6 +18,8 @@ type Event struct {
 	DepartingUnit string // in -departed
 	Storage       string // "registry-data/0" in storage hooks
 	TargetBase    string // "ubuntu@24.04" in series upgrade hooks
+	SecretID      string // "secret:<id>" in secret-changed
+	SecretLabel   string // the unit's label for that secret, if it gave one
 
 	ActionID     string         // defaults to a fresh number
 	ActionParams map[string]any // validated and defaulted by RunAction
@@ -180,6 +182,11 @@ func (hc *HookContext) eventEnv() []string {
 		env = append(env, "JUJU_STORAGE_ID="+s.id,
 			"JUJU_STORAGE_LOCATION="+s.location,
 			"JUJU_STORAGE_KIND="+s.kind)
+	}
+	if ev.SecretID != "" {
+		// JUJU_SECRET_REVISION is set only for the owner's hooks
+		// (secret-remove, secret-expired), which user secrets never get.
+		env = append(env, "JUJU_SECRET_ID="+ev.SecretID, "JUJU_SECRET_LABEL="+ev.SecretLabel)
 	}
 	if ev.TargetBase != "" {
 		env = append(env, "JUJU_TARGET_BASE="+ev.TargetBase,

@@ -169,6 +169,9 @@ func (m *Model) liveRelations() []*relation {
 func (m *Model) SetConfig(ctx context.Context, values map[string]any) error {
 	m.mu.Lock()
 	settings, err := m.ch.Config().ValidateSettings(charm.Settings(values))
+	if err == nil {
+		err = checkSecretOptions(m.ch.Config(), settings)
+	}
 	if err != nil {
 		m.mu.Unlock()
 		return fmt.Errorf("cannot set config of %s: %w", m.app, err)

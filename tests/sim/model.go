@@ -81,6 +81,7 @@ type Model struct {
 
 	watchers []RelationWatcher
 	seq      sequencer
+	secrets  secretStore // user secrets and their consumers (secrets.go)
 }
 
 // NewModel reads the charm (dir or archive, checked as `juju deploy` does)

@@ -41,6 +41,8 @@ func init() {
 		"state-get":    {[]flagDef{{long: "strict", isBool: true}, format, flagOutput}, stateGet},
 		"state-set":    {[]flagDef{{long: "file"}}, stateSet},
 		"state-delete": {nil, stateDelete},
+		"secret-get": {[]flagDef{formatFlag("yaml", "json"), flagOutput, {long: "label"},
+			{long: "peek", isBool: true}, {long: "refresh", isBool: true}}, secretGet},
 	}
 }
 
