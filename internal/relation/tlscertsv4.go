@@ -76,15 +76,27 @@ func NewCSR(r CertRequest, key crypto.Signer, rnd io.Reader) (string, error) {
 	return strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))), nil
 }
 
+// splitSANs sorts names into IP and DNS SANs. A DNS SAN is an IA5String:
+// a name that is not ASCII (a host name can be anything) is left out
+// rather than fail every CSR.
 func splitSANs(sans []string) (dns []string, ips []net.IP) {
 	for _, s := range sans {
 		if ip := net.ParseIP(s); ip != nil {
 			ips = append(ips, ip)
-		} else {
+		} else if isASCII(s) {
 			dns = append(dns, s)
 		}
 	}
 	return dns, ips
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // CSRAsks reports whether csrPEM is a valid request, signed by the key
