@@ -29,9 +29,10 @@ func certRequest(o *Observed, proxy string) relation.CertRequest {
 }
 
 // planCSR is this hook's CSR, decided once per hook: the one already
-// published while it still asks for these names with this key, else a
-// new one (a new unique identifier, the same key). "" when no
-// cert-provider relation exists or the key is missing.
+// published while it still asks for these names with this key and its
+// certificate is not due for renewal, else a new one (a new unique
+// identifier, the same key). "" when no cert-provider relation exists or
+// the key is missing.
 func planCSR(o *Observed, d *Desired) string {
 	if d.CSR != "" || len(o.Certs) == 0 || o.CertKey == nil {
 		return d.CSR
@@ -40,7 +41,7 @@ func planCSR(o *Observed, d *Desired) string {
 	pub := o.CertKey.Signer.Public()
 	for _, r := range o.Certs {
 		for _, csr := range relation.PublishedCSRs(r.Local) {
-			if relation.CSRAsks(csr, req, pub) {
+			if relation.CSRAsks(csr, req, pub) && !dueForRenewal(v4Answer(o, csr), o.Now) {
 				d.CSR = csr
 				return csr
 			}
@@ -109,6 +110,25 @@ func planTLSFromCSR(o *Observed, d *Desired, now time.Time, served bool,
 		d.ClientPair = &TLSMaterial{Cert: d.TLS.Material.Cert, Key: d.TLS.Material.Key}
 	}
 	return nil, false, true
+}
+
+// renewalPoint is how far into its validity a certificate is renewed: the
+// library's default renewal_relative_time. Its requirer then removes the
+// CSR and sends a new one for the same key; the provider drops the old
+// certificate and answers the new CSR, and the old one serves until then.
+const renewalPoint = 0.9
+
+func dueForRenewal(a relation.V4Answer, now time.Time) bool {
+	if a.State != relation.V4Issued {
+		return false
+	}
+	certs, err := pki.ParseCertificates([]byte(a.Cert))
+	if err != nil {
+		return false
+	}
+	leaf := certs[0]
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	return now.After(leaf.NotBefore.Add(time.Duration(float64(life) * renewalPoint)))
 }
 
 // v4Answer is the first answer to csr among the cert-provider relations.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/tests/remote"
@@ -175,6 +176,42 @@ func TestTLSv4Renewal(t *testing.T) {
 		t.Error("renewal by the provider changed our CSR or key")
 	}
 	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5000 (https).")
+}
+
+// The unit asks for a new certificate itself at 90% of the served one's
+// validity, as the library's requirer does (renewal_relative_time): a new
+// CSR for the same key; the old certificate serves until the answer.
+func TestTLSv4RenewsAtNinetyPercent(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 1))
+	p, rel := relateV4(h)
+	p.Now = func() time.Time { return h.now }
+	csr, key := ourCSR(h, rel), h.file(unit0, v4KeyPath)
+	first := servedLeaf(t, h)
+	at := func(f float64) time.Time {
+		return first.NotBefore.Add(time.Duration(f * float64(first.NotAfter.Sub(first.NotBefore))))
+	}
+
+	h.now = at(0.8)
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "one"}))
+	if ourCSR(h, rel) != csr {
+		t.Fatal("a new CSR at 80% of the validity")
+	}
+	h.now = at(0.95)
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "two"}))
+	renewed := ourCSR(h, rel)
+	if renewed == csr || h.file(unit0, v4KeyPath) != key {
+		t.Fatal("no new CSR for the same key at 95% of the validity")
+	}
+	issued, ok := p.CertificateFor(rel, renewed)
+	if !ok || !servedLeaf(t, h).Equal(issued) || p.Published(rel) != 1 {
+		t.Errorf("the renewed certificate is not served (%d published)", p.Published(rel))
+	}
+	h.wantStatus(unit0, "active", "Ready at 127.0.10.1:5000 (https).")
+	h.must(h.model.SetConfig(ctx, map[string]any{"auth-basic-password": "three"}))
+	if ourCSR(h, rel) != renewed {
+		t.Error("the fresh certificate was renewed again")
+	}
 }
 
 // Revocation: a revoked certificate is never installed. Once TLS served,

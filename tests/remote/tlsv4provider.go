@@ -58,6 +58,16 @@ type TLSv4Provider struct {
 	Requests []string
 	// Paused stops answering, as a provider whose leader is busy.
 	Paused bool
+	// Now is the provider's clock (nil: time.Now); tests that move the
+	// unit's clock move this one too.
+	Now func() time.Time
+}
+
+func (p *TLSv4Provider) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
 }
 
 // v4Cert is one element of the provider's certificates list (the
@@ -88,8 +98,8 @@ func (p *TLSv4Provider) newCA() error {
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
 		Subject:               pkix.Name{CommonName: "self-signed-certificates-operator"},
-		NotBefore:             time.Now(),
-		NotAfter:              time.Now().Add(2 * p.Validity),
+		NotBefore:             p.now(),
+		NotAfter:              p.now().Add(2 * p.Validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -275,8 +285,8 @@ func (p *TLSv4Provider) SignFor(csrPEM string, pub any) (string, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
 		RawSubject:            csr.RawSubject,
-		NotBefore:             time.Now(),
-		NotAfter:              time.Now().Add(p.Validity),
+		NotBefore:             p.now(),
+		NotAfter:              p.now().Add(p.Validity),
 		BasicConstraintsValid: true,
 		DNSNames:              csr.DNSNames,
 		IPAddresses:           csr.IPAddresses,
