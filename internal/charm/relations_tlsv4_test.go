@@ -159,6 +159,33 @@ func TestTLSv4ServesTheProvidersCertificate(t *testing.T) {
 	}
 }
 
+// Every unit has its own key and CSR; the provider's one list holds both
+// answers and each unit serves its own.
+func TestTLSv4TwoUnits(t *testing.T) {
+	h := newHarness(t)
+	h.must(h.model.Deploy(ctx, 2))
+	p, rel := relateV4(h)
+	const unit1 = "docker-registry/1"
+	if p.Published(rel) != 2 {
+		t.Fatalf("%d certificates published, want 2", p.Published(rel))
+	}
+	if h.file(unit0, v4KeyPath) == h.file(unit1, v4KeyPath) {
+		t.Fatal("two units share a key")
+	}
+	for _, u := range []string{unit0, unit1} {
+		certs, err := pki.ParseCertificates([]byte(h.file(u, servedCert)))
+		h.must(err)
+		key, err := pki.ParsePrivateKey([]byte(h.file(u, v4KeyPath)))
+		h.must(err)
+		if !key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(certs[0].PublicKey) {
+			t.Errorf("%s serves a certificate for another key", u)
+		}
+		if st := h.status(u); st.Name != "active" || !strings.Contains(st.Message, "(https)") {
+			t.Errorf("%s status %s %q", u, st.Name, st.Message)
+		}
+	}
+}
+
 // Renewal: the provider signs a new certificate for the same CSR; it is
 // served at once, with the same key and CSR.
 func TestTLSv4Renewal(t *testing.T) {
