@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/canonical/docker-registry-charm/tests/remote"
 	"github.com/canonical/docker-registry-charm/tests/sim"
 )
@@ -159,4 +161,49 @@ func v4Client(t *testing.T, p *remote.TLSv4Provider) *tls.Certificate {
 	}
 	b, _ := pem.Decode([]byte(cert))
 	return &tls.Certificate{Certificate: [][]byte{b.Bytes}, PrivateKey: key}
+}
+
+// The push action into a registry serving the v4 provider's certificate
+// with client certificates required (the default): the charm's own client
+// trusts the provider's CA and presents the unit's certificate, whose CSR
+// asked for client authentication, which the provider copies.
+func TestActionsPushTLSv4UnitCertificate(t *testing.T) {
+	t.Parallel()
+	e := New(t)
+	ctx := context.Background()
+	adminPW := randomSecret(t)
+	netloc := deployOne(t, e, map[string]any{"auth-basic-password": adminPW})
+	p, err := remote.NewTLSv4Provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attach(e.Model)
+	if _, err := e.Model.Relate(ctx, "cert-provider", "self-signed-certificates", sim.RemoteUnit{Name: "self-signed-certificates/0"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+netloc+" (https)." {
+		t.Fatalf("status = %s %q", st.Name, st.Message)
+	}
+	worker := Client{Env: e, CAPEM: []byte(p.CAPEM), User: "admin", Password: adminPW, ClientCert: v4Client(t, p)}
+	ref, err := worker.Ref(netloc, "hello:multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCert := worker
+	noCert.ClientCert = nil
+	if _, err := ggcrremote.Head(ref, noCert.Options()...); err == nil {
+		t.Fatal("the registry accepted a client without a certificate")
+	}
+	r, err := e.Machine(unit0).Command(ctx, "cat", "/var/lib/docker-registry-charm/tls-v4.key").Result()
+	if err != nil || r.ExitCode != 0 {
+		t.Fatalf("cannot read the unit's key: %v", err)
+	}
+	src := newSourceRegistry(t, e, false)
+	hello := src.buildMultiArch("hello:multi", nil)
+	res := runAction(t, e, unit0, "push", map[string]any{"image": src.Public + "/hello:multi"}, adminPW, pemBody(string(r.Stdout)))
+	mustComplete(t, res)
+	if got := result(res, "images.0.digest"); got != hello.String() {
+		t.Errorf("digest = %s, want %s", got, hello)
+	}
+	pullIntact(t, ref, worker.Options()...)
 }
