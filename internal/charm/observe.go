@@ -35,6 +35,9 @@ type Relation struct {
 	Remote map[string]Bag
 	Local  Bag
 	App    Bag
+	// RemoteApp is the remote application's bag, where a v4
+	// tls-certificates provider answers (plan_tlsv4.go).
+	RemoteApp Bag
 }
 
 // Observed is the whole observed state: Juju's model as this unit sees it
@@ -50,6 +53,9 @@ type Observed struct {
 	LeaderData Bag
 
 	PrivateAddress, PublicAddress, Hostname string
+	// CertKey is the unit's own key for cert-provider's CSR flavour,
+	// read (made if need be) while a cert-provider relation exists.
+	CertKey *CertKey
 
 	Peer        *Relation
 	Certs       []Relation
@@ -130,7 +136,10 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		// The public address goes into certificate requests only.
 		var g group
 		g.Go(func() (err error) { o.PublicAddress, err = j.UnitGet(ctx, "public-address"); return })
-		g.Go(func() error { return c.readEndpoint(ctx, o, ids, relSpec{local: true, remote: true}, &o.Certs) })
+		g.Go(func() (err error) { o.CertKey, err = c.observeCertKey(); return })
+		g.Go(func() error {
+			return c.readEndpoint(ctx, o, ids, relSpec{local: true, remote: true, remoteApp: true}, &o.Certs)
+		})
 		return g.Wait()
 	})
 	// Clients publish nothing we read.
@@ -152,8 +161,9 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 
 // relSpec says what to read of an endpoint's relations: our unit's bag
 // when we publish there, the remote bags when the protocol reads them,
-// our application's bag (the peer relation's shared settings).
-type relSpec struct{ local, remote, app bool }
+// our application's bag (the peer relation's shared settings), the
+// remote application's bag (a v4 certificates provider's answers).
+type relSpec struct{ local, remote, app, remoteApp bool }
 
 // observeEndpoint reads the relations of one endpoint into *out.
 func (c *Charm) observeEndpoint(ctx context.Context, o *Observed, ep string, spec relSpec, out *[]Relation) error {
@@ -175,7 +185,12 @@ func (c *Charm) readEndpoint(ctx context.Context, o *Observed, ids []string, spe
 			g.Go(func() (err error) { r.Local, err = c.Juju.RelationGet(ctx, id, o.Unit, false); return })
 		}
 		if spec.remote {
-			g.Go(func() error { return c.readRemote(ctx, r) })
+			g.Go(func() error {
+				if err := c.readRemote(ctx, r); err != nil || !spec.remoteApp {
+					return err
+				}
+				return c.readRemoteApp(ctx, r)
+			})
 		}
 		if spec.app && i == 0 {
 			g.Go(func() (err error) { r.App, err = c.Juju.RelationGet(ctx, id, o.App, true); return })

@@ -38,6 +38,7 @@ type Desired struct {
 
 	TLS        *TLSPlan
 	ClientPair *TLSMaterial // client cert/key from cert-provider, for push
+	CSR        string       // this hook's v4 certificate signing request (plan_tlsv4.go)
 
 	Registry       []byte // config.yml
 	Htpasswd       []byte // nil: no basic auth
@@ -92,8 +93,10 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	if hold, keep := planTLS(o, d, now); keep {
 		// Fail closed: nothing is rendered, so the last good
 		// configuration, with its certificate, keeps serving and the
-		// workers keep their https data.
+		// workers keep their https data. The CSR still goes out: a
+		// new one is how a v4 provider is asked for a usable answer.
 		d.Hold = holdIfNone(d.Hold, hold.Name, hold.Message)
+		planCSRBags(o, d)
 		return d
 	} else if hold != nil {
 		d.Hold = holdIfNone(d.Hold, hold.Name, hold.Message)
@@ -166,6 +169,9 @@ func planTLS(o *Observed, d *Desired, now time.Time) (hold *juju.Status, keep bo
 			return blocked(fmt.Sprintf("tls-cert-blob/%s unusable (%v): set a valid pair", o.optionName("tls-key-blob"), err))
 		}
 		return nil, false
+	}
+	if hold, keep, answered := planTLSFromCSR(o, d, now, served, blocked); answered {
+		return hold, keep
 	}
 	if issued, ok := issuedCert(o); ok {
 		m := TLSMaterial{Cert: []byte(issued.ServerCert), Key: []byte(issued.ServerKey), CA: []byte(issued.CA)}

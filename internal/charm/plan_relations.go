@@ -49,13 +49,13 @@ func netloc(o *Observed, proxy, ingress string) string {
 }
 
 func planCertRequests(o *Observed, d *Desired, proxy string) {
-	sans := []string{o.PrivateAddress, o.PublicAddress, o.Hostname, httpHostName(o.Config.HTTPHost), proxy}
-	req := relation.NewCertRequest(o.Unit, o.PrivateAddress, sans)
+	req := certRequest(o, proxy)
 	for _, r := range o.Certs {
 		if ch := req.Changes(r.Local); len(ch) > 0 {
 			d.UnitBags[r.ID] = ch
 		}
 	}
+	planCSRBags(o, d)
 }
 
 func planClients(o *Observed, d *Desired, proxy string) {
