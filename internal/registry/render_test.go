@@ -471,6 +471,15 @@ var notRendered = map[string]string{
 	"tls-ca-path":           "reaches Render through TLSPaths",
 	"tls-cert-path":         "reaches Render through TLSPaths",
 	"tls-key-path":          "reaches Render through TLSPaths",
+	// Juju user secrets: the charm reads each with secret-get into its
+	// plain option before anything renders (internal/charm/observe_secrets.go).
+	"auth-basic-password-secret":    "read into auth-basic-password",
+	"cache-password-secret":         "read into cache-password",
+	"registry-http-proxy-secret":    "read into registry-http-proxy",
+	"registry-https-proxy-secret":   "read into registry-https-proxy",
+	"storage-swift-password-secret": "read into storage-swift-password",
+	"storage-s3-secretkey-secret":   "read into storage-s3-secretkey",
+	"tls-key-blob-secret":           "read into tls-key-blob",
 }
 
 // alternatives are valid non-default values for options with a fixed set.
