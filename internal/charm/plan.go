@@ -52,6 +52,9 @@ type Desired struct {
 	Ready          string
 	Probe          Probe
 	Netloc, Scheme string
+
+	// Ignored are relation values refused as invalid, for juju-log.
+	Ignored []relation.Ignored
 }
 
 // TLSPlan is the serving certificate and where it comes from.
