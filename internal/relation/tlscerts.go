@@ -45,9 +45,14 @@ type CertRequest struct {
 // with commas into one shell-split argument, so a name with a space, a
 // comma or a newline would break every other one, and some SANs (a
 // proxy's address) come from another charm's relation data. The CN is kept
-// among the SANs because clients match SANs only and ignore the CN.
+// among the SANs because clients match SANs only and ignore the CN. A CN
+// that is not a host is dropped, which leaves no request at all (the
+// provider ignores a bag without common_name).
 func NewCertRequest(unit, commonName string, sans []string) CertRequest {
 	cn := strings.TrimSpace(commonName)
+	if !IsHost(cn) {
+		cn = ""
+	}
 	return CertRequest{
 		UnitName:   certUnitName(unit),
 		CommonName: cn,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -111,8 +113,18 @@ func checkServicesInput(name string, backends []Backend, tls bool, caPath string
 	return nil
 }
 
+// isConfigWord reports whether s stays one word of one haproxy config
+// line: printable, no space of any kind, no quote, comment or brace.
 func isConfigWord(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\r\n{}#\"'\\")
+	if s == "" || !utf8.ValidString(s) || strings.ContainsAny(s, "{}#\"'\\") {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
