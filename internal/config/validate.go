@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Problem is one invalid option. Message tells the operator what to do and
@@ -137,6 +138,10 @@ func (c Config) checkNetwork(v *validator) {
 }
 
 func (c Config) checkWorkload(v *validator) {
+	// The name goes into the systemd units' Description= lines.
+	if strings.ContainsFunc(c.RegistryName, unicode.IsControl) {
+		v.add("registry-name", "must be printable text on one line")
+	}
 	v.oneOf("log-level", strings.ToLower(c.LogLevel), "error", "warn", "info", "debug")
 	v.oneOf("storage-cache", c.StorageCache, "inmemory", "disabled")
 	if c.TLSClientAuth != "" {
