@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"unicode"
@@ -53,6 +54,12 @@ func FuzzConfig(f *testing.F) {
 		problems := c.Validate()
 		if again := c.Validate(); !reflect.DeepEqual(problems, again) {
 			t.Fatalf("validation is not deterministic: %v then %v", problems, again)
+		}
+		if !sort.SliceIsSorted(problems, func(i, j int) bool {
+			return problems[i].Option < problems[j].Option ||
+				problems[i].Option == problems[j].Option && problems[i].Message < problems[j].Message
+		}) {
+			t.Fatalf("problems not sorted: %v", problems)
 		}
 		status := FormatProblems(problems)
 		if strings.ContainsAny(status, "\r\n\x00") {
