@@ -1,16 +1,13 @@
-# Debian packages the tests drive for real (see ../shared/reference/test-tooling.md):
-# containerd/ctr, dockerd, haproxy, skopeo, ip(8). `make deps` installs the
-# missing ones, so `make test` works on a fresh machine; .ci/run installs
-# the same list. Needs root and Debian's archive.
+# Debian packages the tests drive for real: the list is .ci/packages,
+# which .ci/run installs too. `make deps` installs the missing ones, so
+# `make test` works on a fresh machine. Needs root and Debian's archive.
 
-DEPS_COMMANDS := containerd:containerd ctr:containerd dockerd:docker.io docker:docker.io \
-	haproxy:haproxy skopeo:skopeo ip:iproute2
+DEPS_PACKAGES := $(shell sed -e 's/\#.*//' -e '/^[[:space:]]*$$/d' .ci/packages)
 
 .PHONY: deps
 deps:
-	@missing=""; for pair in $(DEPS_COMMANDS); do \
-		cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	@missing=""; for pkg in $(DEPS_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \

@@ -4,17 +4,15 @@
 #                      image, plain source -> TLS + basic-auth target, both
 #                      the upstream registry binary on 127.0.0.1 (needs skopeo)
 #
-# The upstream registry binary is installed on first use only (no rule for
-# its path here, so another area may build the same tool without clashing).
+# The upstream registry binary is mk/registry.mk's (tools-registry), pinned
+# there only.
 
-IMAGE_REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 BENCH_IMAGE_ROUNDS ?= 5
 
 BENCH_TARGETS += bench-image
 
 .PHONY: bench-image
-bench-image:
-	@test -x $(TOOLS_DIR)/registry || $(GO_INSTALL) $(IMAGE_REGISTRY_MODULE)
+bench-image: tools-registry
 	@command -v skopeo >/dev/null || { echo "bench-image needs skopeo (apt-get install -y skopeo)"; exit 1; }
 	@mkdir -p $(BUILD_DIR)
 	$(GO) build -o $(BUILD_DIR)/bench-image ./internal/image/bench

@@ -22,16 +22,22 @@ func serve(args []string) int {
 	collectAsUsual()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg := fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file")
+	ctl := fs.String("control", registry.DefaultControlSocket, "control socket (reload, health)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Bound first: a registry that cannot be reloaded or asked about its
+	// health must not pretend to serve; systemd restarts it and its
+	// journal says why.
+	control, err := registry.ListenControl(*ctl)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "docker-registry serve: %v\n", err)
+		return 1
+	}
 	opts := registry.ServeOptions{ConfigPath: *cfg, Ready: func(s *registry.Server) {
-		if err := registry.ListenControl(ctx, *cfg, s); err != nil {
-			// SIGHUP still reloads; only the synchronous answer is lost.
-			fmt.Fprintf(os.Stderr, "docker-registry serve: %v\n", err)
-		}
+		control.Serve(ctx, s)
 	}}
 	if err := registry.Serve(ctx, opts); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-registry serve: %v\n", err)
@@ -45,12 +51,15 @@ func serve(args []string) int {
 // returns only then, or fails with the reason).
 func reload(args []string) int {
 	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
-	cfg := fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file")
+	// --config is accepted, unused: units written by earlier versions
+	// pass it, and the control socket now says which registry to ask.
+	fs.String("config", "/etc/docker/registry/config.yml", "registry configuration file (unused)")
+	ctl := fs.String("control", registry.DefaultControlSocket, "control socket of the running registry")
 	drain := fs.Bool("drain", false, "also wait for requests on the previous configuration to finish")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := registry.RequestReload(context.Background(), *cfg, *drain); err != nil {
+	if err := registry.RequestReload(context.Background(), *ctl, *drain); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-registry reload: %v\n", err)
 		return 1
 	}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/image"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // errNotReady is the reference charm's answer before the registry is set
@@ -21,6 +23,7 @@ var errNotReady = errors.New("Docker Registry charm is not yet ready.")
 // machine.
 func (c *Charm) Action(ctx context.Context, name string) error {
 	c.Juju.Runner = limited(c.Juju.Runner)
+	c.endStaleGCHold(ctx)
 	handlers := map[string]func(context.Context, *actionEnv) (map[string]string, error){
 		"push":            c.actPush,
 		"images":          c.actImages,
@@ -36,6 +39,11 @@ func (c *Charm) Action(ctx context.Context, name string) error {
 	env, err := c.actionEnv(ctx, name)
 	if err != nil {
 		return c.Juju.ActionFail(ctx, err.Error())
+	}
+	if name != "start" && name != "stop" {
+		if err := c.reachRegistry(ctx, env); err != nil {
+			return c.Juju.ActionFail(ctx, err.Error())
+		}
 	}
 	results, err := h(ctx, env)
 	if len(results) > 0 {
@@ -53,14 +61,20 @@ func (c *Charm) Action(ctx context.Context, name string) error {
 type actionEnv struct {
 	cfg   config.Config
 	state LocalState
+	// target reaches this unit's registry (reachRegistry sets it).
+	target image.Target
+	// started is when the action began: files of the charm's older than
+	// that are no running action's.
+	started time.Time
 }
 
 func (c *Charm) actionEnv(ctx context.Context, name string) (*actionEnv, error) {
+	started := time.Now()
 	st, err := loadState(c.Paths.StateFile())
 	if err != nil {
 		return nil, err
 	}
-	env := &actionEnv{state: st}
+	env := &actionEnv{state: st, started: started}
 	if err := c.Juju.ConfigGetAll(ctx, &env.cfg); err != nil {
 		return nil, err
 	}
@@ -74,6 +88,23 @@ func (c *Charm) actionEnv(ctx context.Context, name string) (*actionEnv, error) 
 		return nil, fmt.Errorf("%s service is stopped; run the start action first", env.cfg.RegistryName)
 	}
 	return env, nil
+}
+
+// reachRegistry finds the registry and checks, within image.PingTimeout,
+// that it answers: an action against a registry that is stopped, starting
+// over and over, or stuck fails in seconds naming the problem, instead of
+// waiting on it while holding the machine lock.
+func (c *Charm) reachRegistry(ctx context.Context, env *actionEnv) error {
+	t, err := c.target(ctx, env)
+	if err != nil {
+		return err
+	}
+	if err := t.Ping(ctx); err != nil {
+		return fmt.Errorf("%w; check `systemctl status %s`, `journalctl -u %s` and juju status",
+			err, service.ServiceUnit, service.ServiceUnit)
+	}
+	env.target = t
+	return nil
 }
 
 // target is how the charm's own client reaches the registry on this unit:
@@ -154,17 +185,11 @@ func (c *Charm) actImages(ctx context.Context, env *actionEnv) (map[string]strin
 		return nil, err
 	}
 	details := p.Details || wantsDetails(p.Options)
-	t, err := c.target(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	repos, err := image.List(ctx, t, p.Repository, details)
+	repos, err := image.List(ctx, env.target, p.Repository, details)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list images: %w", err)
 	}
-	out := map[string]string{"output": image.FormatTable(repos, details), "count": fmt.Sprint(countTags(repos))}
-	addRepoResults(out, repos, details)
-	return out, nil
+	return c.imagesResults(repos, details)
 }
 
 // wantsDetails maps docker-images-style flags of the reference's options
@@ -194,11 +219,7 @@ func (c *Charm) actRmi(ctx context.Context, env *actionEnv) (map[string]string, 
 	if !env.cfg.StorageDelete {
 		return nil, errors.New("deleting images is disabled: set storage-delete=true (juju config <app> storage-delete=true), then run rmi again")
 	}
-	t, err := c.target(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	deleted, err := image.Delete(ctx, t, refs)
+	deleted, err := image.Delete(ctx, env.target, refs)
 	out := deletedResults(deleted)
 	if err != nil {
 		return out, err

@@ -3,6 +3,7 @@ package charm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -44,11 +45,19 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse the registry configuration: %w", err)
 	}
+	// Storage that does not answer is found before the registry stops
+	// taking pushes, within a bound, not after a sweep that hangs.
+	if err := c.checkGCStorage(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if !p.DryRun {
-		if err := c.holdWrites(ctx, cfg); err != nil {
-			return nil, err
+		// release is deferred before the error is looked at: a switch
+		// that failed halfway must be undone too.
+		release, err := c.holdWrites(ctx, cfg, orig)
+		defer release()
+		if err != nil {
+			return nil, fmt.Errorf("cannot make the registry read-only for the sweep: %w", err)
 		}
-		defer c.resumeWrites(ctx, orig)
 	}
 	res, err := image.GarbageCollect(ctx, cfg, image.GCOptions{DryRun: p.DryRun, DeleteUntagged: p.DeleteUntagged}, logProgress(ctx, c.Juju))
 	if err != nil {
@@ -63,14 +72,32 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 	}, nil
 }
 
+// checkGCStorage asks object storage the question the registry's health
+// check asks, bounded (registry.CheckStorage: 10 s); the unit's own
+// filesystem needs no check.
+func (c *Charm) checkGCStorage(ctx context.Context, cfg *configuration.Configuration) error {
+	check := c.CheckStorage
+	if check == nil {
+		check = registry.CheckStorage
+	}
+	if err := check(ctx, cfg); err != nil {
+		var se *registry.StorageError
+		if errors.As(err, &se) {
+			return fmt.Errorf("cannot collect garbage: %s (nothing was changed)", se.Problem)
+		}
+		return fmt.Errorf("cannot collect garbage: the storage does not answer: %w", err)
+	}
+	return nil
+}
+
 // sweepIsSafe refuses a sweep of storage that other units share while
 // they accept pushes. holdWrites stops writes on this unit only; a blob
 // uploaded through another unit during the sweep is in no manifest yet,
 // so the sweep would delete it and the push would end with a manifest
-// whose layer is gone. Units share storage only on S3 (each unit's
+// whose layer is gone. Units share storage only on S3 or Swift (each unit's
 // filesystem is its own), and storage-read-only holds every unit.
 func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
-	if !env.cfg.UsesS3() || env.cfg.StorageReadOnly {
+	if !env.cfg.SharedStorage() || env.cfg.StorageReadOnly {
 		return nil
 	}
 	ids, err := c.Juju.RelationIDs(ctx, epPeer)
@@ -81,50 +108,23 @@ func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
 	if err != nil || len(peers) == 0 {
 		return err
 	}
-	return fmt.Errorf("%s share this S3 bucket and still accept pushes, which the sweep could break: "+
+	return fmt.Errorf("%s share this object storage and still accept pushes, which the sweep could break: "+
 		"run `juju config %s storage-read-only=true`, then garbage-collect, then set it back to false "+
 		"(dry-run=true needs none of this)", strings.Join(peers, ", "), c.Juju.Env.AppName)
 }
 
-// holdWrites switches the running registry to read-only: pulls go on,
-// pushes are refused with a clear error until resumeWrites.
-func (c *Charm) holdWrites(ctx context.Context, cfg *configuration.Configuration) error {
-	ro := *cfg
-	ro.Storage = configuration.Storage{}
-	for k, v := range cfg.Storage {
-		ro.Storage[k] = v
-	}
-	maint := configuration.Parameters{}
-	for k, v := range cfg.Storage["maintenance"] {
-		maint[k] = v
-	}
-	maint["readonly"] = map[any]any{"enabled": true}
-	ro.Storage["maintenance"] = maint
-	data, err := registry.Marshal(&ro)
-	if err != nil {
-		return err
-	}
-	return c.swapConfig(ctx, data)
-}
-
-func (c *Charm) resumeWrites(ctx context.Context, orig []byte) {
-	if err := c.swapConfig(ctx, orig); err != nil {
-		_ = c.Juju.ActionLog(ctx, "cannot restore the registry configuration after garbage collection: "+err.Error())
-	}
-}
-
 // swapConfig writes a registry configuration and has the running registry
-// serve it, keeping the file's owner and mode. The reload drains: when it
-// returns, no request that began under the previous configuration (an
+// serve it, keeping the file's owner and mode. With drain, when it
+// returns no request that began under the previous configuration (an
 // upload committing a blob) is still running.
-func (c *Charm) swapConfig(ctx context.Context, data []byte) error {
+func (c *Charm) swapConfig(ctx context.Context, data []byte, drain bool) error {
 	acc, err := c.account(ctx)
 	if err != nil {
 		return err
 	}
-	f := files.File{Path: c.Paths.ConfigFile(), Content: data, Mode: 0o600, UID: acc.UID, GID: acc.GID}
+	f := files.File{Path: c.Paths.ConfigFile(), Content: data, Mode: readOnly, UID: 0, GID: acc.GID}
 	if _, err := files.Write(f); err != nil {
 		return err
 	}
-	return c.reload(ctx, true)
+	return c.reload(ctx, drain)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/canonical/docker-registry-charm/internal/image"
@@ -33,9 +34,11 @@ func (c *Charm) actPush(ctx context.Context, env *actionEnv) (map[string]string,
 	if p.Tag != "" && len(sources) > 1 {
 		return nil, errors.New("tag: can only be used when pushing a single image")
 	}
-	t, err := c.target(ctx, env)
-	if err != nil {
+	t := env.target
+	if n, err := image.CleanTempDir(c.pushTempDir(), env.started); err != nil {
 		return nil, err
+	} else if n > 0 {
+		_ = c.Juju.ActionLog(ctx, fmt.Sprintf("removed %d leftovers of an earlier push that was killed", n))
 	}
 	reqs := make([]image.PushRequest, 0, len(sources))
 	for _, src := range sources {
@@ -53,11 +56,19 @@ func (c *Charm) pushRequest(env *actionEnv, t image.Target, p pushParams, src st
 		SourceAuth: image.Auth{Username: p.SourceUsername, Password: p.SourcePassword},
 		Proxy:      image.Proxy{HTTP: e.CharmHTTPProxy, HTTPS: e.CharmHTTPSProxy, NoProxy: e.CharmNoProxy},
 		Target:     t,
+		TempDir:    c.pushTempDir(),
 	}
 	if p.Tag != "" {
 		req.Dest = t.Netloc + "/" + stripRegistry(p.Tag)
 	}
 	return req
+}
+
+// pushTempDir is where pushes from archives extract them: the charm's own
+// root-only directory, not the shared /tmp, so what a killed push leaves is
+// found and removed by the next one (see image.CleanTempDir).
+func (c *Charm) pushTempDir() string {
+	return filepath.Join(c.Paths.StateDir(), "tmp")
 }
 
 // stripRegistry drops a leading registry host from a tag, since the

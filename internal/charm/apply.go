@@ -3,23 +3,62 @@ package charm
 import (
 	"context"
 	"io/fs"
-	"os"
 	"path/filepath"
 
+	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // Changes says what apply changed on the machine, which decides how the
-// service learns about it.
+// service learns about it. Saved in the state file before anything is
+// written, so a hook killed midway leaves them for the next hook.
 type Changes struct {
-	Binary, Units, Socket, Env, Served bool
+	Binary bool `json:"binary,omitempty"`
+	Units  bool `json:"units,omitempty"`
+	Socket bool `json:"socket,omitempty"`
+	Env    bool `json:"env,omitempty"`
+	Served bool `json:"served,omitempty"`
+}
+
+func (ch *Changes) add(k Changes) {
+	ch.Binary, ch.Units, ch.Socket = ch.Binary || k.Binary, ch.Units || k.Units, ch.Socket || k.Socket
+	ch.Env, ch.Served = ch.Env || k.Env, ch.Served || k.Served
+}
+
+// managed is one file the reconcile keeps as desired: written, or
+// removed when remove is set, and what the service must do when it
+// changes.
+type managed struct {
+	files.File
+	remove bool
+	kind   Changes
+}
+
+func (f managed) differs() (bool, error) {
+	if f.remove {
+		return files.Exists(f.Path), nil
+	}
+	return files.Differs(f.File)
+}
+
+func (f managed) apply() error {
+	if f.remove {
+		_, err := files.Remove(f.Path)
+		return err
+	}
+	_, err := files.Write(f.File)
+	return err
 }
 
 // applyWorkload makes the machine match d: files, units, service state.
-// It returns what changed and whether the service should be serving.
+// It returns what changed, with what an earlier hook changed but did not
+// get to tell systemd about. What is about to change is recorded before
+// the first write: a hook killed between writing files and reloading
+// would otherwise leave nothing different on disk for the retry to see,
+// and the old password, certificate or binary would keep serving.
 func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Changes, error) {
-	var ch Changes
+	ch := st.Pending
 	acc, err := c.account(ctx)
 	if err != nil {
 		return ch, err
@@ -32,22 +71,54 @@ func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *
 	if err := c.takeOver(ctx, o, d, st, acc); err != nil {
 		return ch, err
 	}
-	if ch.Binary, err = c.installBinary(st); err != nil {
+	var todo []managed
+	for _, f := range c.workloadFiles(o, d, st, acc) {
+		differs, err := f.differs()
+		if err != nil {
+			return ch, err
+		}
+		if differs {
+			todo = append(todo, f)
+			ch.add(f.kind)
+		}
+	}
+	newBinary, id, err := c.binaryDiffers(st)
+	if err != nil {
 		return ch, err
 	}
-	if ch.Served, err = c.writeServed(o, d, st, acc); err != nil {
-		return ch, err
+	ch.Binary = ch.Binary || newBinary
+	if ch != st.Pending {
+		st.Pending = ch
+		if err := saveState(c.Paths.StateFile(), *st); err != nil {
+			return ch, err
+		}
 	}
-	if ch.Env, err = c.writeOptional(c.Paths.EnvFile(), d.EnvFile, 0o600, 0, 0); err != nil {
-		return ch, err
+	for _, f := range todo {
+		if err := f.apply(); err != nil {
+			return ch, err
+		}
 	}
-	ch.Units, ch.Socket, err = c.writeUnits(d)
-	return ch, err
+	if newBinary {
+		if _, err := files.CopyIfChanged(c.Self, c.Paths.Binary(), 0o755); err != nil {
+			return ch, err
+		}
+		st.InstalledFrom = id
+	}
+	st.TLSSource, st.TLSFiles = tlsSource(d), tlsWritten(o.Config, d)
+	st.HtpasswdMemo = d.HtpasswdMemo
+	return ch, nil
 }
+
+// readOnly is the mode of the secrets the registry reads (config.yml with
+// the http secret and storage keys, htpasswd, the TLS key), owned by root
+// and group docker-registry.
+const readOnly fs.FileMode = 0o640
 
 func (c *Charm) ensureDirs(acc service.Account) error {
 	// The config dir is group-readable by the service so it can traverse
-	// it; its files are 0600 and owned by the service where it reads them.
+	// it. What the registry reads there is root:docker-registry 0640
+	// (readOnly): the service can read but never change its own
+	// configuration, password file or key.
 	if err := files.EnsureDir(c.Paths.ConfigDir(), 0o750, 0, acc.GID); err != nil {
 		return err
 	}
@@ -56,109 +127,112 @@ func (c *Charm) ensureDirs(acc service.Account) error {
 	return files.EnsureDir(c.Paths.StateDir(), 0o700, 0, 0)
 }
 
-// installBinary copies the running charm binary to a stable path for the
-// service: the charm directory is replaced on upgrade-charm and removed
-// with the unit, and the service must not depend on it. Hashing two
-// binaries of tens of megabytes would dominate every hook, so a binary
-// whose identity (inode, size, mtime) is the one installed last time is
-// trusted to be unchanged.
-func (c *Charm) installBinary(st *LocalState) (bool, error) {
+// binaryDiffers says whether the running charm binary must be copied to
+// the stable path the service runs (the charm directory is replaced on
+// upgrade-charm and removed with the unit). Hashing two binaries of tens
+// of megabytes would dominate every hook, so a binary whose identity
+// (inode, size, mtime) is the one installed last time is trusted to be
+// unchanged; the copy is synced to disk before that identity is recorded.
+func (c *Charm) binaryDiffers(st *LocalState) (bool, files.Identity, error) {
 	if c.Self == "" {
-		return false, nil
+		return false, files.Identity{}, nil
 	}
 	id, err := files.Identify(c.Self)
 	if err != nil {
-		return false, err
+		return false, id, err
 	}
-	if id == st.InstalledFrom {
-		if _, err := os.Stat(c.Paths.Binary()); err == nil {
-			return false, nil
-		}
+	if id == st.InstalledFrom && files.Exists(c.Paths.Binary()) {
+		return false, id, nil
 	}
-	changed, err := files.CopyIfChanged(c.Self, c.Paths.Binary(), 0o755)
-	if err == nil {
-		st.InstalledFrom = id
-	}
-	return changed, err
+	return true, id, nil
 }
 
-// writeServed writes every file the registry reads. Any change among them
-// is picked up by a reload, without restarting the process.
-func (c *Charm) writeServed(o *Observed, d *Desired, st *LocalState, acc service.Account) (bool, error) {
-	changed := false
-	note := func(ch bool, err error) error {
-		changed = changed || ch
-		return err
+// workloadFiles is every file the service reads or is run by, as d wants
+// it.
+func (c *Charm) workloadFiles(o *Observed, d *Desired, st *LocalState, acc service.Account) []managed {
+	served := Changes{Served: true}
+	var out []managed
+	add := func(path string, content []byte, mode fs.FileMode, uid, gid int, kind Changes) {
+		out = append(out, managed{File: files.File{Path: path, Content: content, Mode: mode, UID: uid, GID: gid}, remove: content == nil, kind: kind})
 	}
-	if err := note(c.writeTLS(o, d, st, acc)); err != nil {
-		return changed, err
-	}
-	if err := note(c.writeClientPair(d)); err != nil {
-		return changed, err
+	out = append(out, c.tlsFiles(o, d, st, acc)...)
+	if d.ClientPair == nil {
+		add(c.Paths.ClientCert(), nil, 0, 0, 0, Changes{})
+		add(c.Paths.ClientKey(), nil, 0, 0, 0, Changes{})
+	} else {
+		add(c.Paths.ClientCert(), d.ClientPair.Cert, 0o600, 0, 0, Changes{})
+		add(c.Paths.ClientKey(), d.ClientPair.Key, 0o600, 0, 0, Changes{})
 	}
 	if !d.HtpasswdKeep {
-		if err := note(c.writeOptional(c.Paths.Htpasswd(), d.Htpasswd, 0o600, acc.UID, acc.GID)); err != nil {
-			return changed, err
-		}
+		add(c.Paths.Htpasswd(), d.Htpasswd, readOnly, 0, acc.GID, served)
 	}
-	st.HtpasswdMemo = d.HtpasswdMemo
-	if err := note(c.writeOptional(c.Paths.TokenBundle(), d.TokenBundle, 0o644, 0, acc.GID)); err != nil {
-		return changed, err
-	}
-	err := note(files.Write(files.File{Path: c.Paths.ConfigFile(), Content: d.Registry, Mode: 0o600, UID: acc.UID, GID: acc.GID}))
-	return changed, err
-}
-
-// writeOptional writes content, or removes the file when content is nil.
-func (c *Charm) writeOptional(path string, content []byte, mode fs.FileMode, uid, gid int) (bool, error) {
-	if content == nil {
-		return files.Remove(path)
-	}
-	return files.Write(files.File{Path: path, Content: content, Mode: mode, UID: uid, GID: gid})
-}
-
-func (c *Charm) writeTLS(o *Observed, d *Desired, st *LocalState, acc service.Account) (bool, error) {
-	cfg := o.Config
-	paths := []string{c.Paths.At(cfg.TLSCertPath), c.Paths.At(cfg.TLSKeyPath), c.Paths.At(cfg.TLSCAPath)}
-	if d.TLS == nil || d.TLS.Source == tlsFromFiles {
-		if st.TLSSource == "" {
-			return false, nil
-		}
-		// Serving http again: remove only the files this charm wrote.
-		st.TLSSource = ""
-		return removeAll(paths)
-	}
-	st.TLSSource = d.TLS.Source
-	m := d.TLS.Material
-	want := []files.File{
-		{Path: paths[0], Content: m.Cert, Mode: 0o644, UID: 0, GID: acc.GID},
-		{Path: paths[1], Content: m.Key, Mode: 0o600, UID: acc.UID, GID: acc.GID},
-	}
-	changed, err := writeAll(want)
-	if err != nil {
-		return changed, err
-	}
-	ch, err := c.writeOptional(paths[2], nilIfEmpty(m.CA), 0o644, 0, acc.GID)
-	return changed || ch, err
-}
-
-func (c *Charm) writeClientPair(d *Desired) (bool, error) {
-	if d.ClientPair == nil {
-		return removeAll([]string{c.Paths.ClientCert(), c.Paths.ClientKey()})
-	}
-	return writeAll([]files.File{
-		{Path: c.Paths.ClientCert(), Content: d.ClientPair.Cert, Mode: 0o600},
-		{Path: c.Paths.ClientKey(), Content: d.ClientPair.Key, Mode: 0o600},
-	})
-}
-
-func (c *Charm) writeUnits(d *Desired) (units, socket bool, err error) {
+	add(c.Paths.TokenBundle(), d.TokenBundle, 0o644, 0, acc.GID, served)
+	add(c.Paths.ConfigFile(), d.Registry, readOnly, 0, acc.GID, served)
+	add(c.Paths.EnvFile(), d.EnvFile, 0o600, 0, 0, Changes{Env: true})
 	dir := c.Paths.UnitDir()
-	if units, err = files.Write(files.File{Path: filepath.Join(dir, service.ServiceUnit), Content: d.Service, Mode: 0o644}); err != nil {
-		return
+	add(filepath.Join(dir, service.ServiceUnit), d.Service, 0o644, 0, 0, Changes{Units: true})
+	add(filepath.Join(dir, service.SocketUnit), d.Socket, 0o644, 0, 0, Changes{Units: true, Socket: true})
+	return out
+}
+
+// tlsFiles are the serving certificate, key and CA at tls-*-path. Files an
+// operator placed there (TLS from files) are never the charm's to write or
+// remove; files the charm wrote are removed when TLS goes.
+func (c *Charm) tlsFiles(o *Observed, d *Desired, st *LocalState, acc service.Account) []managed {
+	cfg := o.Config
+	served := Changes{Served: true}
+	var out []managed
+	keep := map[string]bool{}
+	if d.TLS != nil && d.TLS.Source != tlsFromFiles {
+		m := d.TLS.Material
+		out = append(out,
+			managed{File: files.File{Path: c.Paths.At(cfg.TLSCertPath), Content: m.Cert, Mode: 0o644, UID: 0, GID: acc.GID}, kind: served},
+			managed{File: files.File{Path: c.Paths.At(cfg.TLSKeyPath), Content: m.Key, Mode: readOnly, UID: 0, GID: acc.GID}, kind: served})
+		keep[cfg.TLSCertPath], keep[cfg.TLSKeyPath] = true, true
+		if len(m.CA) > 0 {
+			out = append(out, managed{File: files.File{Path: c.Paths.At(cfg.TLSCAPath), Content: m.CA, Mode: 0o644, UID: 0, GID: acc.GID}, kind: served})
+			keep[cfg.TLSCAPath] = true
+		}
 	}
-	socket, err = files.Write(files.File{Path: filepath.Join(dir, service.SocketUnit), Content: d.Socket, Mode: 0o644})
-	return units || socket, socket, err
+	// What the charm wrote before and no longer serves (TLS off, paths
+	// moved, the CA gone): removed, and nothing else.
+	for _, p := range writtenTLS(cfg, *st) {
+		if !keep[p] {
+			out = append(out, managed{File: files.File{Path: c.Paths.At(p)}, remove: true, kind: served})
+		}
+	}
+	return out
+}
+
+// writtenTLS are the tls-*-path files the charm wrote. A state file from
+// before they were recorded says only that it wrote some (TLSSource): then
+// they are at the configured paths.
+func writtenTLS(cfg config.Config, st LocalState) []string {
+	if len(st.TLSFiles) > 0 || st.TLSSource == "" {
+		return st.TLSFiles
+	}
+	return []string{cfg.TLSCertPath, cfg.TLSKeyPath, cfg.TLSCAPath}
+}
+
+// tlsWritten are the machine paths apply leaves written for d.
+func tlsWritten(cfg config.Config, d *Desired) []string {
+	if d.TLS == nil || d.TLS.Source == tlsFromFiles {
+		return nil
+	}
+	out := []string{cfg.TLSCertPath, cfg.TLSKeyPath}
+	if len(d.TLS.Material.CA) > 0 {
+		out = append(out, cfg.TLSCAPath)
+	}
+	return out
+}
+
+// tlsSource is who the files at tls-*-path belong to after apply: the
+// charm ("config" or "relation"), or nobody it may touch ("").
+func tlsSource(d *Desired) string {
+	if d.TLS == nil || d.TLS.Source == tlsFromFiles {
+		return ""
+	}
+	return d.TLS.Source
 }
 
 func writeAll(fs []files.File) (bool, error) {
@@ -183,11 +257,4 @@ func removeAll(paths []string) (bool, error) {
 		changed = changed || ch
 	}
 	return changed, nil
-}
-
-func nilIfEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }

@@ -50,12 +50,31 @@ type Charm struct {
 	// configuration in; nil means registry.CheckStorage. Tests without an
 	// S3 service replace it.
 	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
+
+	// DiskSpace reads the data filesystem's space; nil means statfs.
+	// State-transition tests, whose data directory is on the host's
+	// disk, set the filesystem they want.
+	DiskSpace func(dir string) Disk
+
+	// statusUnknown is set for hooks before which Juju may have set the
+	// workload status itself ("installing charm software" at install):
+	// the status the charm last set is then not what Juju shows, and is
+	// set again.
+	statusUnknown bool
 }
+
+// jujuSetsStatus are the hooks before which the unit agent may set the
+// workload status itself (juju's uniter, operation/runhook.go beforeHook:
+// install; start and upgrade-charm follow a new charm or a restarted
+// agent, where the status the charm remembers may be stale).
+var jujuSetsStatus = map[string]bool{"install": true, "start": true, "upgrade-charm": true, "post-series-upgrade": true}
 
 // Hook runs one hook. It returns an error only for a bug or a machine
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {
 	c.Juju.Runner = limited(c.Juju.Runner)
+	c.statusUnknown = jujuSetsStatus[name]
+	c.endStaleGCHold(ctx) // a garbage-collect killed mid-sweep: actions_gchold.go
 	switch name {
 	case "collect-metrics", "meter-status-changed", "leader-deposed":
 		// Restricted contexts (metrics hooks have almost no hook tools)
@@ -63,8 +82,13 @@ func (c *Charm) Hook(ctx context.Context, name string) error {
 		return nil
 	case "update-status":
 		return c.updateStatus(ctx)
-	case "stop", "remove":
+	case "stop":
 		return c.teardown(ctx)
+	case "remove":
+		if err := c.teardown(ctx); err != nil {
+			return err
+		}
+		return c.forget(ctx)
 	case "pre-series-upgrade":
 		return c.setSeriesUpgrade(ctx, true)
 	case "post-series-upgrade":
@@ -120,7 +144,7 @@ func (c *Charm) reload(ctx context.Context, drain bool) error {
 	if c.Reload != nil {
 		return c.Reload(ctx, drain)
 	}
-	err := registry.RequestReload(ctx, machineConfig, drain)
+	err := registry.RequestReload(ctx, registry.DefaultControlSocket, drain)
 	if errors.Is(err, registry.ErrUnreachable) {
 		if serr := c.Services.Reload(ctx, service.ServiceUnit); serr != nil {
 			return err

@@ -29,6 +29,8 @@ type harness struct {
 	svc   map[string]*recorder
 	mu    sync.Mutex
 	now   time.Time
+	// disk is the data filesystem the charm sees (zero: unknown).
+	disk Disk
 	// account is the registry's system user; nil: the test's own ids.
 	account *service.Account
 	// storage answers the charm's object storage checks; nil: they pass
@@ -83,6 +85,11 @@ func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 		},
 		ReadyTimeout: time.Millisecond,
+		DiskSpace: func(string) Disk {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.disk
+		},
 		FailingChecks: func(context.Context) ([]string, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -156,6 +163,23 @@ type recorder struct {
 	rejectReload bool
 	// busyPorts makes the socket unit fail to start.
 	busyPort bool
+	// crash makes the service exit as it starts, with this journal line
+	// ("" : it stays up).
+	crash string
+	// failOnce makes the next call of this verb ("daemon-reload",
+	// "restart", ...) fail, as a hook killed at that point would leave
+	// it undone.
+	failOnce string
+}
+
+func (r *recorder) failed(verb string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failOnce == verb {
+		r.failOnce = ""
+		return true
+	}
+	return false
 }
 
 func (r *recorder) record(call string) {
@@ -189,7 +213,13 @@ func (r *recorder) mark() int {
 	return len(r.calls)
 }
 
-func (r *recorder) DaemonReload(context.Context) error { r.record("daemon-reload"); return nil }
+func (r *recorder) DaemonReload(context.Context) error {
+	if r.failed("daemon-reload") {
+		return errors.New("killed")
+	}
+	r.record("daemon-reload")
+	return nil
+}
 func (r *recorder) Enable(_ context.Context, units ...string) error {
 	r.record("enable " + strings.Join(units, " "))
 	return nil
@@ -206,7 +236,7 @@ func (r *recorder) Start(_ context.Context, u string) error {
 	if busy {
 		return errors.New("Address already in use")
 	}
-	r.set(u, true)
+	r.set(u, r.crash == "" || u != service.ServiceUnit)
 	return nil
 }
 func (r *recorder) Stop(_ context.Context, u string) error {
@@ -215,6 +245,9 @@ func (r *recorder) Stop(_ context.Context, u string) error {
 	return nil
 }
 func (r *recorder) Restart(_ context.Context, u string) error {
+	if r.failed("restart") {
+		return errors.New("killed")
+	}
 	r.record("restart " + u)
 	r.mu.Lock()
 	busy := r.busyPort && u == "docker-registry.socket"
@@ -223,7 +256,7 @@ func (r *recorder) Restart(_ context.Context, u string) error {
 		r.set(u, false)
 		return errors.New("Address already in use")
 	}
-	r.set(u, true)
+	r.set(u, r.crash == "" || u != service.ServiceUnit)
 	return nil
 }
 func (r *recorder) Reload(_ context.Context, u string) error {
@@ -235,6 +268,15 @@ func (r *recorder) Reload(_ context.Context, u string) error {
 	}
 	return nil
 }
+func (r *recorder) Failure(_ context.Context, u, prefix string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.crash == "" || u != service.ServiceUnit {
+		return "", nil
+	}
+	return service.LastLine([]byte(r.crash), prefix), nil
+}
+
 func (r *recorder) IsActive(_ context.Context, u string) (bool, error) {
 	return r.active(u), nil
 }

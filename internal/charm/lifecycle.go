@@ -2,6 +2,10 @@ package charm
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
@@ -22,7 +26,16 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 	if out.Serving {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}
-	status := statusFor(st.Last, out)
+	if st.Last.LocalData {
+		out.Disk = c.dataDisk()
+	}
+	if out.Serving && !out.Healthy {
+		// A registry that stopped answering: the full reconcile finds
+		// out why (and restores what it can), with the config it needs
+		// to keep secrets out of the status it sets.
+		return c.Reconcile(ctx)
+	}
+	status := statusFor(st.Last, out, c.now())
 	if status == st.Last.Status {
 		return nil
 	}
@@ -50,6 +63,43 @@ func (c *Charm) teardown(ctx context.Context) error {
 		return err
 	}
 	return saveState(c.Paths.StateFile(), st)
+}
+
+// forget removes, when the unit itself goes, everything the charm wrote
+// but the registry's data: the secrets first (config.yml with the http
+// secret and storage keys, htpasswd, the TLS key it wrote, the proxy
+// environment, the client key), then the units, the binary and its own
+// state. The images stay: /srv/registry may be a Juju storage volume that
+// outlives the unit, and an operator may deploy onto it again.
+func (c *Charm) forget(ctx context.Context) error {
+	st, err := loadState(c.Paths.StateFile())
+	if err != nil {
+		return err
+	}
+	paths := []string{
+		c.Paths.ConfigFile(), c.Paths.Htpasswd(), c.Paths.EnvFile(), c.Paths.TokenBundle(),
+		c.Paths.ClientCert(), c.Paths.ClientKey(),
+	}
+	var cfg config.Config
+	if st.TLSSource != "" && len(st.TLSFiles) == 0 {
+		// An older state file: the configured paths say where.
+		if err := c.Juju.ConfigGetAll(ctx, &cfg); err != nil {
+			return err
+		}
+	}
+	for _, p := range writtenTLS(cfg, st) {
+		paths = append(paths, c.Paths.At(p))
+	}
+	paths = append(paths,
+		filepath.Join(c.Paths.UnitDir(), service.ServiceUnit), filepath.Join(c.Paths.UnitDir(), service.SocketUnit),
+		c.Paths.Binary(), c.Paths.StateFile())
+	if _, err := removeAll(paths); err != nil {
+		return err
+	}
+	for _, dir := range []string{c.Paths.ConfigDir(), filepath.Dir(c.Paths.Binary()), filepath.Dir(filepath.Dir(c.Paths.Binary())), c.Paths.StateDir()} {
+		_ = os.Remove(dir) // only when empty: an operator's files stay
+	}
+	return c.Services.DaemonReload(ctx)
 }
 
 // setSeriesUpgrade holds the registry down while the machine's OS is

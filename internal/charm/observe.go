@@ -3,6 +3,8 @@ package charm
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ const (
 	epClients  = "docker-registry"
 	epWebsite  = "website"
 	epNRPE     = "nrpe-external-master"
+	epCOSAgent = "cos-agent"
 	httpSecret = "http-secret"
 )
 
@@ -38,8 +41,10 @@ type Relation struct {
 // plus what is on the machine.
 type Observed struct {
 	Unit, App string
-	Config    config.Config
-	Leader    bool
+	// Model and ModelUUID name the model, for the Juju topology COS needs.
+	Model, ModelUUID string
+	Config           config.Config
+	Leader           bool
 	// LeaderData is read only to adopt the http-secret of a unit upgraded
 	// from the reactive charm, which kept it there.
 	LeaderData Bag
@@ -51,6 +56,7 @@ type Observed struct {
 	Clients     []Relation
 	Websites    []Relation
 	NRPE        []Relation
+	COSAgents   []Relation
 	OpenedPorts []juju.Port
 
 	Host HostState
@@ -67,6 +73,10 @@ type HostState struct {
 	TLSFiles TLSMaterial
 	// NRPECheck is the nagios check file this unit last wrote, if any.
 	NRPECheck []byte
+	// ForeignTLS are tls-*-path files outside the charm's own config
+	// directory that exist and that the charm did not write: it must
+	// never overwrite or remove them (as root, any file would do).
+	ForeignTLS []string
 }
 
 // TLSMaterial is PEM text of a serving certificate, its key and its CA.
@@ -79,7 +89,7 @@ type TLSMaterial struct{ Cert, Key, CA []byte }
 // are known, not when the slowest first answer is in.
 func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
-	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Now: c.now()}
+	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Model: j.Env.ModelName, ModelUUID: j.Env.ModelUUID, Now: c.now()}
 	o.Hostname, _ = os.Hostname()
 	var g group
 	g.Go(func() error {
@@ -123,6 +133,8 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		return c.observeEndpoint(ctx, o, epWebsite, relSpec{local: true, remote: true}, &o.Websites)
 	})
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epNRPE, relSpec{local: true, remote: true}, &o.NRPE) })
+	// The collector publishes only tracing receivers, which we do not use.
+	g.Go(func() error { return c.observeEndpoint(ctx, o, epCOSAgent, relSpec{local: true}, &o.COSAgents) })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -211,5 +223,22 @@ func (c *Charm) observeHost(cfg config.Config) (HostState, error) {
 	if cfg.TLSCAPath != "" {
 		h.TLSFiles.CA, _ = os.ReadFile(c.Paths.At(cfg.TLSCAPath))
 	}
+	h.ForeignTLS = c.foreignTLS(cfg, h.State)
 	return h, nil
+}
+
+// foreignTLS lists the tls-*-path files the charm may not touch. Files in
+// its own config directory are its own (the reactive charm it replaces
+// wrote its certificates there too).
+func (c *Charm) foreignTLS(cfg config.Config, st LocalState) []string {
+	var out []string
+	for _, p := range []string{cfg.TLSCertPath, cfg.TLSKeyPath, cfg.TLSCAPath} {
+		if p == "" || strings.HasPrefix(filepath.Clean(p), machineConfigDir+"/") || slices.Contains(st.TLSFiles, p) {
+			continue
+		}
+		if _, err := os.Lstat(c.Paths.At(p)); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

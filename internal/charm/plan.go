@@ -5,10 +5,12 @@ import (
 	"net"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 )
@@ -52,6 +54,9 @@ type Desired struct {
 	Ready          string
 	Probe          Probe
 	Netloc, Scheme string
+	// CertExpires is when the served certificate expires (zero: http),
+	// for the warning status gives ahead of it.
+	CertExpires time.Time
 
 	// Ignored are relation values refused as invalid, for juju-log.
 	Ignored []relation.Ignored
@@ -87,8 +92,14 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, msg)
 		return d
 	}
-	if err := planTLS(o, d, now); err != nil {
-		d.Hold = holdIfNone(d.Hold, juju.StatusWaiting, err.Error())
+	if hold, keep := planTLS(o, d, now); keep {
+		// Fail closed: nothing is rendered, so the last good
+		// configuration, with its certificate, keeps serving and the
+		// workers keep their https data.
+		d.Hold = holdIfNone(d.Hold, hold.Name, hold.Message)
+		return d
+	} else if hold != nil {
+		d.Hold = holdIfNone(d.Hold, hold.Name, hold.Message)
 	}
 	if err := planRegistry(o, d); err != nil {
 		// Every option was valid, so a render failure is a bug in the
@@ -130,35 +141,68 @@ func planSecret(o *Observed, d *Desired, newSecret func() string) {
 	d.AppBags[o.Peer.ID] = Bag{httpSecret: d.Secret}
 }
 
-func planTLS(o *Observed, d *Desired, now time.Time) error {
+// planTLS picks the serving certificate. It fails closed: a certificate
+// that is unusable (expired, not yet valid, for other names, not matching
+// its key, garbage) never turns TLS off. It returns keep when the whole
+// configuration must stay as it serves, with the status that says why.
+// Before TLS ever served, a cert-provider that has not answered yet leaves
+// the registry on http with a waiting status (there is nothing to keep).
+func planTLS(o *Observed, d *Desired, now time.Time) (hold *juju.Status, keep bool) {
 	cfg := o.Config
-	addrs := []string{o.PrivateAddress}
+	served := o.Host.State.TLSSource != ""
+	blocked := func(msg string) (*juju.Status, bool) {
+		if served {
+			msg += "; serving the last good certificate"
+		}
+		return &juju.Status{Name: juju.StatusBlocked, Message: msg}, true
+	}
+	if len(o.Host.ForeignTLS) > 0 && (cfg.TLSCertBlob != "" || len(o.Certs) > 0) {
+		return blocked(fmt.Sprintf("tls-*-path names %s, which the charm did not write: remove the file or choose another path",
+			strings.Join(o.Host.ForeignTLS, ", ")))
+	}
 	if cfg.TLSCertBlob != "" && cfg.TLSKeyBlob != "" {
 		m, err := blobMaterial(cfg)
-		if err != nil {
-			return err
+		if err == nil {
+			err = useTLS(d, cfg, tlsFromConfig, m, now, o.names())
 		}
-		return useTLS(d, cfg, tlsFromConfig, m, now, nil)
+		if err != nil {
+			return blocked(fmt.Sprintf("tls-cert-blob/tls-key-blob unusable (%v): set a valid pair", err))
+		}
+		return nil, false
 	}
 	if issued, ok := issuedCert(o); ok {
 		m := TLSMaterial{Cert: []byte(issued.ServerCert), Key: []byte(issued.ServerKey), CA: []byte(issued.CA)}
+		if err := useTLS(d, cfg, tlsFromRelation, m, now, []string{o.PrivateAddress}); err != nil {
+			return blocked(fmt.Sprintf("Certificate from %s is unusable (%v): renew it on the provider", epCerts, err))
+		}
 		if issued.ClientCert != "" && issued.ClientKey != "" {
 			d.ClientPair = &TLSMaterial{Cert: []byte(issued.ClientCert), Key: []byte(issued.ClientKey)}
 		}
-		if err := useTLS(d, cfg, tlsFromRelation, m, now, addrs); err != nil {
-			return fmt.Errorf("Certificate from %s is unusable (%v); serving http", epCerts, err)
-		}
-		return nil
+		return nil, false
 	}
 	if len(o.Certs) > 0 {
-		return fmt.Errorf("Waiting for a server certificate from %s; serving http", epCerts)
+		msg := fmt.Sprintf("Waiting for a server certificate from %s", epCerts)
+		if served {
+			return &juju.Status{Name: juju.StatusWaiting, Message: msg + "; serving the last good certificate"}, true
+		}
+		return &juju.Status{Name: juju.StatusWaiting, Message: msg + "; serving http"}, false
 	}
-	if o.Host.State.TLSSource == "" && len(o.Host.TLSFiles.Cert) > 0 && len(o.Host.TLSFiles.Key) > 0 {
+	if !served && len(o.Host.TLSFiles.Cert) > 0 && len(o.Host.TLSFiles.Key) > 0 {
 		// Files an operator put at tls-*-path, as the reactive charm
 		// honoured them. We do not own them: never rewrite or remove.
-		return useTLS(d, cfg, tlsFromFiles, o.Host.TLSFiles, now, nil)
+		if err := useTLS(d, cfg, tlsFromFiles, o.Host.TLSFiles, now, o.names()); err != nil {
+			return blocked(fmt.Sprintf("Certificate at tls-cert-path is unusable (%v): replace the files", err))
+		}
 	}
-	return nil
+	// No source of TLS is configured or related: http is the operator's
+	// choice (blobs cleared, cert-provider removed).
+	return nil, false
+}
+
+// names are the names and addresses clients may reach this unit by; a
+// certificate from config or files must cover one of them.
+func (o *Observed) names() []string {
+	return []string{o.PrivateAddress, o.PublicAddress, o.Hostname, httpHostName(o.Config.HTTPHost)}
 }
 
 func issuedCert(o *Observed) (relation.Issued, bool) {
@@ -195,6 +239,9 @@ func useTLS(d *Desired, cfg config.Config, source string, m TLSMaterial, now tim
 	clean := TLSMaterial{Cert: registry.NormalizePEM(m.Cert), Key: registry.NormalizePEM(m.Key)}
 	if len(m.CA) > 0 {
 		clean.CA = registry.NormalizePEM(m.CA)
+	}
+	if leaf, err := pki.ParseCertificates(clean.Cert); err == nil {
+		d.CertExpires = leaf[0].NotAfter
 	}
 	d.TLS = &TLSPlan{
 		Source:    source,

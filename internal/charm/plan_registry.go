@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
@@ -24,6 +25,7 @@ func planRegistry(o *Observed, d *Desired) error {
 		TokenRootCertBundlePath: machineToken,
 		ListenAddr:              fmt.Sprintf(":%d", cfg.RegistryPort),
 		DebugAddr:               fmt.Sprintf(":%d", cfg.DebugPort),
+		LocalMetrics:            len(o.COSAgents) > 0,
 	}
 	if d.TLS != nil {
 		in.TLS = &registry.TLSPaths{Cert: cfg.TLSCertPath, Key: cfg.TLSKeyPath}
@@ -41,8 +43,7 @@ func planRegistry(o *Observed, d *Desired) error {
 	if err := planAuth(o, d); err != nil {
 		return err
 	}
-	planUnits(o, d)
-	return nil
+	return planUnits(o, d)
 }
 
 func planAuth(o *Observed, d *Desired) error {
@@ -93,8 +94,9 @@ func htpasswdMemo(secret string, file []byte, user, password string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-func planUnits(o *Observed, d *Desired) {
+func planUnits(o *Observed, d *Desired) error {
 	cfg := o.Config
+	memBytes, _ := config.MemoryBytes(cfg.ServiceMemoryMax)
 	opts := service.UnitOptions{
 		Description:         fmt.Sprintf("Docker registry %s (Juju application %s)", cfg.RegistryName, o.App),
 		Binary:              machineBinary,
@@ -102,17 +104,27 @@ func planUnits(o *Observed, d *Desired) {
 		User:                serviceUser,
 		DataDir:             machineDataDir,
 		ConfigDir:           machineConfigDir,
+		ControlSocket:       registry.DefaultControlSocket,
 		Port:                cfg.RegistryPort,
-		BindsPrivilegedPort: cfg.PrometheusMetrics && cfg.DebugPort < 1024,
+		BindsPrivilegedPort: (cfg.PrometheusMetrics || len(o.COSAgents) > 0) && cfg.DebugPort < 1024,
 		EnvironmentFile:     machineEnvFile,
+		MemoryMax:           cfg.ServiceMemoryMax,
+		MemoryMaxBytes:      memBytes,
+		TasksMax:            cfg.ServiceTasksMax,
 	}
-	d.Service = service.ServiceFile(opts)
+	var err error
+	if d.Service, err = service.ServiceFile(opts); err != nil {
+		return err
+	}
 	d.Socket = service.SocketFile(opts)
-	d.EnvFile = service.EnvironmentFile(service.Proxy{HTTP: cfg.RegistryHTTPProxy, HTTPS: cfg.RegistryHTTPSProxy})
+	if d.EnvFile, err = service.EnvironmentFile(service.Proxy{HTTP: cfg.RegistryHTTPProxy, HTTPS: cfg.RegistryHTTPSProxy}); err != nil {
+		return err
+	}
 	d.Ports = planPorts(cfg)
 	d.Scheme = "http"
 	if d.TLS != nil {
 		d.Scheme = "https"
 	}
 	d.Probe = Probe{Port: cfg.RegistryPort, TLS: d.TLS != nil}
+	return nil
 }

@@ -16,7 +16,8 @@ func planRelations(o *Observed, d *Desired) {
 	planClients(o, d, proxy)
 	planWebsite(o, d)
 	planNRPE(o, d)
-	d.Ready = readyMessage(o, d)
+	planCOSAgent(o, d)
+	d.Ready = readyMessage(o, d) + containerdWarnings(o, d)
 }
 
 func readyMessage(o *Observed, d *Desired) string {
@@ -99,7 +100,7 @@ func planWebsite(o *Observed, d *Desired) {
 	if o.Leader {
 		backends, ignored := relation.PeerAddresses(o.Unit, o.PrivateAddress, peerBags(o), o.Config.RegistryPort)
 		d.Ignored = append(d.Ignored, ignored...)
-		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.UsesS3())
+		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.SharedStorage())
 		if err != nil {
 			return
 		}

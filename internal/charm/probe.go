@@ -49,7 +49,7 @@ func (c *Charm) failingChecks(ctx context.Context) []string {
 	ask := c.FailingChecks
 	if ask == nil {
 		ask = func(ctx context.Context) ([]string, error) {
-			return registry.RequestFailingChecks(ctx, machineConfig)
+			return registry.RequestFailingChecks(ctx, registry.DefaultControlSocket)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

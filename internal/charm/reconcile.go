@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/registry"
@@ -19,6 +20,13 @@ type Outcome struct {
 	// Failing are the registry's failing health checks (its storage):
 	// it answers, but its API says 503.
 	Failing []string
+	// StartFailure is why the service does not stay up (its last fatal
+	// error, secrets removed), when systemd has restarted or given up on
+	// it; "" while it has not failed.
+	StartFailure string
+	// Disk is the data filesystem's space, when the registry stores its
+	// data there (zero with object storage).
+	Disk Disk
 }
 
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
@@ -62,6 +70,11 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	ch.Served = ch.Served || st.ReloadPending
 	err = c.drive(ctx, ch, out.Serving, d.Probe)
 	st.ReloadPending = errors.Is(err, errRejected)
+	if err == nil || st.ReloadPending || errors.Is(err, errNoSocket) {
+		// systemd knows: a rejected reload is retried through
+		// ReloadPending, a busy port on the next hook.
+		st.Pending = Changes{}
+	}
 	switch {
 	case st.ReloadPending:
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
@@ -73,12 +86,55 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	case err != nil:
 		return out, err
 	}
+	if !o.Config.UsesS3() && !o.Config.UsesSwift() {
+		out.Disk = c.dataDisk()
+	}
 	if out.Serving {
 		if out.Healthy = c.waitReady(ctx, d.Probe); out.Healthy {
 			out.Failing = c.failingChecks(ctx)
+		} else {
+			out.StartFailure = c.startFailure(ctx, secretsOf(o, d))
 		}
 	}
 	return out, nil
+}
+
+// startFailure asks systemd whether a registry that does not answer
+// fails to start, and why, in one line without any secret.
+func (c *Charm) startFailure(ctx context.Context, secrets []string) string {
+	why, err := c.Services.Failure(ctx, service.ServiceUnit, serveErrorPrefix)
+	if err != nil || why == "" {
+		return ""
+	}
+	return redact(why, secrets)
+}
+
+// serveErrorPrefix starts the line `docker-registry serve` writes when it
+// exits with an error.
+const serveErrorPrefix = "docker-registry serve: "
+
+// maxReason bounds what a status line quotes of a log line.
+const maxReason = 200
+
+// redact removes every secret value from a line quoted in status and
+// bounds its length.
+func redact(line string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			line = strings.ReplaceAll(line, s, "***")
+		}
+	}
+	if len(line) > maxReason {
+		line = line[:maxReason] + "…"
+	}
+	return line
+}
+
+// secretsOf are the values no status or log line may show.
+func secretsOf(o *Observed, d *Desired) []string {
+	cfg := o.Config
+	return []string{d.Secret, cfg.AuthBasicPassword, cfg.CachePassword, cfg.StorageSwiftPassword,
+		cfg.StorageS3SecretKey, cfg.TLSKeyBlob, cfg.RegistryHTTPProxy, cfg.RegistryHTTPSProxy}
 }
 
 // drive tells systemd what changed, with the least disruptive action that
@@ -250,16 +306,17 @@ func (c *Charm) logProblems(ctx context.Context, d *Desired) {
 // finish sets the status and remembers the outcome for update-status and
 // actions.
 func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
-	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme}
+	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
+		LocalData: out.Disk.Size > 0}
 	if d.Registry == nil && st.Last != nil {
 		// The last good configuration is still what serves.
 		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
-		sum.Configured = st.Last.Configured
+		sum.Configured, sum.CertExpires = st.Last.Configured, st.Last.CertExpires
 	} else {
 		sum.Configured = d.Registry != nil
 	}
-	status := statusFor(sum, out)
-	if st.Last == nil || st.Last.Status != status {
+	status := statusFor(sum, out, c.now())
+	if st.Last == nil || st.Last.Status != status || c.statusUnknown {
 		if err := c.Juju.StatusSet(ctx, status); err != nil {
 			return err
 		}
@@ -275,8 +332,17 @@ func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalSta
 	return saveState(c.Paths.StateFile(), st)
 }
 
-func statusFor(sum *Summary, out Outcome) juju.Status {
+// certWarning is how long before the served certificate expires status
+// starts saying so.
+const certWarning = 14 * 24 * time.Hour
+
+// statusFor is the unit's status: a pure function of what the reconcile
+// decided (sum), what the machine did (out) and the time.
+func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 	switch {
+	case out.Serving && !out.Healthy && out.StartFailure != "":
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"registry service fails to start: %s (see journalctl -u %s)", out.StartFailure, service.ServiceUnit)}
 	case sum.Hold != nil && sum.Hold.Name == juju.StatusBlocked:
 		return *sum.Hold
 	case !out.Serving:
@@ -291,8 +357,30 @@ func statusFor(sum *Summary, out Outcome) juju.Status {
 		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
 			"Registry storage fails its health check (%s): pulls and pushes fail until it recovers (see journalctl -u %s)",
 			strings.Join(out.Failing, ", "), service.ServiceUnit)}
+	case out.Disk.full():
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"Data filesystem %s is %s: pushes fail; run garbage-collect, remove images (rmi) or grow the storage",
+			machineDataDir, out.Disk)}
 	case sum.Hold != nil:
 		return *sum.Hold
 	}
-	return juju.Status{Name: juju.StatusActive, Message: sum.Ready}
+	msg := sum.Ready
+	if out.Disk.Size > 0 {
+		msg += " " + out.Disk.used() + "."
+	}
+	if !sum.CertExpires.IsZero() && sum.CertExpires.Sub(now) < certWarning {
+		msg += fmt.Sprintf(" TLS certificate expires %s: renew it.", expiresIn(sum.CertExpires, now))
+	}
+	return juju.Status{Name: juju.StatusActive, Message: msg}
+}
+
+func expiresIn(at, now time.Time) string {
+	left := at.Sub(now)
+	switch {
+	case left <= 0:
+		return "now (expired " + at.UTC().Format("2006-01-02 15:04 UTC") + ")"
+	case left < 48*time.Hour:
+		return fmt.Sprintf("in %d hours", int(left.Hours()))
+	}
+	return fmt.Sprintf("in %d days", int(left.Hours()/24))
 }

@@ -41,8 +41,8 @@ func TestDeployServesWithDefaults(t *testing.T) {
 		t.Error("TLS configured without any certificate source")
 	}
 	st, _ := os.Stat(filepath.Join(h.unitRoot(unit0), "/etc/docker/registry/config.yml"))
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("config.yml mode = %v, want 0600", st.Mode().Perm())
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("config.yml mode = %v, want 0640 (root:docker-registry, read only to the service)", st.Mode().Perm())
 	}
 	if h.exists(unit0, "/etc/docker/registry/htpasswd") {
 		t.Error("htpasswd written although no password is set")
@@ -162,10 +162,15 @@ func TestUpdateStatusIsCheap(t *testing.T) {
 	if calls := h.model.ToolCalls(mark); len(calls) != 0 {
 		t.Errorf("a no-op update-status made tool calls: %v", calls)
 	}
-	// The registry died: update-status notices.
+	// The registry died: update-status notices and runs the full
+	// reconcile, which starts it again.
 	h.services(unit0).set("docker-registry.service", false)
+	mark2 := h.services(unit0).mark()
 	h.must(h.model.UpdateStatus(ctx))
-	h.wantStatus(unit0, "waiting", "Registry is not answering")
+	if calls := h.services(unit0).since(mark2); !slices.Contains(calls, "start docker-registry.service") {
+		t.Errorf("update-status did not start the dead registry: %v", calls)
+	}
+	h.wantStatus(unit0, "active", "Ready at")
 }
 
 func TestStopActionHoldsAcrossHooks(t *testing.T) {

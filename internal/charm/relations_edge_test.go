@@ -18,7 +18,8 @@ import (
 )
 
 // An answer whose key is not the certificate's, or whose certificate does
-// not name our address, is refused: http stays, clients are not told TLS.
+// not name our address, is refused: blocked, http stays, clients are not
+// told TLS.
 func TestUnusableCertificateKeepsHTTP(t *testing.T) {
 	for name, tamper := range map[string]func(a, other map[string]string){
 		"key of another certificate": func(a, other map[string]string) {
@@ -43,7 +44,7 @@ func TestUnusableCertificateKeepsHTTP(t *testing.T) {
 			tamper(answer, other)
 			_, err = h.model.Relate(ctx, "cert-provider", "easyrsa", sim.RemoteUnit{Name: "easyrsa/0", Data: answer})
 			h.must(err)
-			h.wantStatus(unit0, "waiting", "Certificate from cert-provider is unusable")
+			h.wantStatus(unit0, "blocked", "Certificate from cert-provider is unusable")
 			if h.exists(unit0, "/etc/docker/registry/registry.crt") {
 				t.Error("an unusable certificate was installed")
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
@@ -25,6 +26,10 @@ type LocalState struct {
 	// "relation"), so the charm removes only files it wrote and keeps
 	// certificates an operator placed there by hand.
 	TLSSource string `json:"tls-source,omitempty"`
+	// TLSFiles are the tls-*-path files this charm wrote (machine
+	// paths): the only ones it removes, and the only ones outside its
+	// config directory it overwrites.
+	TLSFiles []string `json:"tls-files,omitempty"`
 	// NRPEFiles are the nagios files this unit wrote, removed with the
 	// relation.
 	NRPEFiles []string `json:"nrpe-files,omitempty"`
@@ -37,11 +42,19 @@ type LocalState struct {
 	// ReloadPending is set when the registry refused a reload: it still
 	// serves the previous configuration and the next hook retries.
 	ReloadPending bool `json:"reload-pending,omitempty"`
+	// Pending is what files changed that systemd has not been told of
+	// yet: recorded before they are written, cleared once the service
+	// was reloaded or restarted, so a hook killed in between is followed
+	// by one that finishes the job.
+	Pending Changes `json:"pending,omitzero"`
 	// ReactiveContainerChecked is set once docker answered that the
 	// reactive charm's registry container is gone, never was, or is
 	// someone else's (see reactiveContainer): later hooks do not run
 	// docker again.
 	ReactiveContainerChecked bool `json:"reactive-container-checked,omitempty"`
+	// GCHold is set while garbage-collect holds the registry read-only
+	// (actions_gchold.go); a hook that finds it restores write mode.
+	GCHold *GCHold `json:"gc-hold,omitempty"`
 	// Last is the status computed by the last full reconcile; update-status
 	// reuses it because nothing in Juju's model changes without a hook.
 	Last *Summary `json:"last,omitempty"`
@@ -66,6 +79,11 @@ type Summary struct {
 	// Version is the workload version last reported to Juju.
 	Version string `json:"version,omitempty"`
 	Scheme  string `json:"scheme,omitempty"`
+	// LocalData is set when the registry stores its data on the unit's
+	// filesystem, whose use status reports.
+	LocalData bool `json:"local-data,omitempty"`
+	// CertExpires is when the served certificate expires; zero on http.
+	CertExpires time.Time `json:"cert-expires,omitzero"`
 }
 
 func loadState(path string) (LocalState, error) {

@@ -129,3 +129,57 @@ func TestRefusedS3KeyAtDeployStartsNothing(t *testing.T) {
 		t.Errorf("no active/active stanza once the storage answers: %q", bag["services"])
 	}
 }
+
+// Swift goes through the same check: a password Swift refuses blocks with
+// the login options, keeps the last good configuration, never reaches the
+// debug log; the right password resumes.
+func TestRefusedSwiftLoginBlocksAndKeepsLastGoodConfig(t *testing.T) {
+	h := newHarness(t)
+	checks := 0
+	h.storage = func(_ context.Context, cfg *configuration.Configuration) error {
+		checks++
+		if cfg.Storage.Type() != "swift" || cfg.Storage.Parameters()["password"] == "good-swift-pw" {
+			return nil
+		}
+		return &registry.StorageError{
+			Problem: "Swift refused the login: check storage-swift-username, storage-swift-password, storage-swift-tenant and storage-swift-domain",
+			Err:     errors.New("swift: cannot authenticate at https://keystone.example.com:5000/v3 as \"registry\": Authorization Failed"),
+		}
+	}
+	swiftConfig := func(pw string) map[string]any {
+		return map[string]any{
+			"storage-swift-authurl": "https://keystone.example.com:5000/v3", "storage-swift-username": "registry",
+			"storage-swift-password": pw, "storage-swift-tenant": "services", "storage-swift-domain": "Default",
+		}
+	}
+	h.must(h.model.SetConfig(ctx, swiftConfig("good-swift-pw")))
+	h.must(h.model.Deploy(ctx, 1))
+	h.wantStatus(unit0, "active", "Ready at")
+	good := h.file(unit0, "/etc/docker/registry/config.yml")
+	if !strings.Contains(good, "swift:") {
+		t.Fatalf("config.yml has no swift section:\n%s", good)
+	}
+	if checks == 0 {
+		t.Fatal("Swift storage was never checked")
+	}
+
+	mark := h.services(unit0).mark()
+	h.must(h.model.SetConfig(ctx, map[string]any{"storage-swift-password": "wrong-swift-pw"}))
+	h.wantStatus(unit0, "blocked", "Swift refused the login: check storage-swift-username")
+	if st := h.status(unit0); !strings.HasSuffix(st.Message, "(serving the previous configuration)") {
+		t.Errorf("status %q does not say the previous configuration is served", st.Message)
+	}
+	if calls := h.services(unit0).since(mark); len(calls) != 0 {
+		t.Errorf("a refused login touched the service: %v", calls)
+	}
+	if h.file(unit0, "/etc/docker/registry/config.yml") != good {
+		t.Error("config.yml rewritten with a login Swift refused")
+	}
+	for _, l := range h.model.Unit(unit0).Logs() {
+		if strings.Contains(l.Message, "wrong-swift-pw") || strings.Contains(l.Message, "good-swift-pw") {
+			t.Fatal("a Swift password reached the debug log")
+		}
+	}
+	h.must(h.model.SetConfig(ctx, map[string]any{"storage-swift-password": "good-swift-pw"}))
+	h.wantStatus(unit0, "active", "Ready at")
+}

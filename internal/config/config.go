@@ -37,6 +37,11 @@ type Config struct {
 	RegistryImage     string `json:"registry-image"`
 	RegistryName      string `json:"registry-name"`
 
+	// ServiceMemoryMax and ServiceTasksMax are new in this charm: the
+	// service's MemoryMax= and TasksMax=.
+	ServiceMemoryMax string `json:"service-memory-max"`
+	ServiceTasksMax  int    `json:"service-tasks-max"`
+
 	StorageCache           string `json:"storage-cache"`
 	StorageDelete          bool   `json:"storage-delete"`
 	StorageReadOnly        bool   `json:"storage-read-only"`
@@ -102,14 +107,19 @@ func Parse(data []byte) (Config, error) {
 }
 
 // UsesS3 reports whether the registry stores its data in S3-compatible
-// object storage (the reference's rule: region and bucket both set).
+// object storage (the reference's rule: region and bucket both set, and
+// Swift, which the reference chose first, not asked for).
 func (c Config) UsesS3() bool {
-	return c.StorageS3Region != "" && c.StorageS3Bucket != ""
+	return !c.UsesSwift() && c.StorageS3Region != "" && c.StorageS3Bucket != ""
 }
 
-// UsesSwift reports whether Swift storage was asked for. distribution v3 has
-// no swift driver, so validation turns this into a blocked status.
+// UsesSwift reports whether the registry stores its data in OpenStack
+// Swift (the reference's rule: storage-swift-authurl set).
 func (c Config) UsesSwift() bool { return c.StorageSwiftAuthURL != "" }
+
+// SharedStorage reports whether every unit of the application stores its
+// data in the same place (object storage), not on its own disk.
+func (c Config) SharedStorage() bool { return c.UsesS3() || c.UsesSwift() }
 
 // BasicAuth reports whether htpasswd authentication is on: the reference
 // enables it only when both user and password are set.

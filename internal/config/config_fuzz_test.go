@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode"
 
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
@@ -33,10 +32,9 @@ func FuzzConfig(f *testing.F) {
 			"cache-username": "u", "cache-password": "cache-s3cret"},
 		{"storage-s3-region": "us-east-1", "storage-s3-bucket": "registry", "storage-s3-accesskey": "AKIDEXAMPLE",
 			"storage-s3-secretkey": "wJalrXUtnFEMI/K7MDENG", "storage-s3-regionendpoint": "http://127.0.0.1:8333"},
-		// Regressions FuzzConfig found: a newline in registry-name added
-		// lines to the systemd units; a trailing backslash, space or quote
-		// in a proxy URL was written into EnvironmentFile= as systemd
-		// syntax (url.Parse accepts all three in a path or user info).
+		// A newline in registry-name added lines to the systemd units;
+		// url.Parse lets a trailing backslash, a space or a quote into a
+		// proxy URL, which EnvironmentFile= would read as syntax.
 		{"registry-name": "evil\nExecStartPre=+/bin/sh -c id"},
 		{"registry-http-proxy": "http://p:3128/\\"},
 		{"registry-https-proxy": "http://p:3128/a b"},
@@ -124,43 +122,89 @@ func withPatch(f *testing.F, base []byte, patch map[string]any) []byte {
 	return out
 }
 
-// checkUnitFiles: a registry-name validation accepted keeps the units
-// exactly as many lines as any plain name does, Description= on one.
+// checkUnitFiles: a registry-name validation accepted renders, and keeps
+// the units exactly as many lines as any plain name does.
 func checkUnitFiles(t *testing.T, name string) {
 	t.Helper()
 	opts := func(n string) service.UnitOptions {
 		return service.UnitOptions{Description: "Docker registry " + n + " (Juju application docker-registry)",
 			Binary: "/usr/bin/x", ConfigPath: "/etc/c.yml", User: "u", DataDir: "/srv", ConfigDir: "/etc", Port: 5000,
-			EnvironmentFile: "/etc/env"}
+			EnvironmentFile: "/etc/env", ControlSocket: "/run/docker-registry/control.sock"}
 	}
-	for _, render := range []func(service.UnitOptions) []byte{service.ServiceFile, service.SocketFile} {
-		got, want := string(render(opts(name))), string(render(opts("registry")))
-		if strings.Count(got, "\n") != strings.Count(want, "\n") || strings.ContainsAny(name, "\r\n\x00") {
-			t.Fatalf("registry-name %q changes the unit's lines:\n%s", name, got)
-		}
+	svc, err := service.ServiceFile(opts(name))
+	plain, perr := service.ServiceFile(opts("registry"))
+	if err != nil || perr != nil {
+		t.Fatalf("registry-name %q accepted, the unit does not render: %v (plain: %v)", name, err, perr)
+	}
+	if strings.Count(string(svc), "\n") != strings.Count(string(plain), "\n") {
+		t.Fatalf("registry-name %q changes the unit's lines:\n%s", name, svc)
+	}
+	sock, plainSock := service.SocketFile(opts(name)), service.SocketFile(opts("registry"))
+	if strings.Count(string(sock), "\n") != strings.Count(string(plainSock), "\n") {
+		t.Fatalf("registry-name %q changes the socket unit's lines:\n%s", name, sock)
 	}
 }
 
-// checkEnvironmentFile: accepted proxies are written as KEY=value lines
-// that systemd reads back verbatim: no space, quote, backslash or control
-// character it would interpret.
+// checkEnvironmentFile: accepted proxies render into the environment file,
+// one KEY=value line each, and read back as exactly the values given,
+// under systemd's rules for EnvironmentFile= (a value in double quotes
+// with \\ \" \$ \` escapes, else taken as is).
 func checkEnvironmentFile(t *testing.T, httpProxy, httpsProxy string) {
 	t.Helper()
-	env := string(service.EnvironmentFile(service.Proxy{HTTP: httpProxy, HTTPS: httpsProxy}))
-	want := 0
-	for _, p := range []string{httpProxy, httpsProxy} {
-		if p != "" {
-			want += 2
-		}
-		for _, r := range p {
-			if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"'\`, r) {
-				t.Fatalf("proxy %q accepted with %q, which systemd's EnvironmentFile= would interpret", p, r)
-			}
+	out, err := service.EnvironmentFile(service.Proxy{HTTP: httpProxy, HTTPS: httpsProxy})
+	if err != nil {
+		t.Fatalf("proxies accepted by validation do not render: %v", err)
+	}
+	want := map[string]string{}
+	for k, v := range map[string]string{"HTTP_PROXY": httpProxy, "http_proxy": httpProxy, "HTTPS_PROXY": httpsProxy, "https_proxy": httpsProxy} {
+		if v != "" {
+			want[k] = v
 		}
 	}
-	if strings.Count(env, "\n") != want {
-		t.Fatalf("environment file has %d lines, want %d:\n%s", strings.Count(env, "\n"), want, env)
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("environment file line %q", line)
+		}
+		got[k] = readEnvValue(t, v)
 	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("environment file reads back as %q, want %q:\n%s", got, want, out)
+	}
+}
+
+// readEnvValue reads one value as systemd's environment-file parser does
+// for the two forms the renderer writes.
+func readEnvValue(t *testing.T, v string) string {
+	t.Helper()
+	if !strings.HasPrefix(v, `"`) {
+		if strings.ContainsAny(v, " \t\"'\\$`;#") {
+			t.Fatalf("bare value %q holds a character systemd interprets", v)
+		}
+		return v
+	}
+	if len(v) < 2 || !strings.HasSuffix(v, `"`) {
+		t.Fatalf("unterminated quoted value %q", v)
+	}
+	var b strings.Builder
+	body := v[1 : len(v)-1]
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body) && strings.IndexByte("\\\"$`", body[i+1]) >= 0:
+			b.WriteByte(body[i+1])
+			i++
+		case c == '\\' || c == '"':
+			t.Fatalf("unescaped %q in quoted value %q", c, v)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // FuzzConfigValues puts any strings into the options that reach

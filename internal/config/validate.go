@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode"
 )
 
 // Problem is one invalid option. Message tells the operator what to do and
@@ -29,16 +28,20 @@ const maxStatusOptions = 4
 // so that the status and the log read the same on every hook. Options that
 // only matter in some setups are checked only there: debug-port only when
 // prometheus-metrics is on (nothing listens on it otherwise), the S3 tuning
-// options only when S3 storage is in use.
+// options only when S3 storage is in use, the Swift options only when
+// storage-swift-authurl asks for Swift (which wins over S3, as in the
+// reference).
 func (c Config) Validate() []Problem {
 	var v validator
 	c.checkNetwork(&v)
 	c.checkWorkload(&v)
+	c.checkService(&v)
 	c.checkBasicAuth(&v)
 	c.checkTokenAuth(&v)
 	c.checkPullThrough(&v)
 	c.checkStorage(&v)
 	c.checkS3(&v)
+	c.checkSwift(&v)
 	c.checkTLS(&v)
 	return v.sorted()
 }
@@ -133,15 +136,16 @@ func (c Config) checkNetwork(v *validator) {
 	if c.HTTPHost != "" && !isRegistryHost(c.HTTPHost) {
 		v.add("http-host", `must be an absolute http or https URL whose path ends in "/" (e.g. https://registry.example.com/)`)
 	}
-	v.proxyURL("registry-http-proxy", c.RegistryHTTPProxy)
-	v.proxyURL("registry-https-proxy", c.RegistryHTTPSProxy)
+	// The proxies reach the service's environment file, one line each.
+	if v.singleLine("registry-http-proxy", c.RegistryHTTPProxy) {
+		v.proxyURL("registry-http-proxy", c.RegistryHTTPProxy)
+	}
+	if v.singleLine("registry-https-proxy", c.RegistryHTTPSProxy) {
+		v.proxyURL("registry-https-proxy", c.RegistryHTTPSProxy)
+	}
 }
 
 func (c Config) checkWorkload(v *validator) {
-	// The name goes into the systemd units' Description= lines.
-	if strings.ContainsFunc(c.RegistryName, unicode.IsControl) {
-		v.add("registry-name", "must be printable text on one line")
-	}
 	v.oneOf("log-level", strings.ToLower(c.LogLevel), "error", "warn", "info", "debug")
 	v.oneOf("storage-cache", c.StorageCache, "inmemory", "disabled")
 	if c.TLSClientAuth != "" {
@@ -159,8 +163,5 @@ func (c Config) checkPullThrough(v *validator) {
 }
 
 func (c Config) checkStorage(v *validator) {
-	if c.UsesSwift() {
-		v.add("storage-swift-authurl", "distribution v3 has no swift storage driver; use S3-compatible storage (storage-s3-*)")
-	}
 	v.pair("storage-s3-region", c.StorageS3Region, "storage-s3-bucket", c.StorageS3Bucket)
 }

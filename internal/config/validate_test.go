@@ -126,7 +126,22 @@ func TestValidateReportsEachOption(t *testing.T) {
 		{"cache url", func(c *Config) { c.CacheRemoteURL = "docker.io" }, "cache-remoteurl", "absolute http or https URL"},
 		{"cache user alone", func(c *Config) { c.CacheUsername = "u" }, "cache-password", "must be set when cache-username is set"},
 		{"cache password alone", func(c *Config) { c.CachePassword = "p" }, "cache-username", "must be set when cache-password is set"},
-		{"swift", func(c *Config) { c.StorageSwiftAuthURL = "https://keystone/v3" }, "storage-swift-authurl", "distribution v3 has no swift storage driver; use S3-compatible storage (storage-s3-*)"},
+		{"swift v3 needs domain", func(c *Config) { swiftV3(c); c.StorageSwiftDomain = "" }, "storage-swift-domain", "Keystone v3"},
+		{"swift v3 needs tenant", func(c *Config) { swiftV3(c); c.StorageSwiftTenant = "" }, "storage-swift-tenant", "must be set when storage-swift-authurl is set"},
+		{"swift v2 needs tenant", func(c *Config) {
+			swiftV3(c)
+			c.StorageSwiftAuthURL, c.StorageSwiftTenant = "https://k.example.com/v2.0", ""
+		}, "storage-swift-tenant", "Keystone"},
+		{"swift needs username", func(c *Config) { swiftV3(c); c.StorageSwiftUsername = "" }, "storage-swift-username", "must be set"},
+		{"swift needs password", func(c *Config) { swiftV3(c); c.StorageSwiftPassword = "" }, "storage-swift-password", "must be set"},
+		{"swift versionless url", func(c *Config) { swiftV3(c); c.StorageSwiftAuthURL = "https://keystone.example.com:5000/" }, "storage-swift-authurl", "names the identity API version"},
+		{"swift relative url", func(c *Config) { swiftV3(c); c.StorageSwiftAuthURL = "keystone/v3" }, "storage-swift-authurl", "absolute http or https URL"},
+		{"swift url newline", func(c *Config) { swiftV3(c); c.StorageSwiftAuthURL = "https://k/v3\nX: y" }, "storage-swift-authurl", "absolute http or https URL"},
+		{"swift url credentials", func(c *Config) { swiftV3(c); c.StorageSwiftAuthURL = "https://u:p@k.example.com/v3" }, "storage-swift-authurl", "must not carry credentials"},
+		{"swift container slash", func(c *Config) { swiftV3(c); c.StorageSwiftContainer = "a/b" }, "storage-swift-container", "Swift container name"},
+		{"swift container empty", func(c *Config) { swiftV3(c); c.StorageSwiftContainer = "" }, "storage-swift-container", "1 to 256 bytes"},
+		{"swift container huge", func(c *Config) { swiftV3(c); c.StorageSwiftContainer = strings.Repeat("c", 1<<20) }, "storage-swift-container", "1 to 256 bytes"},
+		{"swift container newline", func(c *Config) { swiftV3(c); c.StorageSwiftContainer = "reg\nistry" }, "storage-swift-container", "control characters"},
 		{"s3 region alone", func(c *Config) { c.StorageS3Region = "us-east-1" }, "storage-s3-bucket", "must be set when storage-s3-region is set"},
 		{"s3 bucket alone", func(c *Config) { c.StorageS3Bucket = "b" }, "storage-s3-region", "must be set when storage-s3-bucket is set"},
 		{"s3 unknown AWS region", func(c *Config) { s3(c); c.StorageS3Region = "moon-1" }, "storage-s3-region", `must be an AWS region such as us-east-1 (got "moon-1")`},
@@ -163,11 +178,41 @@ func TestValidateReportsEachOption(t *testing.T) {
 	}
 }
 
+// swiftV3 sets a complete Keystone v3 Swift configuration.
+func swiftV3(c *Config) {
+	c.StorageSwiftAuthURL = "https://keystone.example.com:5000/v3"
+	c.StorageSwiftUsername, c.StorageSwiftPassword = "registry", "pw"
+	c.StorageSwiftTenant, c.StorageSwiftDomain = "services", "Default"
+}
+
+// TestValidateSwiftPerAuthVersion: each identity version asks for its own
+// options and no more; Swift wins over S3 as in the reference, whose S3
+// options are then inert.
+func TestValidateSwiftPerAuthVersion(t *testing.T) {
+	for url, set := range map[string]func(c *Config){
+		"https://keystone.example.com:5000/v3":    func(c *Config) { c.StorageSwiftTenant, c.StorageSwiftDomain = "p", "Default" },
+		"https://keystone.example.com:5000/v2.0":  func(c *Config) { c.StorageSwiftTenant = "p" },
+		"http://swift.example.com:8080/auth/v1.0": func(*Config) {},
+	} {
+		c := defaults()
+		c.StorageSwiftAuthURL, c.StorageSwiftUsername, c.StorageSwiftPassword = url, "u", "pw"
+		set(&c)
+		c.StorageS3Region, c.StorageS3Bucket, c.StorageS3StorageClass = "us-east-1", "b", "bogus"
+		if got := c.Validate(); len(got) != 0 {
+			t.Errorf("%s: got problems %v", url, got)
+		}
+		if !c.UsesSwift() || c.UsesS3() || !c.SharedStorage() {
+			t.Errorf("%s: UsesSwift %v UsesS3 %v SharedStorage %v", url, c.UsesSwift(), c.UsesS3(), c.SharedStorage())
+		}
+	}
+}
+
 func TestValidateIgnoresInertOptions(t *testing.T) {
 	c := defaults()
 	c.DebugPort = 0 // prometheus-metrics is off: nothing listens there
 	c.StorageS3ChunkSize = 1
 	c.StorageS3StorageClass = "bogus" // S3 is not in use
+	c.StorageSwiftContainer = "a/b"   // nor is Swift
 	c.TLSClientAuth = ""              // unset means the reference's "require"
 	if got := c.Validate(); len(got) != 0 {
 		t.Fatalf("got problems %v", got)
@@ -195,6 +240,25 @@ func TestValidateNeverQuotesSecrets(t *testing.T) {
 			if strings.Contains(p.String(), s) {
 				t.Errorf("problem %q quotes a secret", p.Option)
 			}
+		}
+	}
+}
+
+// TestValidateSwiftNeverQuotesPassword: the password in its option and
+// in a URL that should not carry it appears in no problem.
+func TestValidateSwiftNeverQuotesPassword(t *testing.T) {
+	const secret = "swift-Secret-pw-7781"
+	c := defaults()
+	c.StorageSwiftAuthURL = "https://registry:" + secret + "@keystone.example.com/v3"
+	c.StorageSwiftPassword = secret
+	c.StorageSwiftContainer = "a/b"
+	got := c.Validate()
+	if len(got) < 3 {
+		t.Fatalf("expected problems with authurl, tenant, domain, container; got %v", got)
+	}
+	for _, p := range got {
+		if strings.Contains(p.String(), secret) {
+			t.Errorf("problem %q quotes the password", p.Option)
 		}
 	}
 }

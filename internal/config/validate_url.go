@@ -3,7 +3,6 @@ package config
 import (
 	"net/url"
 	"strings"
-	"unicode"
 )
 
 // isHTTPURL reports whether s is an absolute http(s) URL with a host.
@@ -34,14 +33,6 @@ func isRegistryHost(s string) bool {
 // quoted back, since proxy URLs often carry credentials.
 func (v *validator) proxyURL(option, s string) {
 	if s == "" {
-		return
-	}
-	// The value is written as KEY=value into the service's
-	// EnvironmentFile=, where systemd would interpret these.
-	if strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"'\`, r)
-	}) {
-		v.add(option, "must be a proxy URL without spaces, quotes or backslashes (percent-encode them)")
 		return
 	}
 	if !strings.Contains(s, "://") {

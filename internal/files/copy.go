@@ -53,7 +53,7 @@ func copyAtomic(src, dst string, mode fs.FileMode) error {
 		return err
 	}
 	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := MkdirAll(filepath.Dir(dst), ParentMode); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
@@ -69,10 +69,31 @@ func copyAtomic(src, dst string, mode fs.FileMode) error {
 		tmp.Close()
 		return err
 	}
+	// On disk before the rename, and the rename on disk before the
+	// charm records the binary as installed: its identity (inode, size,
+	// mtime) is trusted from then on, so a power cut must not leave a
+	// truncated binary behind an identity that says it is installed.
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), dst)
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Identity tells a file apart from another without reading it: a new

@@ -3,6 +3,7 @@ package files
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -74,5 +75,56 @@ func TestCopyIfChangedAndIdentity(t *testing.T) {
 	}
 	if copied, _ := CopyIfChanged(src, dst, 0o755); !copied {
 		t.Error("a new binary was not installed")
+	}
+}
+
+// A directory the charm creates never passes its own mode on to the
+// parents it had to create, and the umask a hook inherits changes none of
+// them: /etc/docker made 0750 on the way to /etc/docker/registry kept the
+// service user out of its own configuration.
+func TestEnsureDirGivesParentsTheirOwnMode(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	root := t.TempDir()
+	dir := filepath.Join(root, "etc", "docker", "registry")
+	if err := EnsureDir(dir, 0o750, os.Getuid(), os.Getgid()); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{
+		filepath.Join(root, "etc"):           ParentMode,
+		filepath.Join(root, "etc", "docker"): ParentMode,
+		dir:                                  0o750,
+	} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", p, got, want)
+		}
+	}
+	// A file written below a missing directory: the same.
+	f := filepath.Join(root, "opt", "docker-registry", "bin", "x")
+	if _, err := Write(File{Path: f, Content: []byte("x"), Mode: 0o755, UID: os.Getuid(), GID: os.Getgid()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(root, "opt"), filepath.Join(root, "opt", "docker-registry", "bin")} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != ParentMode {
+			t.Errorf("%s: %v %v, want %v", p, fi.Mode().Perm(), err, ParentMode)
+		}
+	}
+	// A parent that exists keeps its mode: it is not the charm's.
+	own := filepath.Join(root, "srv")
+	if err := os.Mkdir(own, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(own, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureDir(filepath.Join(own, "registry"), 0o750, os.Getuid(), os.Getgid()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(own); fi.Mode().Perm() != 0o711 {
+		t.Errorf("an existing parent changed mode to %v", fi.Mode().Perm())
 	}
 }

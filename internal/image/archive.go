@@ -19,13 +19,13 @@ import (
 // digests kept) or a docker-archive (`docker save` before docker 25, whose
 // uncompressed layers get compressed again, so digests change). A `docker
 // save` from docker 25 or later holds both; the OCI side wins.
-func openArchive(path, pick string) (*source, error) {
+func openArchive(path, pick, tmp string) (*source, error) {
 	kind, err := archiveKind(path)
 	if err != nil {
 		return nil, err
 	}
 	if kind == "oci" {
-		return openOCIArchive(path, pick)
+		return openOCIArchive(path, pick, tmp)
 	}
 	return openDockerArchive(path, pick)
 }
@@ -73,10 +73,10 @@ func maybeGunzip(f *os.File) (io.Reader, error) {
 	return br, nil
 }
 
-// openOCIArchive extracts the layout to a temporary directory (removed by
-// the source's cleanup) and opens it there.
-func openOCIArchive(path, pick string) (*source, error) {
-	dir, err := os.MkdirTemp("", "image-oci-")
+// openOCIArchive extracts the layout to a temporary directory under tmp
+// (removed by the source's cleanup) and opens it there.
+func openOCIArchive(path, pick, tmp string) (*source, error) {
+	dir, err := os.MkdirTemp(tmp, "image-oci-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a directory to extract %s: %w", path, err)
 	}

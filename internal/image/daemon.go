@@ -13,11 +13,11 @@ import (
 // save` and opens the archive. Shelling out to the docker CLI (present
 // wherever a daemon is) keeps the moby client and its large dependency tree
 // out of the charm for a path used only on air-gapped units.
-func openDaemon(ctx context.Context, ref string) (*source, error) {
+func openDaemon(ctx context.Context, ref, tmp string) (*source, error) {
 	if !daemonAvailable() {
 		return nil, fmt.Errorf("cannot find %s: no such file, and no docker daemon on this machine", ref)
 	}
-	dir, err := os.MkdirTemp("", "image-docker-")
+	dir, err := os.MkdirTemp(tmp, "image-docker-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a directory for docker save: %w", err)
 	}
@@ -27,7 +27,7 @@ func openDaemon(ctx context.Context, ref string) (*source, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("cannot export %s from docker: %w: %s", ref, err, strings.TrimSpace(string(out)))
 	}
-	src, err := openArchive(tarPath, ref)
+	src, err := openArchive(tarPath, ref, tmp)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

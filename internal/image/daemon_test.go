@@ -59,10 +59,10 @@ func TestPushFromDockerDaemon(t *testing.T) {
 		t.Fatalf("docker load: %v: %s", err, out)
 	}
 	res := Push(context.Background(), PushRequest{Source: "example.com/team/daemon:1", Local: true, Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/team/daemon:1" || len(res.Platforms) != 1 {
+	if res.Err != nil || res.Dest != dst.Netloc+"/example.com/team/daemon:1" || len(res.Platforms) != 1 {
 		t.Fatalf("%+v", res)
 	}
-	pullAndVerify(t, tg, "team/daemon:1")
+	pullAndVerify(t, tg, res.Dest)
 
 	res = Push(context.Background(), PushRequest{Source: "example.com/team/absent:1", Local: true, Target: tg})
 	errContains(t, res.Err, "cannot export", "absent")

@@ -41,10 +41,10 @@ func TestListDeleteGarbageCollectRoundTrip(t *testing.T) {
 	putIndex(t, src.Netloc+"/team/app:2", twoPlatformIndex(t, 16<<10, 1))
 	putIndex(t, src.Netloc+"/other:1", twoPlatformIndex(t, 16<<10, 1))
 	for _, r := range []PushRequest{
-		{Source: src.Netloc + "/team/app:1"},
+		{Source: src.Netloc + "/team/app:1", Dest: "team/app:1"},
 		{Source: src.Netloc + "/team/app:1", Dest: "team/app:1-alias"},
-		{Source: src.Netloc + "/team/app:2"},
-		{Source: src.Netloc + "/other:1"},
+		{Source: src.Netloc + "/team/app:2", Dest: "team/app:2"},
+		{Source: src.Netloc + "/other:1", Dest: "other:1"},
 	} {
 		r.Target = tg
 		if res := Push(ctx, r); res.Err != nil {
@@ -109,7 +109,7 @@ func TestListDeleteGarbageCollectRoundTrip(t *testing.T) {
 	}
 
 	ftg := fresh.target("", "")
-	again := Push(ctx, PushRequest{Source: src.Netloc + "/team/app:1", Target: ftg})
+	again := Push(ctx, PushRequest{Source: src.Netloc + "/team/app:1", Dest: "team/app:1", Target: ftg})
 	if again.Err != nil || again.BytesCopied == 0 {
 		t.Fatalf("re-push after gc: copied %d, %v", again.BytesCopied, again.Err)
 	}
@@ -180,7 +180,7 @@ func TestDeleteWhenDisabledSaysWhatToSet(t *testing.T) {
 	dst := newRegistry(t, regOpts{noDelete: true})
 	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
 	tg := dst.target("", "")
-	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg}); res.Err != nil {
+	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	deleted, err := Delete(context.Background(), tg, []string{"app:1", "app:2"})
@@ -230,7 +230,7 @@ func TestStaleCacheCorruptsARepushWithoutReload(t *testing.T) {
 	dst := newRegistry(t, regOpts{})
 	tg := dst.target("", "")
 	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 8<<10, 1))
-	req := PushRequest{Source: src.Netloc + "/app:1", Target: tg}
+	req := PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg}
 	if res := Push(ctx, req); res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -296,12 +296,12 @@ func TestReadOnlyRegistryRefusesPushAndDelete(t *testing.T) {
 	dst := newRegistry(t, regOpts{})
 	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
 	putIndex(t, src.Netloc+"/app:2", twoPlatformIndex(t, 1<<10, 1))
-	if res := Push(ctx, PushRequest{Source: src.Netloc + "/app:1", Target: dst.target("", "")}); res.Err != nil {
+	if res := Push(ctx, PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: dst.target("", "")}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	ro := newRegistry(t, regOpts{root: dst.root, readOnly: true})
 	tg := ro.target("", "")
-	res := Push(ctx, PushRequest{Source: src.Netloc + "/app:2", Target: tg})
+	res := Push(ctx, PushRequest{Source: src.Netloc + "/app:2", Dest: "app:2", Target: tg})
 	if !errors.Is(res.Err, ErrReadOnly) {
 		t.Errorf("push into a read-only registry: %v", res.Err)
 	}

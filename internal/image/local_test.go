@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -58,10 +59,10 @@ func TestPushFromOCILayoutKeepsDigests(t *testing.T) {
 	// The containerd name gives the default destination.
 	res = Push(ctx, PushRequest{Source: dir, Local: true, Pick: "tool:2.0", Target: tg})
 	want, _ = img.Digest()
-	if res.Err != nil || res.Dest != dst.Netloc+"/library/tool:2.0" || res.Digest != want.String() {
+	if res.Err != nil || res.Dest != dst.Netloc+"/docker.io/library/tool:2.0" || res.Digest != want.String() {
 		t.Fatalf("image from layout: %+v", res)
 	}
-	pullAndVerify(t, tg, "library/tool:2.0")
+	pullAndVerify(t, tg, res.Dest)
 }
 
 func TestPushFromOCIArchive(t *testing.T) {
@@ -71,15 +72,87 @@ func TestPushFromOCIArchive(t *testing.T) {
 	archive := filepath.Join(t.TempDir(), "app.oci.tar")
 	tarDir(t, dir, archive)
 
-	res := Push(context.Background(), PushRequest{Source: archive, Local: true, Pick: "1.0", Dest: "app:1.0", Target: tg})
+	// The extraction goes to a directory of the test's own, never the
+	// shared /tmp, where other programs' files (or another test's) would
+	// make the check below fail or pass by chance.
+	tmp := t.TempDir()
+	res := Push(context.Background(), PushRequest{Source: archive, Local: true, Pick: "1.0", Dest: "app:1.0", Target: tg, TempDir: tmp})
 	want, _ := idx.Digest()
 	if res.Err != nil || res.Digest != want.String() {
 		t.Fatalf("%+v", res)
 	}
 	pullAndVerify(t, tg, "app:1.0")
-	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "image-oci-*")); len(left) > 0 {
+	if left := dirEntries(t, tmp); len(left) > 0 {
 		t.Errorf("extraction left behind: %v", left)
 	}
+}
+
+// TestKilledPushLeftoversGoWithTheNextPush: a push killed while its archive
+// was extracted (SIGKILL runs no deferred cleanup) leaves the extraction
+// behind; the next action's CleanTempDir removes it, and only it.
+func TestKilledPushLeftoversGoWithTheNextPush(t *testing.T) {
+	dst := newRegistry(t, regOpts{})
+	tg := dst.target("", "")
+	dir, _, _ := ociLayout(t)
+	archive := filepath.Join(t.TempDir(), "app.oci.tar")
+	tarDir(t, dir, archive)
+	tmp := filepath.Join(t.TempDir(), "charm-tmp")
+
+	// What a killed push leaves: a half-written extraction, minutes old.
+	left := filepath.Join(tmp, "image-oci-1234")
+	if err := os.MkdirAll(filepath.Join(left, "blobs", "sha256"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(left, "blobs", "sha256", "partial"), make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-10 * time.Minute)
+	for _, p := range []string{filepath.Join(left, "blobs", "sha256"), filepath.Join(left, "blobs"), left} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Something the running action made itself is not touched.
+	started := time.Now()
+	// File times come from the kernel's coarse clock, up to a tick behind
+	// time.Now(): let it pass started first.
+	time.Sleep(50 * time.Millisecond)
+	mine := filepath.Join(tmp, "image-oci-current")
+	if err := os.Mkdir(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := CleanTempDir(tmp, started)
+	if err != nil || n != 1 {
+		t.Fatalf("CleanTempDir removed %d entries, %v; want the one leftover", n, err)
+	}
+	if got := dirEntries(t, tmp); len(got) != 1 || got[0] != "image-oci-current" {
+		t.Errorf("after cleaning: %v", got)
+	}
+	if fi, err := os.Stat(tmp); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("temp dir mode %v, %v; want 0700", fi.Mode(), err)
+	}
+	os.Remove(mine)
+	res := Push(context.Background(), PushRequest{Source: archive, Local: true, Pick: "1.0", Dest: "app:1.0", Target: tg, TempDir: tmp})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := dirEntries(t, tmp); len(got) > 0 {
+		t.Errorf("the push left %v", got)
+	}
+}
+
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func TestPushFromDockerArchive(t *testing.T) {
@@ -98,20 +171,20 @@ func TestPushFromDockerArchive(t *testing.T) {
 	errContains(t, res.Err, "2 images", "example.com/team/a:1", "say which one")
 
 	res = Push(ctx, PushRequest{Source: archive, Local: true, Pick: "example.com/team/b:1", Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/team/b:1" || len(res.Platforms) != 1 || res.Platforms[0] != "linux/arm64" {
+	if res.Err != nil || res.Dest != dst.Netloc+"/example.com/team/b:1" || len(res.Platforms) != 1 || res.Platforms[0] != "linux/arm64" {
 		t.Fatalf("%+v", res)
 	}
-	pullAndVerify(t, tg, "team/b:1")
+	pullAndVerify(t, tg, res.Dest)
 
 	single := filepath.Join(t.TempDir(), "one.tar")
 	if err := tarball.WriteToFile(single, tagA, a); err != nil {
 		t.Fatal(err)
 	}
 	res = Push(ctx, PushRequest{Source: single, Local: true, Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/team/a:1" {
+	if res.Err != nil || res.Dest != dst.Netloc+"/example.com/team/a:1" {
 		t.Fatalf("%+v", res)
 	}
-	pullAndVerify(t, tg, "team/a:1")
+	pullAndVerify(t, tg, res.Dest)
 }
 
 func TestPushFromMissingPath(t *testing.T) {

@@ -30,11 +30,11 @@ func openSource(ctx context.Context, req PushRequest) (*source, error) {
 	case err == nil && fi.IsDir():
 		return openLayoutDir(req.Source, req.Pick)
 	case err == nil:
-		return openArchive(req.Source, req.Pick)
+		return openArchive(req.Source, req.Pick, req.TempDir)
 	case os.IsNotExist(err) && looksLikePath(req.Source):
 		return nil, fmt.Errorf("cannot find %s: %w", req.Source, err)
 	case os.IsNotExist(err):
-		return openDaemon(ctx, req.Source)
+		return openDaemon(ctx, req.Source, req.TempDir)
 	default:
 		return nil, fmt.Errorf("cannot read %s: %w", req.Source, err)
 	}

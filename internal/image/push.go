@@ -21,10 +21,16 @@ type PushRequest struct {
 	// annotation or io.containerd.image.name). Empty: the only image.
 	Pick string
 	// Dest is the target reference "<netloc>/<repo>:<tag>" ("<repo>:<tag>"
-	// or an alias host means on the target). Empty: "<netloc>/<source path without its
-	// registry>" with the source's tag or digest ("registry.k8s.io/pause:3.6"
-	// lands as "<netloc>/pause:3.6"; "nginx" as "<netloc>/nginx:latest").
-	Dest        string
+	// or an alias host means on the target). Empty: "<netloc>/<source as
+	// given>", its registry host kept in the path without a port
+	// ("registry.k8s.io/pause:3.6" lands as "<netloc>/registry.k8s.io/pause:3.6";
+	// "nginx" as "<netloc>/nginx:latest"); see defaultDest.
+	Dest string
+	// TempDir is where a local archive is extracted (and a docker daemon's
+	// image saved) while it is pushed; empty means os.TempDir(). The charm
+	// gives a directory of its own that CleanTempDir empties of what a
+	// killed push left.
+	TempDir     string
 	SourceAuth  Auth
 	SourceCAPEM []byte // extra CAs for a source mirror with a private CA
 	Proxy       Proxy  // for the source only
@@ -131,5 +137,5 @@ func chooseDest(req PushRequest, src *source) (string, error) {
 	if src.name == "" {
 		return "", fmt.Errorf("cannot choose a destination for %s: it names no image; give one", req.Source)
 	}
-	return defaultDest(req.Target.Netloc, src.name), nil
+	return defaultDest(req.Target.Netloc, src.name)
 }

@@ -71,8 +71,8 @@ func TestPushKeepsIndexDigestAndEveryPlatform(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if res.Dest != dst.Netloc+"/team/app:1.0" {
-		t.Errorf("dest %q, want the source path on the target", res.Dest)
+	if want := dst.Netloc + "/127.0.0.1/team/app:1.0"; res.Dest != want {
+		t.Errorf("dest %q, want %q: the source as given, under the target", res.Dest, want)
 	}
 	if res.Digest != want.String() {
 		t.Errorf("digest %s, want the index digest %s", res.Digest, want)
@@ -83,7 +83,7 @@ func TestPushKeepsIndexDigestAndEveryPlatform(t *testing.T) {
 	if res.BytesCopied < 4*64<<10 {
 		t.Errorf("copied %d bytes, want at least the four layers", res.BytesCopied)
 	}
-	if got := pullAndVerify(t, dst.target(user, password), "team/app:1.0"); got != want {
+	if got := pullAndVerify(t, dst.target(user, password), res.Dest); got != want {
 		t.Errorf("target holds %s, want %s", got, want)
 	}
 	if len(lines) > 5 {
@@ -95,7 +95,7 @@ func TestPushAgainCopiesNothing(t *testing.T) {
 	src := newRegistry(t, regOpts{})
 	dst := newRegistry(t, regOpts{tls: true, user: user, password: password})
 	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 256<<10, 3))
-	req := PushRequest{Source: src.Netloc + "/app:1", Target: dst.target(user, password)}
+	req := PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: dst.target(user, password)}
 	if res := Push(context.Background(), req); res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -142,7 +142,7 @@ func TestPushFromPrivateSource(t *testing.T) {
 	if res := Push(context.Background(), req); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	pullAndVerify(t, dst.target("", ""), "private/app:2")
+	pullAndVerify(t, dst.target("", ""), dst.Netloc+"/127.0.0.1/private/app:2")
 }
 
 func TestSourceCredentialsNeverGoOverPlainHTTP(t *testing.T) {
@@ -165,7 +165,7 @@ func TestTLSTargetNeedsItsCA(t *testing.T) {
 	putIndex(t, src.Netloc+"/app:1", twoPlatformIndex(t, 1<<10, 1))
 	tg := dst.target(user, password)
 	tg.CAPEM = nil // no trust, and no silent fallback to plain http
-	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg})
+	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg})
 	errContains(t, res.Err, "certificate")
 }
 
@@ -176,10 +176,10 @@ func TestPushAllCarriesOnAfterABadReference(t *testing.T) {
 	putIndex(t, src.Netloc+"/b:1", twoPlatformIndex(t, 8<<10, 1))
 	tg := dst.target(user, password)
 	reqs := []PushRequest{
-		{Source: src.Netloc + "/a:1", Target: tg},
-		{Source: src.Netloc + "/missing:1", Target: tg},
+		{Source: src.Netloc + "/a:1", Dest: "a:1", Target: tg},
+		{Source: src.Netloc + "/missing:1", Dest: "missing:1", Target: tg},
 		{Source: "Not A Reference", Target: tg},
-		{Source: src.Netloc + "/b:1", Target: tg},
+		{Source: src.Netloc + "/b:1", Dest: "b:1", Target: tg},
 	}
 	var lines []string
 	results := PushAll(context.Background(), reqs, func(s string) { lines = append(lines, s) })
@@ -246,27 +246,46 @@ func TestPushByDigestAndSingleImage(t *testing.T) {
 	}
 	h, _ := img.Digest()
 	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/tools/one@" + h.String(), Target: tg})
-	if res.Err != nil || res.Dest != dst.Netloc+"/tools/one@"+h.String() || res.Digest != h.String() {
+	if res.Err != nil || res.Dest != dst.Netloc+"/127.0.0.1/tools/one@"+h.String() || res.Digest != h.String() {
 		t.Fatalf("%+v", res)
 	}
 	if !slices.Equal(res.Platforms, []string{"linux/arm64"}) || !strings.Contains(res.MediaType, "manifest") {
 		t.Errorf("platforms %v, media type %s", res.Platforms, res.MediaType)
 	}
-	pullAndVerify(t, tg, "tools/one@"+h.String())
+	pullAndVerify(t, tg, res.Dest)
 }
 
+// TestDefaultDestination: the reference charm tagged `<netloc>/<image as
+// given>` (canonical/docker-registry-charm, src/actions/push: `tag =
+// '{}:{}/{}'.format(unit_private_ip(), port, image)`), keeping the source's
+// registry host in the path; a port there would not be a valid path, so it
+// goes.
 func TestDefaultDestination(t *testing.T) {
 	for src, want := range map[string]string{
-		"nginx":                          "N/nginx:latest",
-		"nginx:1.25":                     "N/nginx:1.25",
-		"registry.k8s.io/pause:3.6":      "N/pause:3.6",
-		"localhost:5000/a/b:c":           "N/a/b:c",
-		"quay.io/x/y@sha256:abc":         "N/x/y@sha256:abc",
-		"docker.io/library/redis:7":      "N/library/redis:7",
-		"example.com:443/p/q:1@sha256:d": "N/p/q:1",
+		"nginx":                                 "10.0.0.5:5000/nginx:latest",
+		"nginx:1.27":                            "10.0.0.5:5000/nginx:1.27",
+		"library/nginx:1.27":                    "10.0.0.5:5000/library/nginx:1.27",
+		"docker.io/library/redis:7":             "10.0.0.5:5000/docker.io/library/redis:7",
+		"k8s.gcr.io/defaultbackend-amd64:1.5":   "10.0.0.5:5000/k8s.gcr.io/defaultbackend-amd64:1.5",
+		"registry.k8s.io/pause:3.6":             "10.0.0.5:5000/registry.k8s.io/pause:3.6",
+		"rocks.canonical.com:443/cdk/pause:3.9": "10.0.0.5:5000/rocks.canonical.com/cdk/pause:3.9",
+		"ghcr.io/canonical/cdk/pause:3.9":       "10.0.0.5:5000/ghcr.io/canonical/cdk/pause:3.9",
+		"localhost:5000/a/b:c":                  "10.0.0.5:5000/localhost/a/b:c",
+		"localhost/a":                           "10.0.0.5:5000/localhost/a:latest",
+		"10.0.0.9:5000/team/app:1":              "10.0.0.5:5000/10.0.0.9/team/app:1",
+		"Quay.IO/x/y@sha256:abababababababababababababababababababababababababababababababab": "10.0.0.5:5000/quay.io/x/y@sha256:abababababababababababababababababababababababababababababababab",
+		"example.com:443/p/q:1@sha256:d":                     "10.0.0.5:5000/example.com/p/q:1",
+		"rocks.canonical.com:443/cdk/coredns/coredns:1.10.1": "10.0.0.5:5000/rocks.canonical.com/cdk/coredns/coredns:1.10.1",
 	} {
-		if got := defaultDest("N", src); got != want {
-			t.Errorf("%s -> %s, want %s", src, got, want)
+		got, err := defaultDest("10.0.0.5:5000", src)
+		if err != nil || got != want {
+			t.Errorf("%s -> %s (%v), want %s", src, got, err, want)
+		}
+	}
+	// What cannot become a path fails and says to name a destination.
+	for _, src := range []string{"[::1]:5000/app:1", "[fe80::1]/app:1"} {
+		if got, err := defaultDest("10.0.0.5:5000", src); err == nil || !strings.Contains(err.Error(), "tag") {
+			t.Errorf("%s -> %s, %v; want an error asking for tag", src, got, err)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func sourceOptions(ctx context.Context, req PushRequest) ([]remote.Option, error
 	base := newTransport(tlsConf, req.Proxy.proxyFunc())
 	// Plain http is allowed for an anonymous mirror on the local network;
 	// the guard refuses it as soon as credentials would go with it.
-	tr := &guard{next: base, plainOK: true}
+	tr := stallGuard{next: &guard{next: base, plainOK: true}}
 	var auth authn.Authenticator = authn.Anonymous
 	if req.SourceAuth != (Auth{}) {
 		auth = &authn.Basic{Username: req.SourceAuth.Username, Password: req.SourceAuth.Password}

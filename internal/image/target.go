@@ -40,6 +40,10 @@ type Target struct {
 // cores busy while one stream waits on the network or the disk.
 const jobs = 8
 
+// dialTimeout bounds a TCP connect and, separately, a TLS handshake. A
+// registry whose machine is gone never completes either.
+var dialTimeout = 10 * time.Second
+
 // Options returns the go-containerregistry options that reach the target:
 // its credentials, its CA and client certificate, and no proxy (the target
 // is our own unit, reached on its private address).
@@ -77,7 +81,7 @@ func (t Target) transport(count *int64) (http.RoundTripper, error) {
 		return nil, err
 	}
 	base := newTransport(tlsConf, nil)
-	return &guard{next: base, ownHost: t.Netloc, plainOK: t.Insecure, count: count}, nil
+	return stallGuard{next: &guard{next: base, ownHost: t.Netloc, plainOK: t.Insecure, count: count}}, nil
 }
 
 // Registry is the target as a go-containerregistry registry name.
@@ -154,12 +158,13 @@ func tlsConfig(caPEM []byte, withSystem bool, certPEM, keyPEM []byte) (*tls.Conf
 
 // newTransport is tuned for bulk blobs: HTTP/1.1 with one connection per
 // stream (Go's HTTP/2 client multiplexes every blob on one connection
-// behind a small flow-control window) and large socket buffers.
+// behind a small flow-control window) and large socket buffers. Dial and
+// handshake are bounded here; the rest of each request by stallGuard.
 func newTransport(tlsConf *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	return &http.Transport{
 		Proxy: proxy,
 		DialContext: (&net.Dialer{
-			Timeout:   30 * time.Second,
+			Timeout:   dialTimeout,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
 		TLSClientConfig:       tlsConf,
@@ -167,7 +172,7 @@ func newTransport(tlsConf *tls.Config, proxy func(*http.Request) (*url.URL, erro
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   2 * jobs,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   dialTimeout,
 		ExpectContinueTimeout: time.Second,
 		WriteBufferSize:       256 << 10,
 		ReadBufferSize:        256 << 10,

@@ -18,11 +18,11 @@ func TestPushToRegistryRequiringClientCertificates(t *testing.T) {
 	dst := newRegistry(t, regOpts{tls: true, clientCerts: true})
 
 	tg := dst.target("", "")
-	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg})
+	res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg})
 	errContains(t, res.Err, "certificate")
 	client := dst.ca.Issue(t, pkitest.Leaf{CommonName: "charm", Client: true})
 	tg.ClientCert, tg.ClientKey = client.CertPEM, client.KeyPEM
-	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg}); res.Err != nil {
+	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	pullAndVerify(t, tg, "app:1")
@@ -48,7 +48,7 @@ func TestProxyAppliesToTheSourceOnly(t *testing.T) {
 		t.Error("no settings must mean no proxy, not the process environment")
 	}
 	tr, _ := Target{Netloc: "10.0.0.5:5000"}.transport(nil)
-	if tr.(*guard).next.(*http.Transport).Proxy != nil {
+	if tr.(stallGuard).next.(*guard).next.(*http.Transport).Proxy != nil {
 		t.Error("the target is reached through a proxy")
 	}
 }
@@ -66,7 +66,7 @@ func TestTargetTrustsItsOwnCertificate(t *testing.T) {
 	leaf := dst.srv.TLS.Certificates[0].Certificate[0]
 	tg := dst.target("", "")
 	tg.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf})
-	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Target: tg}); res.Err != nil {
+	if res := Push(context.Background(), PushRequest{Source: src.Netloc + "/app:1", Dest: "app:1", Target: tg}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 }

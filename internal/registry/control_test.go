@@ -15,7 +15,7 @@ import (
 func TestControlSocketReloadsSynchronously(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "config.yml")
+	path := filepath.Join(t.TempDir(), "control.sock")
 	calls, drains := 0, 0
 	var fail error
 	c := control{reload: func() error { calls++; return fail }, drain: func() { drains++ }, failing: func() []string { return nil }}
@@ -33,7 +33,7 @@ func TestControlSocketReloadsSynchronously(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot parse config.yml: line 3") {
 		t.Fatalf("a failed reload must be reported, got %v", err)
 	}
-	if err := RequestReload(ctx, filepath.Join(t.TempDir(), "other.yml"), false); err == nil {
+	if err := RequestReload(ctx, filepath.Join(t.TempDir(), "other.sock"), false); err == nil {
 		t.Fatal("a reload for another registry's config reached this one")
 	}
 }
@@ -41,7 +41,7 @@ func TestControlSocketReloadsSynchronously(t *testing.T) {
 func TestControlSocketReportsFailingChecks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "config.yml")
+	path := filepath.Join(t.TempDir(), "control.sock")
 	var failing []string
 	c := control{reload: func() error { return nil }, drain: func() {}, failing: func() []string { return failing }}
 	if err := listenControl(ctx, path, c); err != nil {
@@ -54,7 +54,7 @@ func TestControlSocketReportsFailingChecks(t *testing.T) {
 	if got, err := RequestFailingChecks(ctx, path); err != nil || !slices.Equal(got, failing) {
 		t.Fatalf("failing storage: got %v %v", got, err)
 	}
-	if _, err := RequestFailingChecks(ctx, filepath.Join(t.TempDir(), "none.yml")); !errors.Is(err, ErrUnreachable) {
+	if _, err := RequestFailingChecks(ctx, filepath.Join(t.TempDir(), "none.sock")); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("no registry: %v, want ErrUnreachable", err)
 	}
 }
@@ -69,15 +69,19 @@ func TestFailingStorageCheckReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startServer(t, testConfig{RootDir: root, HealthEvery: "50ms"})
-	ctx := context.Background()
-	if err := ListenControl(ctx, r.cfgPath, r.Server); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	socket := filepath.Join(t.TempDir(), "control.sock")
+	l, err := ListenControl(socket)
+	if err != nil {
 		t.Fatal(err)
 	}
+	l.Serve(ctx, r.Server)
 	waitChecks := func(want []string) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			got, err := RequestFailingChecks(ctx, r.cfgPath)
+			got, err := RequestFailingChecks(ctx, socket)
 			if err == nil && slices.Equal(got, want) {
 				return
 			}

@@ -8,6 +8,8 @@ package registry
 //   - filesystem: the default, /var/lib/registry on the unit;
 //   - s3-aws: S3 and S3-compatible object storage (shared storage for
 //     active/active units);
+//   - swift: OpenStack Swift (internal/storage/swift, ours: distribution
+//     v3 has none), shared storage like S3;
 //   - inmemory: tests only — its content lives in the driver instance, so a
 //     reload (which builds a new driver) starts it empty.
 //
@@ -28,4 +30,6 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
+
+	_ "github.com/canonical/docker-registry-charm/internal/storage/swift"
 )

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
-	metrics "github.com/docker/go-metrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
@@ -85,7 +84,7 @@ func (s *Server) serveDebug(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/debug/health":
 		s.healthStatus(w, r)
 	case prom.Enabled && r.URL.Path == path:
-		metrics.Handler().ServeHTTP(w, r)
+		s.metrics.ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -149,7 +149,7 @@ func TestBadConfigKeepsServing(t *testing.T) {
 	bad := map[string]func(){
 		"unparsable YAML": func() { writeTestFile(t, r.cfgPath, []byte("version: 0.1\nhttp: [")) },
 		"unknown storage driver": func() {
-			writeTestFile(t, r.cfgPath, []byte("version: 0.1\nhttp: {addr: 127.0.0.1:0}\nstorage: {swift: {}}\n"))
+			writeTestFile(t, r.cfgPath, []byte("version: 0.1\nhttp: {addr: 127.0.0.1:0}\nstorage: {azure: {}}\n"))
 		},
 		"missing certificate": func() {
 			c := cfg

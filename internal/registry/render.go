@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/storage/swift"
 )
 
 // TLSPaths names the files the registry serves TLS from. CA, when set,
@@ -38,6 +41,10 @@ type RenderInput struct {
 	ReadOnly   bool   // forced read-only, on top of storage-read-only
 	ListenAddr string // "" means ":<registry-port>"
 	DebugAddr  string // "" means ":<debug-port>"; used with prometheus-metrics
+	// LocalMetrics serves /metrics on 127.0.0.1:<debug-port> when
+	// prometheus-metrics is off: a cos-agent collector on the unit scrapes
+	// it, and nothing off the machine can.
+	LocalMetrics bool
 }
 
 // Fixed values of the rendered configuration; the reference charm's where it
@@ -134,9 +141,15 @@ func renderHTTP(in RenderInput) configuration.HTTP {
 		Headers:      http.Header{"X-Content-Type-Options": {"nosniff"}},
 		TLS:          renderTLS(in.TLS, in.Config.TLSClientAuth),
 	}
-	if in.Config.PrometheusMetrics {
+	switch {
+	case in.Config.PrometheusMetrics:
 		h.Debug = configuration.Debug{
 			Addr:       orDefault(in.DebugAddr, fmt.Sprintf(":%d", in.Config.DebugPort)),
+			Prometheus: configuration.Prometheus{Enabled: true, Path: metricsPath},
+		}
+	case in.LocalMetrics:
+		h.Debug = configuration.Debug{
+			Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Config.DebugPort)),
 			Prometheus: configuration.Prometheus{Enabled: true, Path: metricsPath},
 		}
 	}
@@ -242,6 +255,12 @@ func renderStorage(in RenderInput) (configuration.Storage, error) {
 	case c.UsesS3():
 		s["s3"] = s3Parameters(c)
 		s["redirect"] = configuration.Parameters{"disable": c.StorageRedirectDisable}
+	case c.UsesSwift():
+		s["swift"] = swiftParameters(c)
+		// The swift driver never redirects (Swift's temporary URLs
+		// need a key no option provides): storage-redirect-disable is
+		// inert here, and saying so spares a call per blob request.
+		s["redirect"] = configuration.Parameters{"disable": true}
 	case in.DataDir == "":
 		return nil, errors.New("cannot render registry config: no data directory for filesystem storage")
 	default:
@@ -286,6 +305,31 @@ func s3Parameters(c config.Config) configuration.Parameters {
 		optional["keyid"] = c.StorageS3KeyID
 	}
 	for k, v := range optional {
+		if v != "" {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+// swiftParameters maps the storage-swift-* options onto the swift
+// driver's parameters (internal/storage/swift). The identity API version
+// is passed explicitly; validation made sure the URL names it.
+func swiftParameters(c config.Config) configuration.Parameters {
+	p := configuration.Parameters{
+		"authurl":   c.StorageSwiftAuthURL,
+		"username":  c.StorageSwiftUsername,
+		"password":  c.StorageSwiftPassword,
+		"container": c.StorageSwiftContainer,
+	}
+	if v, err := swift.AuthVersion(c.StorageSwiftAuthURL); err == nil {
+		p["authversion"] = v
+	}
+	for k, v := range map[string]string{
+		"region": c.StorageSwiftRegion,
+		"tenant": c.StorageSwiftTenant,
+		"domain": c.StorageSwiftDomain,
+	} {
 		if v != "" {
 			p[k] = v
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/distribution/distribution/v3/registry/auth"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	"github.com/ncw/swift/v2/swifttest"
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
@@ -151,6 +152,12 @@ func TestRenderOptions(t *testing.T) {
 			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, ":6001" }},
 		{"debug-port with DebugAddr", func(in *RenderInput) { in.Config.PrometheusMetrics, in.DebugAddr = true, "127.0.0.1:6001" },
 			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, "127.0.0.1:6001" }},
+		{"LocalMetrics binds loopback only", func(in *RenderInput) { in.LocalMetrics, in.Config.DebugPort = true, 6001 },
+			func(c *configuration.Configuration) (any, any) {
+				return c.HTTP.Debug, configuration.Debug{Addr: "127.0.0.1:6001", Prometheus: configuration.Prometheus{Enabled: true, Path: "/metrics"}}
+			}},
+		{"prometheus-metrics wins over LocalMetrics", func(in *RenderInput) { in.LocalMetrics, in.Config.PrometheusMetrics = true, true },
+			func(c *configuration.Configuration) (any, any) { return c.HTTP.Debug.Addr, ":5001" }},
 		{"log-level", func(in *RenderInput) { in.Config.LogLevel = "DEBUG" },
 			func(c *configuration.Configuration) (any, any) { return c.Log.Level, configuration.Loglevel("debug") }},
 		{"tls without CA", func(in *RenderInput) { in.TLS = &TLSPaths{Cert: "/c.crt", Key: "/c.key"} },
@@ -244,6 +251,26 @@ func TestRenderOptions(t *testing.T) {
 				"objectacl": "bucket-owner-read", "loglevel": "debug",
 			}
 		}},
+		{"swift keystone v3", swiftV3, func(c *configuration.Configuration) (any, any) {
+			return c.Storage["swift"], configuration.Parameters{
+				"authurl": "https://keystone.example.com:5000/v3", "authversion": 3,
+				"username": "registry", "password": "pw", "tenant": "services", "domain": "Default",
+				"region": "RegionOne", "container": "docker-registry",
+			}
+		}},
+		{"swift v1 leaves unset options out", func(in *RenderInput) {
+			in.Config.StorageSwiftAuthURL = "http://swift.example.com:8080/auth/v1.0"
+			in.Config.StorageSwiftUsername, in.Config.StorageSwiftPassword = "u", "pw"
+		}, func(c *configuration.Configuration) (any, any) {
+			return c.Storage["swift"], configuration.Parameters{
+				"authurl": "http://swift.example.com:8080/auth/v1.0", "authversion": 1,
+				"username": "u", "password": "pw", "container": "docker-registry",
+			}
+		}},
+		{"swift wins over s3, as in the reference", func(in *RenderInput) { s3(in); swiftV3(in) },
+			func(c *configuration.Configuration) (any, any) { return c.Storage.Type(), "swift" }},
+		{"swift never redirects", func(in *RenderInput) { swiftV3(in); in.Config.StorageRedirectDisable = false },
+			func(c *configuration.Configuration) (any, any) { return c.Storage["redirect"]["disable"], true }},
 		{"s3 keyid only with encrypt", func(in *RenderInput) { s3(in); in.Config.StorageS3KeyID = "kms" },
 			func(c *configuration.Configuration) (any, any) { _, ok := c.Storage["s3"]["keyid"]; return ok, false }},
 	}
@@ -371,6 +398,41 @@ func TestRenderedS3ParametersAcceptedByDriver(t *testing.T) {
 	}
 }
 
+// swiftV3 sets a complete Keystone v3 Swift configuration.
+func swiftV3(in *RenderInput) {
+	c := &in.Config
+	c.StorageSwiftAuthURL = "https://keystone.example.com:5000/v3"
+	c.StorageSwiftUsername, c.StorageSwiftPassword = "registry", "pw"
+	c.StorageSwiftTenant, c.StorageSwiftDomain, c.StorageSwiftRegion = "services", "Default", "RegionOne"
+}
+
+// TestRenderedSwiftParametersServe: the swift section as the registry
+// reads it back from the file builds a working driver against swifttest
+// (its own v1 auth), with a container name YAML would otherwise mangle.
+func TestRenderedSwiftParametersServe(t *testing.T) {
+	srv, err := swifttest.NewSwiftServer("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in := baseInput(t)
+	c := &in.Config
+	c.StorageSwiftAuthURL, c.StorageSwiftUsername, c.StorageSwiftPassword = srv.AuthURL, "swifttest", "swifttest"
+	c.StorageSwiftContainer = "yes"
+	_, parsed := roundTrip(t, in)
+	ctx := context.Background()
+	d, err := factory.Create(ctx, parsed.Storage.Type(), parsed.Storage.Parameters())
+	if err != nil {
+		t.Fatalf("swift driver refuses our parameters: %v", err)
+	}
+	if err := d.PutContent(ctx, "/probe", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckStorage(ctx, parsed); err != nil {
+		t.Fatalf("CheckStorage: %v", err)
+	}
+}
+
 func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
 	ca := newCA(t)
 	bundle := filepath.Join(t.TempDir(), "auth_token.pem")
@@ -401,17 +463,14 @@ var notRendered = map[string]string{
 	"registry-https-proxy":  "process environment of the service",
 	"registry-image":        "no container: the charm binary is the registry",
 	"registry-name":         "names the service, not the registry config",
+	"service-memory-max":    "the service unit's MemoryMax= (service.ServiceFile)",
+	"service-tasks-max":     "the service unit's TasksMax= (service.ServiceFile)",
 	"tls-ca-blob":           "written to the file named by TLSPaths",
 	"tls-cert-blob":         "written to the file named by TLSPaths",
 	"tls-key-blob":          "written to the file named by TLSPaths",
 	"tls-ca-path":           "reaches Render through TLSPaths",
 	"tls-cert-path":         "reaches Render through TLSPaths",
 	"tls-key-path":          "reaches Render through TLSPaths",
-	// Validation blocks on swift; there is no driver to render for.
-	"storage-swift-authurl": "no swift driver", "storage-swift-username": "no swift driver",
-	"storage-swift-password": "no swift driver", "storage-swift-region": "no swift driver",
-	"storage-swift-tenant": "no swift driver", "storage-swift-domain": "no swift driver",
-	"storage-swift-container": "no swift driver",
 }
 
 // alternatives are valid non-default values for options with a fixed set.
@@ -434,7 +493,9 @@ func TestEveryOptionIsRendered(t *testing.T) {
 	withToken.TLS = &TLSPaths{"/c.crt", "/c.key", "/ca.crt"}
 	withBasic := baseInput(t)
 	withBasic.Config.AuthBasicPassword = "pw"
-	bases := []RenderInput{withToken, withBasic}
+	withSwift := baseInput(t)
+	swiftV3(&withSwift)
+	bases := []RenderInput{withToken, withBasic, withSwift}
 
 	fields := reflect.TypeFor[config.Config]()
 	for i := range fields.NumField() {
@@ -498,6 +559,13 @@ func TestRenderQuotesAwkwardStrings(t *testing.T) {
 		rendered, parsed := roundTrip(t, in)
 		if !reflect.DeepEqual(rendered, parsed) {
 			t.Errorf("value %q does not survive the file", s)
+		}
+		swiftV3(&in)
+		in.Config.StorageSwiftPassword, in.Config.StorageSwiftTenant, in.Config.StorageSwiftDomain = s, s, s
+		in.Config.StorageSwiftContainer = s
+		rendered, parsed = roundTrip(t, in)
+		if !reflect.DeepEqual(rendered, parsed) {
+			t.Errorf("swift value %q does not survive the file", s)
 		}
 	}
 }

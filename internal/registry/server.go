@@ -59,6 +59,8 @@ type Server struct {
 	tls   atomic.Pointer[tlsState]
 	cert  atomic.Pointer[tlsCert]
 	debug *debugServer
+	// metrics serves distribution's metrics and ours (ownmetrics.go).
+	metrics http.Handler
 	// old lists the replaced generations not known to be retired yet;
 	// retiring counts their retire goroutines.
 	old      []*generation
@@ -117,6 +119,7 @@ func NewServer(ctx context.Context, opts ServeOptions) (*Server, error) {
 	}
 	s := &Server{opts: opts, boundCfg: cfg, base: context.WithoutCancel(ctx)}
 	s.tls.Store(&tlsState{})
+	s.metrics = newMetricsHandler(s)
 	p, err := s.prepare(cfg)
 	if err != nil {
 		return nil, err

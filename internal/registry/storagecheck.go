@@ -31,25 +31,39 @@ func (e *StorageError) Unwrap() error { return e.Err }
 
 // CheckStorage asks the storage cfg names what the registry's own health
 // check asks (Stat of the root), with the same driver: a missing root is
-// fine (an empty bucket), anything else that fails is a StorageError
-// saying which options to look at. Only S3 is checked; the unit's own
-// filesystem needs no network.
+// fine (an empty bucket or container), anything else that fails is a
+// StorageError saying which options to look at. Only object storage (S3,
+// Swift) is checked; the unit's own filesystem needs no network. For
+// Swift the check logs in and creates the container if it is missing, as
+// the registry's first push would.
 func CheckStorage(ctx context.Context, cfg *configuration.Configuration) error {
-	if cfg.Storage.Type() != "s3" {
+	kind := cfg.Storage.Type()
+	problem, ok := map[string]func(error) string{"s3": s3Problem, "swift": swiftProblem}[kind]
+	if !ok {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storageCheckTimeout)
 	defer cancel()
-	d, err := factory.Create(ctx, "s3", cfg.Storage.Parameters())
+	d, err := factory.Create(ctx, kind, cfg.Storage.Parameters())
 	if err != nil {
-		return &StorageError{Problem: "S3 storage cannot be set up from storage-s3-* (see juju debug-log)", Err: err}
+		if kind == "s3" {
+			return &StorageError{Problem: "S3 storage cannot be set up from storage-s3-* (see juju debug-log)", Err: err}
+		}
+		return &StorageError{Problem: problem(err), Err: err}
+	}
+	// A driver that asks nothing as it is made (swift) sets itself up
+	// here: login, container, capabilities.
+	if s, ok := d.(interface{ Setup(context.Context) error }); ok {
+		if err := s.Setup(ctx); err != nil {
+			return &StorageError{Problem: problem(err), Err: err}
+		}
 	}
 	_, err = d.Stat(ctx, "/")
 	var missing storagedriver.PathNotFoundError
 	if err == nil || errors.As(err, &missing) {
 		return nil
 	}
-	return &StorageError{Problem: s3Problem(err), Err: err}
+	return &StorageError{Problem: problem(err), Err: err}
 }
 
 // s3Problem says what an S3 error means for the operator.

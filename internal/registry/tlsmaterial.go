@@ -31,7 +31,7 @@ const dateLayout = "2006-01-02 15:04 UTC"
 // CheckServing reports why m cannot serve TLS at time now, in operator
 // terms, or nil. The certificate and key must parse and match, the
 // certificate must be valid now, chain to the CA when one is given, and
-// cover addrs[0] when addrs is not empty. Errors never quote key material.
+// cover one of addrs when addrs is not empty. Errors never quote key material.
 func CheckServing(m Material, now time.Time, addrs []string) error {
 	chain, err := pki.ParseCertificates(m.CertPEM)
 	if err != nil {
@@ -54,9 +54,28 @@ func CheckServing(m Material, now time.Time, addrs []string) error {
 		}
 	}
 	if len(addrs) > 0 {
-		return checkCovers(leaf, addrs[0])
+		return checkCoversOne(leaf, addrs)
 	}
 	return nil
+}
+
+// checkCoversOne accepts a certificate that covers at least one of the
+// names clients may use (empty names are skipped).
+func checkCoversOne(cert *x509.Certificate, addrs []string) error {
+	var first error
+	for _, a := range addrs {
+		if a == "" {
+			continue
+		}
+		err := checkCovers(cert, a)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func publicKeyMatches(key crypto.Signer, cert *x509.Certificate) bool {
@@ -64,8 +83,13 @@ func publicKeyMatches(key crypto.Signer, cert *x509.Certificate) bool {
 	return ok && pub.Equal(cert.PublicKey)
 }
 
+// ClockSkew is how far a certificate's NotBefore may lie in the unit's
+// future: a provider whose clock runs a little ahead issues certificates
+// that would otherwise be refused for minutes after every renewal.
+const ClockSkew = 5 * time.Minute
+
 func checkValidity(cert *x509.Certificate, now time.Time) error {
-	if now.Before(cert.NotBefore) {
+	if now.Add(ClockSkew).Before(cert.NotBefore) {
 		return fmt.Errorf("certificate is not valid before %s", cert.NotBefore.UTC().Format(dateLayout))
 	}
 	if now.After(cert.NotAfter) {
@@ -82,10 +106,17 @@ func checkChain(chain []*x509.Certificate, caPEM []byte, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("cannot parse CA certificate: %w", err)
 	}
+	// The leaf's own dates were checked with ClockSkew; the chain is
+	// checked at a time within the leaf's validity, so a CA issued with
+	// the same skewed clock is not refused for the same few minutes.
+	at := now
+	if leaf := chain[0]; at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	}
 	opts := x509.VerifyOptions{
 		Roots:         x509.NewCertPool(),
 		Intermediates: x509.NewCertPool(),
-		CurrentTime:   now,
+		CurrentTime:   at,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, ca := range cas {

@@ -21,6 +21,9 @@ type Manager interface {
 	Restart(ctx context.Context, unit string) error
 	Reload(ctx context.Context, unit string) error
 	IsActive(ctx context.Context, unit string) (bool, error)
+	// Failure reports why unit does not stay up, from what systemd and
+	// the journal know: "" when it has not failed or restarted.
+	Failure(ctx context.Context, unit, prefix string) (string, error)
 }
 
 // Systemctl runs systemctl from PATH.
@@ -71,4 +74,48 @@ func (Systemctl) IsActive(ctx context.Context, unit string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("cannot run systemctl is-active %s: %w", unit, err)
+}
+
+// Failure tells a service that does not stay up from one still starting:
+// systemd has restarted it, or given up (failed). The reason is the last
+// journal line the program wrote that starts with prefix (its own fatal
+// error), or a generic one when the journal holds none. It is asked only
+// when the registry does not answer, so it costs healthy hooks nothing.
+func (Systemctl) Failure(ctx context.Context, unit, prefix string) (string, error) {
+	out, err := exec.CommandContext(ctx, "systemctl", "show", "-p", "ActiveState,NRestarts,Result", unit).Output()
+	if err != nil {
+		return "", fmt.Errorf("cannot run systemctl show %s: %w", unit, err)
+	}
+	props := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			props[k] = v
+		}
+	}
+	if props["ActiveState"] != "failed" && (props["NRestarts"] == "" || props["NRestarts"] == "0") {
+		return "", nil
+	}
+	log, _ := exec.CommandContext(ctx, "journalctl", "-u", unit, "-n", "200", "-o", "cat", "--no-pager", "-q").Output()
+	if line := LastLine(log, prefix); line != "" {
+		return line, nil
+	}
+	return fmt.Sprintf("exits as it starts (systemd: %s)", orUnknown(props["Result"])), nil
+}
+
+// LastLine is the last line of log that starts with prefix, without it.
+func LastLine(log []byte, prefix string) string {
+	lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if rest, ok := strings.CutPrefix(lines[i], prefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

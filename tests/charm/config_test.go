@@ -6,7 +6,8 @@ import (
 )
 
 // referenceOptions is the reactive charm's config.yaml (name, type,
-// default; nil = no default key) plus tls-client-auth, new here. A bundle
+// default; nil = no default key) plus tls-client-auth, service-memory-max
+// and service-tasks-max, new here. A bundle
 // written for that charm must deploy this one unchanged, so any drift fails.
 var referenceOptions = []struct {
 	name, typ string
@@ -70,6 +71,8 @@ var referenceOptions = []struct {
 	{"tls-cert-path", "string", "/etc/docker/registry/registry.crt"},
 	{"tls-key-path", "string", "/etc/docker/registry/registry.key"},
 	{"tls-client-auth", "string", "require"},
+	{"service-memory-max", "string", "2G"},
+	{"service-tasks-max", "int", int64(4096)},
 }
 
 func TestConfigMatchesReference(t *testing.T) {

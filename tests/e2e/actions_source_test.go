@@ -365,7 +365,7 @@ func randomBytes(t testing.TB, n int) []byte {
 }
 
 func randomSecret(t testing.TB) string {
-	return fmt.Sprintf("pw-%x", randomBytes(t, 12))
+	return rememberSecret(t, fmt.Sprintf("pw-%x", randomBytes(t, 12)))
 }
 
 // trustCA adds caPEM to a machine's system trust store, as an operator

@@ -16,7 +16,11 @@ import (
 // OCI-Subject), against the charm-deployed registry with TLS from blobs and
 // basic auth. The suite runs on a client machine of the cloud, trusting
 // the CA through SSL_CERT_FILE; every test must pass.
-func TestOCIConformance(t *testing.T) {
+func TestOCIConformance(t *testing.T) { ociConformance(t, nil) }
+
+// ociConformance runs the suite; storage, if given, adds the options of
+// the storage to run it on (the unit's filesystem otherwise).
+func ociConformance(t *testing.T, storage func(u *regUnit) map[string]any) {
 	bin := conformanceBinary(t)
 	u := regDeploy(t, nil)
 	pki := newRegPKI(t)
@@ -25,6 +29,11 @@ func TestOCIConformance(t *testing.T) {
 	cfg := pki.TLSConfig(t, u.Addr, "verify-if-given")
 	cfg["auth-basic-password"] = pass
 	cfg["storage-delete"] = true
+	if storage != nil {
+		for k, v := range storage(u) {
+			cfg[k] = v
+		}
+	}
 	u.Configure(cfg)
 	u.WantReady(5000, "https")
 

@@ -28,6 +28,10 @@ type Env struct {
 	Cloud *machine.Cloud
 	Model *sim.Model
 	Charm string // the packed .charm deployed to every unit
+	// PrepareMachine, when set, runs on each new unit's machine before
+	// the charm arrives: what the cloud provides with the machine, such
+	// as a storage volume mounted where the charm's metadata says.
+	PrepareMachine func(*machine.Machine) error
 
 	tools    string
 	server   *sim.ToolServer
@@ -48,6 +52,9 @@ func New(t testing.TB) *Env {
 	}
 	e.T = t
 	t.Cleanup(e.closeTools)
+	// Before the tools and the cloud go: the model and the machines'
+	// journals are still there to scan.
+	t.Cleanup(func() { e.scanSecrets(t) })
 	return e
 }
 
@@ -86,6 +93,11 @@ func (e *Env) newUnitMachine(unit string) string {
 	m, err := e.Cloud.NewMachine(strings.ReplaceAll(unit, "/", "-"))
 	if err != nil {
 		panic(fmt.Sprintf("cannot create a machine for %s: %v", unit, err))
+	}
+	if e.PrepareMachine != nil {
+		if err := e.PrepareMachine(m); err != nil {
+			panic(fmt.Sprintf("cannot prepare the machine of %s: %v", unit, err))
+		}
 	}
 	if _, err := m.DeployCharm(unit, e.Charm); err != nil {
 		panic(fmt.Sprintf("cannot deploy the charm to %s: %v", unit, err))

@@ -327,7 +327,7 @@ func newPassword(t testing.TB) string {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(b)
+	return rememberSecret(t, hex.EncodeToString(b))
 }
 
 // servedCertSerial is the serial number of the certificate the registry

@@ -34,6 +34,13 @@ func TestHardenedService(t *testing.T) {
 		"ProtectHome=yes",
 		"CapabilityBoundingSet=", // port 5000: no capabilities at all
 		"Restart=always",
+		"SystemCallFilter=@system-service",
+		"MemoryDenyWriteExecute=yes",
+		"ProtectProc=invisible",
+		"ProcSubset=pid",
+		"RuntimeDirectory=docker-registry",
+		"MemoryMax=2G",
+		"TasksMax=4096",
 	} {
 		if !lines[want] {
 			t.Errorf("%s has no line %q:\n%s", regServiceUnit, want, unit)
@@ -77,10 +84,21 @@ func TestHardenedService(t *testing.T) {
 		t.Errorf("registry process %d: CapEff: %q, want none", pid, status["CapEff"])
 	}
 
-	// Files the registry reads: its own, nobody else's.
+	// The control socket (reload, health) is in a directory only root
+	// and the service reach.
+	if got := strings.TrimSpace(u.Run("stat", "-c", "%a %U", "/run/docker-registry")); got != "750 "+regServiceUser {
+		t.Errorf("/run/docker-registry: mode and owner %q, want \"750 %s\"", got, regServiceUser)
+	}
+	if got := strings.TrimSpace(u.Run("stat", "-c", "%F %a %U", "/run/docker-registry/control.sock")); got != "socket 600 "+regServiceUser {
+		t.Errorf("control socket: %q, want \"socket 600 %s\"", got, regServiceUser)
+	}
+	u.Run("systemctl", "reload", regServiceUnit) // ExecReload asks over it
+
+	// Files the registry reads: root's, readable by its group only, so
+	// the service cannot change its own configuration or password file.
 	for _, f := range []string{"/etc/docker/registry/config.yml", "/etc/docker/registry/htpasswd"} {
-		if got := strings.TrimSpace(u.Run("stat", "-c", "%a %U", f)); got != "600 "+regServiceUser {
-			t.Errorf("%s: mode and owner %q, want \"600 %s\"", f, got, regServiceUser)
+		if got := strings.TrimSpace(u.Run("stat", "-c", "%a %U:%G", f)); got != "640 root:"+regServiceUser {
+			t.Errorf("%s: mode and owner %q, want \"640 root:%s\"", f, got, regServiceUser)
 		}
 	}
 	htpasswd, err := u.M.ReadFile("/etc/docker/registry/htpasswd")

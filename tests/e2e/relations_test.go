@@ -16,14 +16,13 @@ import (
 )
 
 // One deployment walks a registry through the relations a Charmed
-// Kubernetes cluster gives it: easyrsa turns it to https, a containerd
-// worker and a docker worker configured only from the docker-registry
-// relation pull over verified TLS, haproxy configured from the website
-// stanza serves pulls, and removing cert-provider brings everyone back to
-// http.
+// Kubernetes cluster gives it: easyrsa turns it to https, a docker worker
+// configured only from the docker-registry relation pulls over verified
+// TLS, haproxy configured from the website stanza serves pulls, and
+// removing cert-provider brings everyone back to http. The containerd
+// worker has its own walk (relations_containerd_test.go).
 func TestRelationsTLSWorkersProxy(t *testing.T) {
 	t.Parallel()
-	crictl := relTool(t, "crictl")
 	e := New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
@@ -38,10 +37,8 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	direct := net.JoinHostPort(addr, "5000")
 
 	// The workers exist before the relations, as in a cluster.
-	ctrd := relContainerd(ctx, t, e, "containerd-0")
 	dockerd := relDockerd(ctx, t, e, "docker-0")
-	clients, err := e.Model.Relate(ctx, "docker-registry", "containerd",
-		sim.RemoteUnit{Name: "containerd/0", Address: ctrd.m.Addr().String()})
+	clients, err := e.Model.Relate(ctx, "docker-registry", "containerd", sim.RemoteUnit{Name: "containerd/0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +71,11 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if !slices.ContainsFunc(served.IPAddresses, func(ip net.IP) bool { return ip.String() == addr }) || served.Subject.CommonName != addr {
 		t.Errorf("served certificate: CN %q, IP SANs %v; want %s in both", served.Subject.CommonName, served.IPAddresses, addr)
 	}
-	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https)." {
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+direct+" (https).") {
 		t.Errorf("status = %s %q", st.Name, st.Message)
 	}
-	if out, err := relRun(ctx, e.Machine(unit0), nil, nil, "stat", "-c", "%a", "/etc/docker/registry/registry.key"); err != nil || strings.TrimSpace(out) != "600" {
-		t.Errorf("registry.key mode %q (%v), want 600", strings.TrimSpace(out), err)
+	if out, err := relRun(ctx, e.Machine(unit0), nil, nil, "stat", "-c", "%a %U", "/etc/docker/registry/registry.key"); err != nil || strings.TrimSpace(out) != "640 root" {
+		t.Errorf("registry.key mode %q (%v), want 640 root (group docker-registry)", strings.TrimSpace(out), err)
 	}
 	view := relRegistryView(t, e, clients, unit0)
 	if !view.HasTLS || view.CA != ca.CAPEM && strings.TrimSpace(view.CA) != strings.TrimSpace(ca.CAPEM) ||
@@ -95,21 +92,6 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	admin := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: globalClient}
 	if err := relPush(admin, view.Netloc, "cdk/pause:3.6", img); err != nil {
 		t.Fatalf("push over https: %v\n%s", err, serviceLog())
-	}
-
-	// 2. containerd: CA in hosts.toml, basic auth, its own client pair.
-	workerCert, workerKey, err := ca.IssueWorker("containerd-0", ctrd.m.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctrd.configure(ctx, view, workerCert, workerKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
-		t.Fatalf("containerd worker: %v\n%s", err, serviceLog())
-	}
-	if err := ctrd.crictlPull(ctx, crictl, view, "cdk/pause:3.6", digest); err != nil {
-		t.Fatalf("containerd worker through CRI: %v\n%s", err, ctrd.proc.Output())
 	}
 
 	// 3. docker: certs.d from the relation; a wrong CA must fail first.
@@ -160,7 +142,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (https, proxied)." {
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+direct+" (https, proxied).") {
 		t.Errorf("status with a proxy = %s %q", st.Name, st.Message)
 	}
 	view = relRegistryView(t, e, clients, unit0)
@@ -200,18 +182,12 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if got, err := relPullDigest(admin, proxied, "cdk/pause:3.6"); err != nil || got != digest {
 		t.Fatalf("pull through haproxy over TLS: %v (digest %s)\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, got, cfg, px.log())
 	}
-	if err := ctrd.configure(ctx, view, workerCert, workerKey); err != nil {
-		t.Fatal(err)
-	}
-	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
-		t.Fatalf("containerd worker through haproxy: %v\nhaproxy:\n%s", err, px.log())
-	}
 
 	// 5. cert-provider goes: http again, tls_ca null, workers follow.
 	if err := e.Model.Unrelate(ctx, certRel); err != nil {
 		t.Fatal(err)
 	}
-	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || st.Message != "Ready at "+direct+" (http, proxied)." {
+	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+direct+" (http, proxied)."+containerdNeedsTLS) {
 		t.Errorf("status after cert-provider left = %s %q", st.Name, st.Message)
 	}
 	if err := relWaitHTTP(ctx, e, direct, 401); err != nil {
@@ -238,14 +214,11 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err := px.start(ctx, cfg, relHaproxyFiles(cfg, "", "")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ctrd.configure(ctx, view, "", ""); err != nil {
-		t.Fatal(err)
-	}
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
-	if err := ctrd.pull(ctx, view, "cdk/pause:3.6", digest); err != nil {
-		t.Fatalf("containerd worker over http through haproxy: %v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
+	if got, err := relPullDigest(Client{Env: e, User: view.User, Password: view.Password}, proxied, "cdk/pause:3.6"); err != nil || got != digest {
+		t.Fatalf("pull over http through haproxy: %v (digest %s)\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, got, cfg, px.log())
 	}
 }
 
@@ -309,7 +282,14 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 			t.Errorf("follower publishes %s: %q", k, follower[k])
 		}
 	}
-	relWantProxied(t, e, unit0, unit1)
+	// containerd is related and the registry serves http on the cloud's
+	// addresses: status says workers need TLS.
+	for _, u := range []string{unit0, unit1} {
+		want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)." + containerdNeedsTLS
+		if st := e.Model.Unit(u).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, want) {
+			t.Errorf("%s status = %s %q, want %q", u, st.Name, st.Message, want)
+		}
+	}
 	cfg, err := remote.HaproxyConfig(relWebsiteBags(e, web, unit0, unit1))
 	if err != nil {
 		t.Fatal(err)
@@ -379,7 +359,7 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 		t.Fatal(err)
 	}
 	direct1 := net.JoinHostPort(addr1, "5000")
-	if st := e.Model.Unit(unit1).Status(); st.Name != "active" || st.Message != "Ready at "+direct1+" (http)." {
+	if st := e.Model.Unit(unit1).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+direct1+" (http)."+containerdNeedsTLS) {
 		t.Errorf("status without the proxy = %s %q", st.Name, st.Message)
 	}
 	if v := relRegistryView(t, e, clients, unit1); v.Netloc != direct1 || v.URL != "http://"+direct1 {

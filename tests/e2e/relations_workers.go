@@ -87,89 +87,111 @@ func relRun(ctx context.Context, m *machine.Machine, env []string, stdin []byte,
 	return out, nil
 }
 
-// containerdWorker is a Kubernetes worker's containerd (containerd charm,
-// config_path style).
+// containerdWorker is a Kubernetes worker's containerd as the containerd
+// charm runs it (see tests/remote/containerd.go): config.toml rendered
+// from the docker-registry relation, the daemon restarted on every
+// change, images pulled through CRI.
 type containerdWorker struct {
-	m     *machine.Machine
-	dir   string
-	hosts string
-	proc  *machine.Process
+	m    *machine.Machine
+	dir  string
+	cfg  string
+	proc *machine.Process
 }
 
+// relContainerd starts a worker's containerd with no registry of ours,
+// as before any docker-registry relation.
 func relContainerd(ctx context.Context, t testing.TB, e *Env, name string) *containerdWorker {
 	t.Helper()
-	w := &containerdWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-containerd", hosts: "/etc/containerd/certs.d"}
-	cfg := path.Join(w.dir, "config.toml")
-	if err := w.m.WriteFile(cfg, []byte(remote.ContainerdConfig(w.dir, w.hosts)), 0o644); err != nil {
+	w := &containerdWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-containerd"}
+	w.cfg = path.Join(w.dir, "config.toml")
+	if err := w.render(ctx, nil); err != nil {
 		t.Fatal(err)
-	}
-	p, err := w.m.Command(ctx, "containerd", "--config", cfg).Start()
-	if err != nil {
-		t.Fatalf("cannot start containerd on %s: %v", name, err)
-	}
-	w.proc = p
-	err = relEventually(ctx, relTimeout, func() error {
-		_, err := w.ctr(ctx, nil, "version")
-		return err
-	})
-	if err != nil {
-		t.Fatalf("containerd on %s not ready: %v\n%s", name, err, p.Output())
 	}
 	return w
 }
 
-func (w *containerdWorker) ctr(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	return relRun(ctx, w.m, nil, stdin, append([]string{"ctr", "-a", remote.ContainerdSocket(w.dir), "-n", "k8s.io"}, args...)...)
-}
-
-// configure replaces the worker's registry configuration with what the
-// relation says: hosts.toml, the CA, and the client pair when given.
-func (w *containerdWorker) configure(ctx context.Context, v remote.RegistryView, clientCert, clientKey string) error {
-	if _, err := relRun(ctx, w.m, nil, nil, "rm", "-rf", w.hosts, remote.WorkerCAPath, remote.WorkerCertPath, remote.WorkerKeyPath); err != nil {
+// render writes config.toml for r (nil: no registry of ours) and
+// (re)starts containerd on it, as the charm's config_changed and
+// containerd.restart do.
+func (w *containerdWorker) render(ctx context.Context, r *remote.ContainerdRegistry) error {
+	if err := w.m.WriteFile(w.cfg, []byte(remote.ContainerdConfig(w.dir, r)), 0o644); err != nil {
 		return err
 	}
-	return relWriteFiles(w.m, remote.ContainerdWorkerFiles(v, w.hosts, clientCert, clientKey))
-}
-
-// pull pulls netloc/repo with ctr through the hosts dir, with the basic
-// auth credentials of the relation, and checks the image's digest.
-func (w *containerdWorker) pull(ctx context.Context, v remote.RegistryView, repo, digest string) error {
-	ref := v.Netloc + "/" + repo
-	args := []string{"image", "pull", "--hosts-dir", w.hosts}
-	if v.HasAuth {
-		args = append(args, "--user", v.User+":"+v.Password)
+	if w.proc != nil {
+		w.proc.Stop(10 * time.Second)
+		w.proc = nil
 	}
-	out, err := w.ctr(ctx, nil, append(args, ref)...)
+	p, err := w.m.Command(ctx, "containerd", "--config", w.cfg).Start()
 	if err != nil {
-		return fmt.Errorf("ctr pull %s: %w\n%s", ref, err, out)
+		return fmt.Errorf("cannot start containerd on %s: %w", w.m.Name(), err)
 	}
-	out, err = w.ctr(ctx, nil, "image", "ls", "name=="+ref)
-	if err != nil || !strings.Contains(out, digest) {
-		return fmt.Errorf("after pulling, containerd lists %s as:\n%s", ref, out)
+	w.proc = p
+	err = relEventually(ctx, relTimeout, func() error {
+		_, err := relRun(ctx, w.m, nil, nil, "ctr", "-a", remote.ContainerdSocket(w.dir), "version")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("containerd on %s not ready: %w\n%s", w.m.Name(), err, p.Output())
 	}
-	_, err = w.ctr(ctx, nil, "image", "rm", "--sync", ref)
-	return err
+	return nil
 }
 
-// crictlPull pulls netloc/repo through the CRI plugin, as the kubelet
-// does, with the relation's credentials, and checks the digest.
-func (w *containerdWorker) crictlPull(ctx context.Context, crictl string, v remote.RegistryView, repo, digest string) error {
+// ownCertificate installs the certificate the worker gets from its own
+// easyrsa relation (kubernetes-worker's /root/cdk): easyrsa's CA and a
+// server certificate with client usage.
+func (w *containerdWorker) ownCertificate(ca *remote.EasyRSA) error {
+	cert, key, err := ca.IssueWorker(w.m.Name(), w.m.Addr().String())
+	if err != nil {
+		return err
+	}
+	return relWriteFiles(w.m, map[string]string{
+		remote.WorkerCAPath: ca.CAPEM, remote.WorkerCertPath: cert, remote.WorkerKeyPath: key,
+	})
+}
+
+// configure is the charm's configure_registry for the relation as it
+// reads now: tls_ca into the system trust store when set, then
+// config.toml and a restart.
+func (w *containerdWorker) configure(ctx context.Context, v remote.RegistryView) error {
+	r := remote.ContainerdRegistryFor(v)
+	return w.configureAs(ctx, v, &r)
+}
+
+// configureAs is configure with an entry the test changed.
+func (w *containerdWorker) configureAs(ctx context.Context, v remote.RegistryView, r *remote.ContainerdRegistry) error {
+	if v.HasTLS {
+		if err := w.m.WriteFile(remote.RegistryTrustPath, []byte(v.CA), 0o644); err != nil {
+			return err
+		}
+		if out, err := relRun(ctx, w.m, nil, nil, "update-ca-certificates", "--fresh"); err != nil {
+			return fmt.Errorf("%w\n%s", err, out)
+		}
+	}
+	return w.render(ctx, r)
+}
+
+// crictl runs crictl against the worker's CRI socket.
+func (w *containerdWorker) crictl(ctx context.Context, crictl string, args ...string) (string, error) {
 	sock := "unix://" + remote.ContainerdSocket(w.dir)
 	base := []string{crictl, "--runtime-endpoint", sock, "--image-endpoint", sock, "--timeout", "30s"}
-	ref := v.Netloc + "/" + repo
-	args := append(base, "pull")
-	if v.HasAuth {
-		args = append(args, "--creds", v.User+":"+v.Password)
-	}
-	out, err := relRun(ctx, w.m, nil, nil, append(args, ref)...)
+	return relRun(ctx, w.m, nil, nil, append(base, args...)...)
+}
+
+// pull pulls netloc/repo through CRI as the kubelet does for a pod:
+// no credentials in the request, so containerd uses those of its
+// config.toml. It checks the digest CRI reports, then removes the image
+// so the next pull goes to the registry again.
+func (w *containerdWorker) pull(ctx context.Context, crictl, netloc, repo, digest string) error {
+	ref := netloc + "/" + repo
+	out, err := w.crictl(ctx, crictl, "pull", ref)
 	if err != nil {
 		return fmt.Errorf("crictl pull %s: %w\n%s", ref, err, out)
 	}
-	out, err = relRun(ctx, w.m, nil, nil, append(base, "inspecti", "-o", "json", ref)...)
-	if err != nil || !strings.Contains(out, v.Netloc+"/"+strings.Split(repo, ":")[0]+"@"+digest) {
+	out, err = w.crictl(ctx, crictl, "inspecti", "-o", "json", ref)
+	if err != nil || !strings.Contains(out, netloc+"/"+strings.Split(repo, ":")[0]+"@"+digest) {
 		return fmt.Errorf("after pulling, CRI reports %s as:\n%s", ref, out)
 	}
-	_, err = relRun(ctx, w.m, nil, nil, append(base, "rmi", ref)...)
+	_, err = w.crictl(ctx, crictl, "rmi", ref)
 	return err
 }
 

@@ -1,6 +1,9 @@
 package remote
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // DockerCertsDir is where dockerd looks for a registry's trust material.
 const DockerCertsDir = "/etc/docker/certs.d"
@@ -45,3 +48,7 @@ func DockerdArgs(dir, ns string, insecure ...string) []string {
 
 // DockerSocket is the socket of the daemon started with DockerdArgs(dir, ...).
 func DockerSocket(dir string) string { return path.Join(dir, "docker.sock") }
+
+// HostDir is the directory name dockerd looks up for a registry host:
+// host:port as is.
+func HostDir(netloc string) string { return strings.TrimSuffix(netloc, "/") }

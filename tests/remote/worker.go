@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // RegistryView is the docker-registry relation as a requiring worker
@@ -69,24 +68,4 @@ func ReadRegistry(bag map[string]string) (RegistryView, error) {
 		v.HasTLS, v.CA = true, *ca
 	}
 	return v, nil
-}
-
-// HostsTOML is the containerd hosts.toml a worker writes for the registry
-// (config_path style): the CA the relation sent, and the worker's own
-// client pair when the registry requires client certificates.
-func HostsTOML(v RegistryView, caFile, clientCert, clientKey string) string {
-	scheme := "http"
-	if v.HasTLS {
-		scheme = "https"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n",
-		scheme+"://"+v.Netloc, scheme+"://"+v.Netloc)
-	if v.HasTLS {
-		fmt.Fprintf(&b, "  ca = %q\n", caFile)
-		if clientCert != "" {
-			fmt.Fprintf(&b, "  client = [[%q, %q]]\n", clientCert, clientKey)
-		}
-	}
-	return b.String()
 }

@@ -87,7 +87,11 @@ func (m *Model) attachStorage(u *unit) {
 	stores := m.ch.Meta().Storage
 	for _, sname := range slices.Sorted(maps.Keys(stores)) {
 		st := stores[sname]
-		for range st.CountMin {
+		count := max(st.CountMin, m.deployStorage[sname])
+		if st.CountMax >= 0 {
+			count = min(count, st.CountMax)
+		}
+		for range count {
 			id := fmt.Sprintf("%s/%d", sname, m.nextStore[sname])
 			m.nextStore[sname]++
 			s := &storageInstance{id: id, name: sname, kind: string(st.Type), unit: u.name,
@@ -250,4 +254,16 @@ func (m *Model) PreSeriesUpgrade(ctx context.Context, unitName, base string) err
 // to base.
 func (m *Model) PostSeriesUpgrade(ctx context.Context, unitName, base string) error {
 	return m.RunHook(ctx, unitName, Event{Hook: "post-series-upgrade", TargetBase: base})
+}
+
+// DeployStorage asks for count instances of the named storage on every
+// unit added from now on, as `juju deploy --storage name=…` (or
+// add-unit --storage) does; without it a unit gets the charm's minimum.
+func (m *Model) DeployStorage(name string, count int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.deployStorage == nil {
+		m.deployStorage = map[string]int{}
+	}
+	m.deployStorage[name] = count
 }

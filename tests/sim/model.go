@@ -67,7 +67,10 @@ type Model struct {
 	relations  map[int]*relation
 	nextRelID  int
 	nextStore  map[string]int
-	storage    map[string]*storageInstance
+	// deployStorage is how many instances of each storage new units get
+	// (juju deploy --storage).
+	deployStorage map[string]int
+	storage       map[string]*storageInstance
 
 	contexts map[string]*HookContext
 	calls    []ToolCall

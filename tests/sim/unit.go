@@ -169,3 +169,19 @@ type storageInstance struct {
 	location string
 	unit     string
 }
+
+// SetUnitStatus sets the unit's workload status from outside the charm,
+// as the unit agent does around some hooks (juju's uniter,
+// operation/runhook.go: "installing charm software" before install,
+// "stopping charm software" before stop): a charm must not assume the
+// status it set last is what Juju shows.
+func (m *Model) SetUnitStatus(unitName string, s Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, ok := m.units[unitName]; ok {
+		if s.Since.IsZero() {
+			s.Since = m.opts.Now()
+		}
+		u.status = s
+	}
+}

@@ -2,9 +2,11 @@
 //
 // It does what `charmcraft pack` would for this charm, without charmcraft:
 // the contract files, the Go binary as `dispatch` (mode 0755 in its zip
-// header, which is where Juju's extraction takes file modes from), and a
-// hooks/<name> symlink to dispatch for every hook the metadata implies, so
-// that agents older than 2.8, which do not know dispatch, still run it.
+// header, which is where Juju's extraction takes file modes from), and the
+// source's hooks/ folder: links to ../dispatch for the hooks charmcraft
+// always creates (install, start, upgrade-charm; charmcraft/const.py
+// MANDATORY_HOOK_NAMES, charm_builder.py handle_dispatcher), which agents
+// older than 2.8, that do not know dispatch, run by name.
 //
 // The archive is deterministic: entries are sorted and carry a fixed time,
 // so the same inputs always give the same bytes.
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"github.com/juju/charm/v12"
+
+	"github.com/canonical/docker-registry-charm/internal/cos"
 )
 
 // requiredFiles must be in the source directory; optionalFiles are packed
@@ -94,6 +98,12 @@ func collect(src, dispatch string) ([]entry, error) {
 		}
 		entries = append(entries, entry{name: name, mode: 0o644, data: data})
 	}
+	// The alert rules and dashboard the charm publishes over cos-agent,
+	// the bytes its binary embeds, where a Python charm keeps them, for
+	// operators to read.
+	for _, f := range append(cos.MetricsRules(), cos.Dashboards()...) {
+		entries = append(entries, entry{name: f.Path, mode: 0o644, data: f.Data})
+	}
 	bin, err := os.ReadFile(dispatch)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read dispatch binary: %w", err)
@@ -103,13 +113,11 @@ func collect(src, dispatch string) ([]entry, error) {
 		return nil, err
 	}
 
-	hooks, err := hookNames(filepath.Join(src, "metadata.yaml"))
+	hooks, err := hookLinks(src)
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range hooks {
-		entries = append(entries, entry{name: "hooks/" + h, mode: fs.ModeSymlink | 0o777, data: []byte("../dispatch")})
-	}
+	entries = append(entries, hooks...)
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	return entries, nil
 }
@@ -132,9 +140,50 @@ func restrictToArch(entries []entry, bin []byte) error {
 	return nil
 }
 
-// hookNames lists, sorted, every hook Juju may run for this metadata
-// (unit, secret, relation and storage hooks), as juju/charm computes them.
-func hookNames(metadataPath string) ([]string, error) {
+// mandatoryHooks are the hooks charmcraft puts in every charm it packs
+// (charmcraft/const.py MANDATORY_HOOK_NAMES).
+var mandatoryHooks = []string{"install", "start", "upgrade-charm"}
+
+// dispatchLink is the one target a hook may have.
+const dispatchLink = "../dispatch"
+
+// hookLinks reads the source's hooks/ folder: every entry must be a link
+// to ../dispatch named for a hook of the metadata, and charmcraft's
+// mandatory hooks must be there. Anything else is refused, so a stray
+// script or a link out of the charm never ships.
+func hookLinks(src string) ([]entry, error) {
+	known, err := hookNames(filepath.Join(src, "metadata.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(src, "hooks")
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the hooks folder: %w", err)
+	}
+	var entries []entry
+	for _, de := range des {
+		name := de.Name()
+		target, err := os.Readlink(filepath.Join(dir, name))
+		if err != nil || target != dispatchLink {
+			return nil, fmt.Errorf("hooks/%s must be a link to %s", name, dispatchLink)
+		}
+		if !known[name] {
+			return nil, fmt.Errorf("hooks/%s is not a hook of this charm's metadata", name)
+		}
+		entries = append(entries, entry{name: "hooks/" + name, mode: fs.ModeSymlink | 0o777, data: []byte(dispatchLink)})
+	}
+	for _, h := range mandatoryHooks {
+		if !slices.ContainsFunc(entries, func(e entry) bool { return e.name == "hooks/"+h }) {
+			return nil, fmt.Errorf("hooks/%s is missing: charmcraft packs install, start and upgrade-charm", h)
+		}
+	}
+	return entries, nil
+}
+
+// hookNames is every hook Juju may run for this metadata (unit, secret,
+// relation and storage hooks), as juju/charm computes them.
+func hookNames(metadataPath string) (map[string]bool, error) {
 	f, err := os.Open(metadataPath)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read metadata: %w", err)
@@ -144,19 +193,16 @@ func hookNames(metadataPath string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse metadata: %w", err)
 	}
-	var names []string
-	for name := range meta.Hooks() {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names, nil
+	return meta.Hooks(), nil
 }
 
-// pack writes the entries, in order, into a zip archive. Hooks are
-// symlinks rather than copies: juju/utils' zip extraction, which Juju's
-// CharmArchive.ExpandTo uses, recreates entries with the symlink mode as
-// symlinks (a relative target that stays inside the charm), and copies
-// would repeat the binary once per hook.
+// pack writes the entries, in order, into a zip archive. Hooks stay
+// symlinks: juju/utils' zip extraction, which Juju's CharmArchive.ExpandTo
+// uses, recreates entries with the symlink mode as symlinks (a relative
+// target that stays inside the charm). charmcraft zips with Python's
+// ZipFile.write (charmcraft/utils/file.py build_zip), which follows links
+// and stores a copy of dispatch per hook: harmless for its few-line shell
+// dispatch, but here each copy would repeat the whole binary.
 func pack(entries []entry) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/juju/charm/v12"
+
+	"github.com/canonical/docker-registry-charm/internal/cos"
 )
 
 // source writes a minimal charm source tree and a stand-in binary.
@@ -25,6 +27,14 @@ func source(t *testing.T, metadata string) (src, bin string) {
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(src, "hooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range mandatoryHooks {
+		if err := os.Symlink("../dispatch", filepath.Join(src, "hooks", h)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,7 +97,7 @@ func TestHooksExpandToLinksToDispatch(t *testing.T) {
 	if dispatch.Mode().Perm() != 0o755 {
 		t.Errorf("dispatch mode = %v, want 0755", dispatch.Mode().Perm())
 	}
-	for _, hook := range []string{"install", "upgrade-charm", "cert-relation-changed", "data-storage-attached"} {
+	for _, hook := range []string{"install", "start", "upgrade-charm"} {
 		p := filepath.Join(dir, "hooks", hook)
 		target, err := os.Readlink(p)
 		if err != nil {
@@ -102,9 +112,43 @@ func TestHooksExpandToLinksToDispatch(t *testing.T) {
 			t.Errorf("hook %s does not resolve to dispatch: %v", hook, err)
 		}
 	}
-	// A hook name the metadata does not imply must not be there.
-	if _, err := os.Lstat(filepath.Join(dir, "hooks", "website-relation-joined")); err == nil {
-		t.Error("hooks/website-relation-joined exists for a charm without that endpoint")
+	// Only what the hooks folder holds: Juju ≥ 2.8 runs dispatch for
+	// every other hook.
+	if _, err := os.Lstat(filepath.Join(dir, "hooks", "cert-relation-changed")); err == nil {
+		t.Error("hooks/cert-relation-changed packed though the hooks folder does not have it")
+	}
+}
+
+// The hooks folder ships as it is, or the build fails: a missing
+// mandatory hook, a script, a link elsewhere or a hook the metadata does
+// not know.
+func TestHooksFolderIsChecked(t *testing.T) {
+	for name, spoil := range map[string]func(hooks string) error{
+		"missing start": func(hooks string) error { return os.Remove(filepath.Join(hooks, "start")) },
+		"no folder":     func(hooks string) error { return os.RemoveAll(hooks) },
+		"script": func(hooks string) error {
+			return os.WriteFile(filepath.Join(hooks, "config-changed"), []byte("#!/bin/sh\n"), 0o755)
+		},
+		"link out": func(hooks string) error {
+			return os.Symlink("/usr/bin/true", filepath.Join(hooks, "config-changed"))
+		},
+		"unknown hook": func(hooks string) error {
+			return os.Symlink("../dispatch", filepath.Join(hooks, "website-relation-joined"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, bin := source(t, meta)
+			if err := spoil(filepath.Join(src, "hooks")); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "t.charm")
+			if err := run(src, bin, out); err == nil || !strings.Contains(err.Error(), "hooks") {
+				t.Errorf("packed a charm from a spoilt hooks folder (err %v)", err)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a charm was written anyway")
+			}
+		})
 	}
 }
 
@@ -164,5 +208,35 @@ func TestManifestWithoutTheBinarysArchitectureIsRefused(t *testing.T) {
 	_, err := manifestFor([]byte("bases:\n- name: ubuntu\n  channel: \"24.04\"\n  architectures: [arm64]\n"), "amd64")
 	if err == nil || !strings.Contains(err.Error(), "no base on amd64") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPacksCOSFiles: the rules and dashboard land where a Python charm
+// keeps them (the dashboard's uid derives from that path), byte for byte
+// what the binary publishes.
+func TestPacksCOSFiles(t *testing.T) {
+	src, bin := source(t, meta)
+	out := filepath.Join(t.TempDir(), "t.charm")
+	if err := run(src, bin, out); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := charm.ReadCharmArchive(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ch.ExpandTo(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(cos.MetricsRules(), cos.Dashboards()...) {
+		got, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || !bytes.Equal(got, f.Data) {
+			t.Errorf("%s: %v (packed %d bytes, embedded %d)", f.Path, err, len(got), len(f.Data))
+		}
+	}
+	for _, p := range []string{"src/prometheus_alert_rules/registry.rules", "src/grafana_dashboards/docker-registry.json"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s not packed: %v", p, err)
+		}
 	}
 }

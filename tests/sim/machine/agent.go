@@ -20,8 +20,11 @@ import (
 // through ("simmachine exec-wrapper"), and, when called as "systemctl",
 // the systemctl stand-in that talks to the agent of its machine.
 func Main(args []string) int {
-	if filepath.Base(args[0]) == "systemctl" {
+	switch filepath.Base(args[0]) {
+	case "systemctl":
 		return systemctlMain(args[1:])
+	case "journalctl":
+		return journalctlMain(args[1:])
 	}
 	if len(args) > 1 {
 		switch args[1] {
@@ -163,6 +166,11 @@ func overlay(state, dir string) error {
 	}
 	if fresh && dir == "/etc" {
 		if err := opaqueDir(filepath.Join(upper, "systemd", "system")); err != nil {
+			return err
+		}
+	}
+	if fresh {
+		if err := freshen(dir, upper); err != nil {
 			return err
 		}
 	}

@@ -48,7 +48,7 @@ func buildAgent() (string, error) {
 	}
 	dir := filepath.Join(os.TempDir(), "simmachine-"+sum[:16])
 	bin := filepath.Join(dir, "simmachine")
-	if _, err := os.Stat(filepath.Join(dir, "bin", "systemctl")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "bin", "journalctl")); err == nil {
 		now := time.Now()
 		os.Chtimes(bin, now, now) // in use: keeps pruneBuilds away
 		return dir, nil
@@ -86,19 +86,24 @@ func pruneBuilds(keep string) {
 	}
 }
 
-// linkSystemctl installs the binary under the name systemctl; Main
-// switches on its own name.
+// linkSystemctl installs the binary under the names systemctl and
+// journalctl; Main switches on its own name.
 func linkSystemctl(dir, bin string) error {
 	bindir := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bindir, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", bindir, err)
 	}
-	tmp := filepath.Join(bindir, fmt.Sprintf(".systemctl.%d", os.Getpid()))
-	os.Remove(tmp)
-	if err := os.Link(bin, tmp); err != nil {
-		return fmt.Errorf("cannot link systemctl: %w", err)
+	for _, name := range []string{"systemctl", "journalctl"} {
+		tmp := filepath.Join(bindir, fmt.Sprintf(".%s.%d", name, os.Getpid()))
+		os.Remove(tmp)
+		if err := os.Link(bin, tmp); err != nil {
+			return fmt.Errorf("cannot link %s: %w", name, err)
+		}
+		if err := os.Rename(tmp, filepath.Join(bindir, name)); err != nil {
+			return err
+		}
 	}
-	return os.Rename(tmp, filepath.Join(bindir, "systemctl"))
+	return nil
 }
 
 // sourceHash identifies the agent's source: this package, its command and

@@ -52,9 +52,15 @@
 // (read-only remounts; /dev, /proc, /sys stay), ReadWritePaths= and
 // ReadOnlyPaths= (a missing path without "-" fails the start with status
 // 226, as in systemd), ProtectHome=yes|read-only|tmpfs, PrivateTmp=
-// (fresh /tmp and /var/tmp). A "+" command gets none of it. Every other
-// directive (PrivateDevices=, SystemCallFilter=, RestrictNamespaces=, ...)
-// is parsed, recorded and reported by "systemctl show -p", not enforced.
+// (fresh /tmp and /var/tmp), RuntimeDirectory= (/run/<name> owned by
+// User=/Group= with RuntimeDirectoryMode=, writable under ProtectSystem=,
+// $RUNTIME_DIRECTORY, removed on stop unless RuntimeDirectoryPreserve=).
+// A "+" command gets none of it. Every other directive (PrivateDevices=,
+// SystemCallFilter=, MemoryDenyWriteExecute=, ProtectProc=, ProcSubset=,
+// RestrictNamespaces=, ...) is parsed, recorded and reported by
+// "systemctl show -p", not enforced; so are the resource limits
+// MemoryMax= and TasksMax=, since there are no cgroups here (unit tests
+// score the hardening with systemd-analyze instead).
 //
 // systemctl verbs: daemon-reload, start, stop, restart, reload,
 // try-restart, reload-or-restart, enable [--now], disable [--now],

@@ -22,6 +22,10 @@ func (m *manager) startService(us *unitState) error {
 	us.invocation = newInvocationID()
 	m.mu.Unlock()
 	svc := &us.unit.Service
+	if err := m.makeRuntimeDirs(us); err != nil {
+		m.fail(us, 233) // systemd's EXIT_RUNTIME_DIRECTORY
+		return fmt.Errorf("Job for %s failed: %w", us.name, err)
+	}
 	for _, c := range svc.ExecStartPre {
 		if code, err := m.runToEnd(us, c, nil); (err != nil || code != 0) && !c.IgnoreFail {
 			m.fail(us, code)
@@ -103,7 +107,9 @@ func (m *manager) monitor(us *unitState, p *proc) {
 		sig, _ := ParseSignal(svc.KillSignal)
 		reapInvocation(invocation, p.pid, sig, svc.TimeoutStopSec)
 	}
-	if !restartWanted(svc.Restart, clean, p) {
+	restarting := restartWanted(svc.Restart, clean, p)
+	m.removeRuntimeDirs(us, restarting)
+	if !restarting {
 		if clean {
 			m.setState(us, "inactive", "dead")
 		} else {
@@ -208,6 +214,7 @@ func (m *manager) stopService(us *unitState) error {
 		waitInvocation(invocation, p.pid, svc.TimeoutStopSec)
 	}
 	m.logf(us, "stopped, main process %d status %d", p.pid, p.exitCode())
+	m.removeRuntimeDirs(us, false)
 	m.setState(us, "inactive", "dead")
 	return nil
 }
@@ -263,6 +270,7 @@ func (m *manager) spawnService(us *unitState, c Command, main *proc, n *notifier
 	m.mu.Lock()
 	env = append(env, "INVOCATION_ID="+us.invocation)
 	m.mu.Unlock()
+	env = append(env, runtimeEnv(svc)...)
 	if main != nil {
 		env = append(env, "MAINPID="+strconv.Itoa(main.pid))
 	}

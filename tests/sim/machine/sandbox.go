@@ -23,13 +23,18 @@ type sandbox struct {
 func sandboxOf(u *Unit) sandbox {
 	get := func(k string) string { v, _ := u.Directive("Service." + k); return v }
 	b, _ := parseBool(get("PrivateTmp"))
-	return sandbox{
+	box := sandbox{
 		ProtectSystem: normaliseBool(get("ProtectSystem")),
 		ProtectHome:   normaliseBool(get("ProtectHome")),
 		PrivateTmp:    b,
 		ReadWrite:     strings.Fields(get("ReadWritePaths")),
 		ReadOnly:      strings.Fields(get("ReadOnlyPaths")),
 	}
+	if box.ProtectSystem != "" {
+		// systemd keeps the service's runtime directories writable.
+		box.ReadWrite = append(box.ReadWrite, runtimeDirs(&u.Service)...)
+	}
+	return box
 }
 
 // normaliseBool maps the boolean spellings to "yes"/"" and keeps others.

@@ -30,6 +30,10 @@ func (o *systemctlOut) failf(code int, format string, args ...any) {
 // 5 unit not found on start.
 func (m *manager) systemctl(args []string) runResponse {
 	o := &systemctlOut{}
+	if len(args) > 0 && args[0] == journalVerb {
+		m.verbJournal(o, args[1:])
+		return runResponse{ExitCode: o.code, Stdout: o.stdout.Bytes(), Stderr: o.stderr.Bytes()}
+	}
 	verb, units := o.parseFlags(args)
 	if fn, ok := systemctlVerbs[verb]; ok {
 		fn(m, o, units)

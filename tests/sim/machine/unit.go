@@ -59,6 +59,12 @@ type ServiceSection struct {
 	NoNewPrivileges  bool
 	UMask            string
 	LimitNOFILE      string
+	// RuntimeDirectory= names, relative to /run, created owned by User=
+	// with RuntimeDirectoryMode= when the service starts and removed when
+	// it stops (RuntimeDirectoryPreserve= no, the default, or restart).
+	RuntimeDirectory         []string
+	RuntimeDirectoryMode     string
+	RuntimeDirectoryPreserve string
 }
 
 // SocketSection is the part of [Socket] the manager acts on.
@@ -276,6 +282,20 @@ func (s *ServiceSection) set(key, value string) error {
 		s.UMask = value
 	case "LimitNOFILE":
 		s.LimitNOFILE = value
+	case "RuntimeDirectory":
+		for _, d := range strings.Fields(value) {
+			if path.IsAbs(d) || d != path.Clean(d) || strings.HasPrefix(d, "..") {
+				return fmt.Errorf("RuntimeDirectory=%s: not a relative path below /run", d)
+			}
+		}
+		s.RuntimeDirectory = appendWords(s.RuntimeDirectory, value)
+	case "RuntimeDirectoryMode":
+		if _, perr := strconv.ParseUint(value, 8, 32); perr != nil {
+			return fmt.Errorf("cannot parse RuntimeDirectoryMode=%s: %w", value, perr)
+		}
+		s.RuntimeDirectoryMode = value
+	case "RuntimeDirectoryPreserve":
+		s.RuntimeDirectoryPreserve = value
 	}
 	return err
 }
