@@ -80,26 +80,55 @@ func FuzzConfig(f *testing.F) {
 	})
 }
 
-// quotes reports whether p's message shows secret. A message is fixed text
-// for the options that may hold secrets, so a secret that is part of that
-// text (FuzzConfigValues found the proxy "http:/", which is in the example
-// URL of the proxy message) is not shown by the message; the fixed text is
-// taken from the messages for the same option with a neutral bad value.
+// quotes reports whether p's message shows secret: as a whole token
+// (letters and digits do not continue it on either side), and not as
+// part of the messages' fixed text. FuzzConfigValues found the proxy
+// "http:/" in the proxy message's example URL, FuzzConfig the proxy
+// "memory" in storage-cache's "inmemory": neither is shown by the message.
 func quotes(p Problem, secret string) bool {
-	if len(secret) < 6 || !strings.Contains(p.Message, secret) {
+	if len(secret) < 6 {
 		return false
 	}
-	return !strings.Contains(fixedMessages(), secret)
+	for i := strings.Index(p.Message, secret); i >= 0; {
+		end := i + len(secret)
+		if !wordByteAt(p.Message, i-1) && !wordByteAt(p.Message, end) && !strings.Contains(fixedMessages(), secret) {
+			return true
+		}
+		next := strings.Index(p.Message[i+1:], secret)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
 }
 
-// fixedMessages are the messages for the secret-holding options with
-// neutral bad values, computed once.
+func wordByteAt(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// fixedMessages is the text of every message validation gives for
+// neutral bad values (every string option "::" or "a b", every number 0),
+// computed once.
 var fixedMessages = sync.OnceValue(func() string {
 	var fixed strings.Builder
 	for _, neutral := range []string{"::", "a b"} {
 		c := defaults()
-		c.RegistryHTTPProxy, c.RegistryHTTPSProxy = neutral, neutral
-		c.AuthBasicUser, c.AuthBasicPassword, c.CacheUsername, c.CachePassword = neutral, neutral, neutral, ""
+		v := reflect.ValueOf(&c).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.String:
+				f.SetString(neutral)
+			case reflect.Int:
+				f.SetInt(0)
+			case reflect.Bool:
+				f.SetBool(true)
+			}
+		}
 		for _, q := range c.Validate() {
 			fixed.WriteString(q.Message + "\x00")
 		}
