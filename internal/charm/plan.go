@@ -58,6 +58,9 @@ type Desired struct {
 	// CertExpires is when the served certificate expires (zero: http),
 	// for the warning status gives ahead of it.
 	CertExpires time.Time
+
+	// Ignored are relation values refused as invalid, for juju-log.
+	Ignored []relation.Ignored
 }
 
 // TLSPlan is the serving certificate and where it comes from.

@@ -10,7 +10,7 @@ import (
 // planRelations computes what this unit publishes on every relation, and
 // the address clients use.
 func planRelations(o *Observed, d *Desired) {
-	proxy := firstProxy(o)
+	proxy := firstProxy(o, d)
 	d.Netloc = netloc(o, proxy, o.PrivateAddress)
 	planCertRequests(o, d, proxy)
 	planClients(o, d, proxy)
@@ -30,9 +30,11 @@ func readyMessage(o *Observed, d *Desired) string {
 
 // firstProxy is the address of the first load-balancer unit: with one in
 // front, clients should use it.
-func firstProxy(o *Observed) string {
+func firstProxy(o *Observed, d *Desired) string {
 	for _, r := range o.Websites {
-		if addr := relation.FirstProxyAddress(r.Remote); addr != "" {
+		addr, ignored := relation.FirstProxyAddress(r.Remote)
+		d.Ignored = append(d.Ignored, ignored...)
+		if addr != "" {
 			return addr
 		}
 	}
@@ -96,7 +98,8 @@ func planWebsite(o *Observed, d *Desired) {
 	}
 	var want Bag
 	if o.Leader {
-		backends := relation.PeerAddresses(o.Unit, o.PrivateAddress, peerBags(o), o.Config.RegistryPort)
+		backends, ignored := relation.PeerAddresses(o.Unit, o.PrivateAddress, peerBags(o), o.Config.RegistryPort)
+		d.Ignored = append(d.Ignored, ignored...)
 		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.SharedStorage())
 		if err != nil {
 			return
@@ -130,8 +133,10 @@ func planNRPE(o *Observed, d *Desired) {
 	}
 	r := o.NRPE[0]
 	var remote Bag
+	var remoteUnit string
 	if units := relation.SortUnits(r.Units); len(units) > 0 {
-		remote = r.Remote[units[0]]
+		remoteUnit = units[0]
+		remote = r.Remote[remoteUnit]
 	}
 	check := relation.HTTPCheck(d.Scheme, o.Config.RegistryPort)
 	if d.TLS != nil && d.TLS.ClientCAs {
@@ -139,7 +144,8 @@ func planNRPE(o *Observed, d *Desired) {
 		// that the port accepts connections instead.
 		check = relation.MutualTLSCheck(o.Config.RegistryPort, "", "")
 	}
-	host, ctxName := relation.RemoteContext(remote)
+	host, ctxName, ignored := relation.RemoteContext(remoteUnit, remote)
+	d.Ignored = append(d.Ignored, ignored...)
 	exportPath, export := relation.ExportFile(o.Unit, host, ctxName, "", check)
 	d.NRPE = &NRPEPlan{
 		CheckPath:  relation.CheckPath(check),

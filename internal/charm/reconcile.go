@@ -32,6 +32,7 @@ type Outcome struct {
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
 	var out Outcome
 	c.logProblems(ctx, d)
+	c.logIgnored(ctx, d)
 	// Storage that refuses the registry is treated as an invalid option,
 	// and only the peers hear of the change (the http secret): the
 	// website stanza would otherwise balance over units that still serve

@@ -134,7 +134,8 @@ func receivedString(bag map[string]string, key string) (*string, error) {
 //     nothing listened (a weakness we fix);
 //  3. our own ingress address and port.
 //
-// IPv6 addresses are bracketed.
+// IPv6 addresses are bracketed. A proxy or ingress address that is not an
+// IP address or host name counts as not given.
 func Netloc(httpHost, proxyAddr, ingress string, port int) (string, error) {
 	if httpHost != "" {
 		u, err := url.Parse(httpHost)
@@ -147,14 +148,28 @@ func Netloc(httpHost, proxyAddr, ingress string, port int) (string, error) {
 	if port < 1 || port > 65535 {
 		return "", fmt.Errorf("cannot derive registry_netloc: port %d out of range", port)
 	}
-	addr := strings.TrimSpace(proxyAddr)
+	addr := bareHost(proxyAddr)
 	if addr == "" {
-		addr = strings.TrimSpace(ingress)
+		addr = bareHost(ingress)
 	}
 	if addr == "" {
 		return "", errors.New("cannot derive registry_netloc: no address")
 	}
-	return net.JoinHostPort(strings.Trim(addr, "[]"), strconv.Itoa(port)), nil
+	return net.JoinHostPort(addr, strconv.Itoa(port)), nil
+}
+
+// bareHost is s without spaces or IPv6 brackets when it is an IP address or
+// host name, else "": registry_netloc goes into every worker's containerd
+// configuration, so an address that is neither counts as none.
+func bareHost(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	if !IsHost(s) {
+		return ""
+	}
+	return s
 }
 
 // URL is registry_url: http-host verbatim when set, since the operator

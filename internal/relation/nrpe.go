@@ -126,16 +126,20 @@ func CheckFile(c Check) []byte {
 // ExportFile is the nagios service definition of c for unit. hostname is
 // the nrpe unit's nagios_hostname, or "" for <context>-<unit-dash>;
 // servicegroups "" means the context; context "" means
-// DefaultNagiosContext.
+// DefaultNagiosContext. Each of the three goes onto one line of a nagios
+// object file, so a value that is not a nagios name (IsNagiosName; a
+// comma-separated list of them for servicegroups) is replaced by its
+// default rather than written: RemoteContext already refused such values
+// from the relation, and this keeps any other caller from adding a line.
 func ExportFile(unit, hostname, context, servicegroups string, c Check) (path string, content []byte) {
 	dash := strings.ReplaceAll(unit, "/", "-")
-	if context == "" {
+	if !IsNagiosName(context) {
 		context = DefaultNagiosContext
 	}
-	if hostname == "" {
+	if !IsNagiosName(hostname) {
 		hostname = context + "-" + dash
 	}
-	if servicegroups == "" {
+	if !isNagiosList(servicegroups) {
 		servicegroups = context
 	}
 	path = "/var/lib/nagios/export/service__" + dash + "_" + c.Name + ".cfg"
@@ -150,11 +154,37 @@ func ExportFile(unit, hostname, context, servicegroups string, c Check) (path st
 	return path, content
 }
 
+func isNagiosList(s string) bool {
+	for _, name := range strings.Split(s, ",") {
+		if !IsNagiosName(name) {
+			return false
+		}
+	}
+	return true
+}
+
 // RemoteContext reads the nrpe unit's nagios_hostname and
 // nagios_host_context ("" when not sent). Its context, when set, overrides
-// ours, as the reactive interface's get_remote did.
-func RemoteContext(bag map[string]string) (hostname, context string) {
-	return strings.TrimSpace(bag[keyNagiosHostname]), strings.TrimSpace(bag[keyNagiosHostContext])
+// ours, as the reactive interface's get_remote did. The nrpe charm builds
+// nagios_hostname as "<nagios_host_context>-<principal unit or host name>"
+// from its own free-form nagios_host_context option (charm-nrpe
+// hooks/nrpe_helpers.py, PrincipalRelation.nagios_hostname and
+// provide_data), so either may hold anything its operator typed: a value
+// that is not a nagios name is ignored (reported in ignored, by key only)
+// and the default used instead.
+func RemoteContext(unit string, bag map[string]string) (hostname, context string, ignored []Ignored) {
+	read := func(key string) string {
+		v := strings.TrimSpace(bag[key])
+		if v != "" && !IsNagiosName(v) {
+			ignored = append(ignored, Ignored{Unit: unit, Key: key,
+				Reason: "not a nagios object name (letters, digits, '.', '-', '_', at most 253)"})
+			return ""
+		}
+		return v
+	}
+	hostname = read(keyNagiosHostname)
+	context = read(keyNagiosHostContext)
+	return hostname, context, ignored
 }
 
 // NRPEBag is the monitors key we publish, as charmhelpers' NRPE.write

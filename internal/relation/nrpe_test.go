@@ -127,7 +127,10 @@ func TestRemoteContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host, context := RemoteContext(tt.bag)
+			host, context, ignored := RemoteContext("nrpe/0", tt.bag)
+			if len(ignored) != 0 {
+				t.Errorf("ignored = %v, want none", ignored)
+			}
 			if host != tt.host || context != tt.context {
 				t.Errorf("RemoteContext = %q, %q; want %q, %q", host, context, tt.host, tt.context)
 			}

@@ -20,31 +20,43 @@ type Backend struct {
 // address the reference charm used: charmhelpers peer_ips reads each peer's
 // private-address; ingress-address is the fallback for a bag without one.
 // Peers whose bag carries no address yet are left out, since there is
-// nothing to route to. The list is in unit-number order, so the oldest unit
-// comes first (the reference sorted names as strings, making
-// "docker-registry/10" older than "docker-registry/2").
-func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, port int) []Backend {
+// nothing to route to, and so are peers whose address is not an IP address
+// or host name (IsHost; reported in ignored): the address goes into the
+// haproxy stanza, and one bad peer must not cost the others their place in
+// it. The list is in unit-number order, so the oldest unit comes first
+// (the reference sorted names as strings, making "docker-registry/10" older
+// than "docker-registry/2").
+func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, port int) (backends []Backend, ignored []Ignored) {
 	addrs := map[string]string{}
-	for unit, bag := range peers {
-		if a := peerAddress(bag); a != "" {
+	for _, unit := range SortUnits(keysOf(peers)) {
+		a, bad := peerAddress(unit, peers[unit])
+		ignored = append(ignored, bad...)
+		if a != "" {
 			addrs[unit] = a
 		}
 	}
 	if selfAddr != "" {
 		addrs[self] = selfAddr
 	}
-	var out []Backend
 	for _, unit := range SortUnits(keysOf(addrs)) {
-		out = append(out, Backend{Unit: unit, Address: addrs[unit], Port: port})
+		backends = append(backends, Backend{Unit: unit, Address: addrs[unit], Port: port})
 	}
-	return out
+	return backends, ignored
 }
 
-func peerAddress(bag map[string]string) string {
-	if a := strings.TrimSpace(bag["private-address"]); a != "" {
-		return a
+func peerAddress(unit string, bag map[string]string) (string, []Ignored) {
+	var ignored []Ignored
+	for _, key := range []string{"private-address", "ingress-address"} {
+		a := strings.TrimSpace(bag[key])
+		if a == "" {
+			continue
+		}
+		if IsHost(a) {
+			return a, ignored
+		}
+		ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
 	}
-	return strings.TrimSpace(bag["ingress-address"])
+	return "", ignored
 }
 
 // SortUnits sorts unit names by application, then by unit number

@@ -81,7 +81,10 @@ func TestPeerAddresses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PeerAddresses(tt.self, tt.selfAddr, tt.peers, 5000)
+			got, ignored := PeerAddresses(tt.self, tt.selfAddr, tt.peers, 5000)
+			if len(ignored) != 0 {
+				t.Errorf("ignored = %v, want none", ignored)
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("PeerAddresses = %v, want %v", got, tt.want)
 			}

@@ -8,9 +8,11 @@ package relation
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
@@ -26,8 +28,9 @@ import (
 // and neither HTML characters nor "/" escaped (Go's encoding/json would
 // escape < > &, and a peer comparing bytes would then see a change).
 //
-// It takes nil, strings, booleans, integers, floats, pointers to those,
-// slices, arrays and maps with string keys.
+// It takes nil, strings, booleans, integers, floats, json.Number (as the
+// number it holds, so that what ReactiveDecode read re-encodes as Python
+// would), pointers to those, slices, arrays and maps with string keys.
 func ReactiveJSON(v any) (string, error) {
 	var b strings.Builder
 	if err := encodePy(&b, reflect.ValueOf(v)); err != nil {
@@ -40,6 +43,9 @@ func encodePy(b *strings.Builder, v reflect.Value) error {
 	if !v.IsValid() {
 		b.WriteString("null")
 		return nil
+	}
+	if v.Type() == reflect.TypeOf(json.Number("")) {
+		return encodePyNumber(b, json.Number(v.String()))
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -155,6 +161,23 @@ func encodePyString(b *strings.Builder, s string) error {
 		}
 	}
 	b.WriteByte('"')
+	return nil
+}
+
+// encodePyNumber writes a number ReactiveDecode read (json.Number is a Go
+// string type, but it stands for what json.loads makes of the literal):
+// an integer literal is a Python int, printed exactly whatever its size;
+// anything else a float, printed as Python's repr.
+func encodePyNumber(b *strings.Builder, n json.Number) error {
+	if i, ok := new(big.Int).SetString(string(n), 10); ok {
+		b.WriteString(i.String())
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return fmt.Errorf("invalid number %q", n)
+	}
+	b.WriteString(pyFloatRepr(f, 64))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package relation
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/pem"
 	"fmt"
@@ -40,12 +41,18 @@ type CertRequest struct {
 // NewCertRequest builds the request for the local unit. SANs are trimmed,
 // deduplicated and sorted, so that the same set of names always publishes
 // the same bytes (easyrsa revokes and reissues when the SAN set changes).
-// Empty names are dropped, and so are names with a space or a comma:
-// easyrsa joins SANs with commas into one shell-split argument, so such a
-// name would break every other one. The CN is kept among the SANs because
-// clients match SANs only and ignore the CN.
+// Only IP addresses and host names (IsHost) are kept: easyrsa joins SANs
+// with commas into one shell-split argument, so a name with a space, a
+// comma or a newline would break every other one, and some SANs (a
+// proxy's address) come from another charm's relation data. The CN is kept
+// among the SANs because clients match SANs only and ignore the CN. A CN
+// that is not a host is dropped, which leaves no request at all (the
+// provider ignores a bag without common_name).
 func NewCertRequest(unit, commonName string, sans []string) CertRequest {
 	cn := strings.TrimSpace(commonName)
+	if !IsHost(cn) {
+		cn = ""
+	}
 	return CertRequest{
 		UnitName:   certUnitName(unit),
 		CommonName: cn,
@@ -58,7 +65,7 @@ func certUnitName(unit string) string { return strings.ReplaceAll(unit, "/", "_"
 func normalizeSANs(sans []string) []string {
 	set := map[string]bool{}
 	for _, s := range sans {
-		if s = strings.TrimSpace(s); s != "" && !strings.ContainsAny(s, ", \t\r\n") {
+		if s = strings.TrimSpace(s); IsHost(s) {
 			set[s] = true
 		}
 	}
@@ -189,7 +196,7 @@ func ReadIssued(unitName string, remote map[string]map[string]string) (Issued, b
 	for _, unit := range SortUnits(keysOf(remote)) {
 		bag := remote[unit]
 		if is.CA == "" {
-			is.CA = pemOnly(bag[keyCA])
+			is.CA = pemCerts(bag[keyCA])
 		}
 		if is.ServerCert == "" {
 			is.ServerCert, is.ServerKey = pemPair(bag[prefix+suffixCert], bag[prefix+suffixKey])
@@ -202,25 +209,42 @@ func ReadIssued(unitName string, remote map[string]map[string]string) (Issued, b
 }
 
 func pemPair(cert, key string) (string, string) {
-	c, k := pemOnly(cert), pemOnly(key)
+	c, k := pemCerts(cert), pemKeys(key)
 	if c == "" || k == "" {
 		return "", ""
 	}
 	return c, k
 }
 
-// pemOnly returns s from its first PEM block on, ending in one newline, or
-// "" when s holds no decodable PEM block.
-func pemOnly(s string) string {
-	i := strings.Index(s, "-----BEGIN ")
-	if i < 0 {
-		return ""
+// pemCerts returns the CERTIFICATE blocks of s, re-encoded, or "" when
+// s holds none. Whatever else the provider put in the value (easyrsa's
+// OpenSSL text dump, or anything a provider appends) is dropped, so only
+// PEM reaches the files and bags we write.
+func pemCerts(s string) string {
+	return pemBlocks(s, func(t string) bool { return t == "CERTIFICATE" })
+}
+
+// pemKeys is pemCerts for private keys: "PRIVATE KEY", "RSA PRIVATE KEY",
+// "EC PRIVATE KEY".
+func pemKeys(s string) string {
+	return pemBlocks(s, func(t string) bool { return strings.HasSuffix(t, "PRIVATE KEY") && !strings.Contains(t, "ENCRYPTED") })
+}
+
+// pemBlocks re-encodes the blocks of s whose type is wanted. Blocks with
+// headers (legacy encrypted keys) are dropped: we cannot use them.
+func pemBlocks(s string, wanted func(string) bool) string {
+	var out bytes.Buffer
+	rest := []byte(s)
+	for {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if len(block.Headers) == 0 && wanted(block.Type) {
+			_ = pem.Encode(&out, block) // a bytes.Buffer does not fail, nor do blocks without headers
+		}
 	}
-	s = s[i:]
-	if block, _ := pem.Decode([]byte(s)); block == nil {
-		return ""
-	}
-	return strings.TrimRight(s, " \t\r\n") + "\n"
+	return out.String()
 }
 
 // The provider's side, for simulated providers in tests: what easyrsa's

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -101,7 +103,7 @@ func checkServicesInput(name string, backends []Backend, tls bool, caPath string
 	}
 	port := backends[0].Port
 	for _, b := range backends {
-		if !isConfigWord(b.Unit) || !isConfigWord(b.Address) {
+		if !isConfigWord(b.Unit) || !IsHost(b.Address) {
 			return fmt.Errorf("cannot render haproxy services: bad backend %q at %q", b.Unit, b.Address)
 		}
 		if b.Port != port || port < 1 || port > 65535 {
@@ -111,8 +113,18 @@ func checkServicesInput(name string, backends []Backend, tls bool, caPath string
 	return nil
 }
 
+// isConfigWord reports whether s stays one word of one haproxy config
+// line: printable, no space of any kind, no quote, comment or brace.
 func isConfigWord(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\r\n{}#\"'\\")
+	if s == "" || !utf8.ValidString(s) || strings.ContainsAny(s, "{}#\"'\\") {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
@@ -183,15 +195,25 @@ func FollowerBag() map[string]string {
 // FirstProxyAddress is the address of the lowest related proxy unit, as
 // the reference's get_netloc took it (hookenv.ingress_address:
 // ingress-address, else private-address), or "" when none is known.
-func FirstProxyAddress(remote map[string]map[string]string) string {
+// Juju sets both keys, but the proxy charm may overwrite them (the haproxy
+// operator, canonical/haproxy-operator src/http_interface.py, writes its
+// own public-address into the same bag), and the address becomes our
+// registry_netloc, a SAN of our certificate and a host in every worker's
+// containerd configuration: an address that is not an IP address or host
+// name (IsHost) is ignored, reported in ignored, and the next one tried.
+func FirstProxyAddress(remote map[string]map[string]string) (addr string, ignored []Ignored) {
 	for _, unit := range SortUnits(keysOf(remote)) {
 		bag := remote[unit]
-		if a := strings.TrimSpace(bag["ingress-address"]); a != "" {
-			return a
-		}
-		if a := strings.TrimSpace(bag[keyPrivateAddress]); a != "" {
-			return a
+		for _, key := range []string{"ingress-address", keyPrivateAddress} {
+			a := strings.TrimSpace(bag[key])
+			if a == "" {
+				continue
+			}
+			if IsHost(a) {
+				return a, ignored
+			}
+			ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
 		}
 	}
-	return ""
+	return "", ignored
 }

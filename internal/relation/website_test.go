@@ -305,8 +305,9 @@ func TestFirstProxyAddress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := FirstProxyAddress(tt.remote); got != tt.want {
-				t.Errorf("FirstProxyAddress = %q, want %q", got, tt.want)
+			got, ignored := FirstProxyAddress(tt.remote)
+			if got != tt.want || len(ignored) != 0 {
+				t.Errorf("FirstProxyAddress = %q, %v; want %q, none ignored", got, ignored, tt.want)
 			}
 		})
 	}
