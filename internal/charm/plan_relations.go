@@ -10,7 +10,8 @@ import (
 // planRelations computes what this unit publishes on every relation, and
 // the address clients use.
 func planRelations(o *Observed, d *Desired) {
-	proxy := firstProxy(o, d)
+	proxy, ignored := firstProxy(o)
+	d.Ignored = append(d.Ignored, ignored...)
 	d.Netloc = netloc(o, proxy, o.PrivateAddress)
 	planCertRequests(o, d, proxy)
 	planClients(o, d, proxy)
@@ -30,15 +31,16 @@ func readyMessage(o *Observed, d *Desired) string {
 
 // firstProxy is the address of the first load-balancer unit: with one in
 // front, clients should use it.
-func firstProxy(o *Observed, d *Desired) string {
+func firstProxy(o *Observed) (string, []relation.Ignored) {
+	var all []relation.Ignored
 	for _, r := range o.Websites {
 		addr, ignored := relation.FirstProxyAddress(r.Remote)
-		d.Ignored = append(d.Ignored, ignored...)
+		all = append(all, ignored...)
 		if addr != "" {
-			return addr
+			return addr, all
 		}
 	}
-	return ""
+	return "", all
 }
 
 func netloc(o *Observed, proxy, ingress string) string {

@@ -37,7 +37,8 @@ func planCSR(o *Observed, d *Desired) string {
 	if d.CSR != "" || len(o.Certs) == 0 || o.CertKey == nil {
 		return d.CSR
 	}
-	req := certRequest(o, firstProxy(o))
+	proxy, _ := firstProxy(o) // what it ignores, planRelations logs
+	req := certRequest(o, proxy)
 	pub := o.CertKey.Signer.Public()
 	for _, r := range o.Certs {
 		for _, csr := range relation.PublishedCSRs(r.Local) {
