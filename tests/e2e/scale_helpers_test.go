@@ -81,13 +81,50 @@ func (sc *scaleSetup) balance(t testing.TB, units ...string) {
 	if err := sc.px.start(ctx, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
-	var servers []string
+	// The leader's stanza lists every unit; the others are put in
+	// maintenance through haproxy's admin socket.
+	want := map[string]bool{}
 	for _, u := range units {
-		servers = append(servers, sc.server(u))
+		want[sc.server(u)] = true
 	}
-	if err := sc.px.waitChecks(ctx, "docker-registry", servers...); err != nil {
+	err = relEventually(ctx, relTimeout, func() error {
+		st, err := sc.px.checks("docker-registry")
+		if err != nil {
+			return err
+		}
+		for srv, check := range st {
+			switch {
+			case !want[srv]:
+				if err := sc.px.admin("disable server docker-registry/" + srv); err != nil {
+					return err
+				}
+			case check != "L7OK":
+				return fmt.Errorf("haproxy's check of %s: %q", srv, check)
+			}
+		}
+		if len(st) < len(want) {
+			return fmt.Errorf("haproxy has servers %v, want %v", st, want)
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatalf("%v\nhaproxy:\n%s", err, sc.px.log())
 	}
+}
+
+// admin sends one command to haproxy's admin socket.
+func (h *haproxyProxy) admin(cmd string) error {
+	conn, err := net.DialTimeout("unix", h.stats, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte(cmd + "\n")); err != nil {
+		return err
+	}
+	_, err = io.ReadAll(conn)
+	return err
 }
 
 // server is haproxy's name for a unit's server.
