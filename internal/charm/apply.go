@@ -167,6 +167,7 @@ func (c *Charm) workloadFiles(o *Observed, d *Desired, st *LocalState, acc servi
 		add(c.Paths.Htpasswd(), d.Htpasswd, readOnly, 0, acc.GID, served)
 	}
 	add(c.Paths.TokenBundle(), d.TokenBundle, 0o644, 0, acc.GID, served)
+	add(c.Paths.RedisCA(), d.RedisCA, 0o644, 0, acc.GID, served)
 	add(c.Paths.ConfigFile(), d.Registry, readOnly, 0, acc.GID, served)
 	add(c.Paths.EnvFile(), d.EnvFile, 0o600, 0, 0, Changes{Env: true})
 	dir := c.Paths.UnitDir()

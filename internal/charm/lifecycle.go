@@ -77,7 +77,7 @@ func (c *Charm) forget(ctx context.Context) error {
 		return err
 	}
 	paths := []string{
-		c.Paths.ConfigFile(), c.Paths.Htpasswd(), c.Paths.EnvFile(), c.Paths.TokenBundle(),
+		c.Paths.ConfigFile(), c.Paths.Htpasswd(), c.Paths.EnvFile(), c.Paths.TokenBundle(), c.Paths.RedisCA(),
 		c.Paths.ClientCert(), c.Paths.ClientKey(),
 	}
 	var cfg config.Config

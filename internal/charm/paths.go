@@ -21,6 +21,7 @@ func (p Paths) ConfigFile() string  { return p.join("/etc/docker/registry/config
 func (p Paths) Htpasswd() string    { return p.join("/etc/docker/registry/htpasswd") }
 func (p Paths) TokenBundle() string { return p.join("/etc/docker/registry/auth-token-root-certs.pem") }
 func (p Paths) EnvFile() string     { return p.join("/etc/docker/registry/environment") }
+func (p Paths) RedisCA() string     { return p.join(machineRedisCA) }
 func (p Paths) DataDir() string     { return p.join("/srv/registry") }
 func (p Paths) Binary() string      { return p.join("/opt/docker-registry/bin/docker-registry") }
 func (p Paths) UnitDir() string     { return p.join("/etc/systemd/system") }
@@ -45,6 +46,7 @@ const (
 	machineHtpasswd  = "/etc/docker/registry/htpasswd"
 	machineToken     = "/etc/docker/registry/auth-token-root-certs.pem"
 	machineEnvFile   = "/etc/docker/registry/environment"
+	machineRedisCA   = "/etc/docker/registry/redis-ca.pem"
 	machineDataDir   = "/srv/registry"
 	machineBinary    = "/opt/docker-registry/bin/docker-registry"
 )

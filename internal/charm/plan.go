@@ -45,6 +45,7 @@ type Desired struct {
 	HtpasswdKeep   bool   // the file on disk already holds this user/password
 	HtpasswdMemo   string // for LocalState, once Htpasswd is on disk
 	TokenBundle    []byte
+	RedisCA        []byte // redis-tls-ca, decoded
 	EnvFile        []byte
 	Service        []byte
 	Socket         []byte

@@ -33,6 +33,7 @@ func planRegistry(o *Observed, d *Desired) error {
 			in.TLS.CA = cfg.TLSCAPath
 		}
 	}
+	planRedis(o, d, &in)
 	rendered, err := registry.Render(in)
 	if err != nil {
 		return err

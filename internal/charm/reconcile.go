@@ -353,14 +353,16 @@ func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 	case !out.Healthy:
 		return juju.Status{Name: juju.StatusWaiting, Message: fmt.Sprintf(
 			"Registry is not answering on port %d yet (see journalctl -u %s)", sum.Probe.Port, service.ServiceUnit)}
-	case len(out.Failing) > 0:
+	case len(storageChecks(out.Failing)) > 0:
 		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
 			"Registry storage fails its health check (%s): pulls and pushes fail until it recovers (see journalctl -u %s)",
-			strings.Join(out.Failing, ", "), service.ServiceUnit)}
+			strings.Join(storageChecks(out.Failing), ", "), service.ServiceUnit)}
 	case out.Disk.full():
 		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
 			"Data filesystem %s is %s: pushes fail; run garbage-collect, remove images (rmi) or grow the storage",
 			machineDataDir, out.Disk)}
+	case redisDown(out.Failing):
+		return redisDownStatus
 	case sum.Hold != nil:
 		return *sum.Hold
 	}

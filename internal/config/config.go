@@ -47,6 +47,10 @@ type Config struct {
 	StorageReadOnly        bool   `json:"storage-read-only"`
 	StorageRedirectDisable bool   `json:"storage-redirect-disable"`
 
+	// Redis (redis-*) is the shared blob-descriptor cache of
+	// storage-cache=redis; see redis.go.
+	Redis
+
 	StorageSwiftAuthURL   string `json:"storage-swift-authurl"`
 	StorageSwiftUsername  string `json:"storage-swift-username"`
 	StorageSwiftPassword  string `json:"storage-swift-password"`

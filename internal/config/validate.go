@@ -42,6 +42,7 @@ func (c Config) Validate() []Problem {
 	c.checkStorage(&v)
 	c.checkS3(&v)
 	c.checkSwift(&v)
+	c.checkRedis(&v)
 	c.checkTLS(&v)
 	return v.sorted()
 }
@@ -147,7 +148,7 @@ func (c Config) checkNetwork(v *validator) {
 
 func (c Config) checkWorkload(v *validator) {
 	v.oneOf("log-level", strings.ToLower(c.LogLevel), "error", "warn", "info", "debug")
-	v.oneOf("storage-cache", c.StorageCache, "inmemory", "disabled")
+	v.oneOf("storage-cache", c.StorageCache, "inmemory", "disabled", CacheRedis)
 	if c.TLSClientAuth != "" {
 		v.oneOf("tls-client-auth", c.TLSClientAuth,
 			ClientAuthRequire, ClientAuthVerifyIfGiven, ClientAuthNone)

@@ -107,7 +107,7 @@ func TestValidateReportsEachOption(t *testing.T) {
 		{"debug port when metrics", func(c *Config) { c.PrometheusMetrics, c.DebugPort = true, -1 }, "debug-port", "between 1 and 65535"},
 		{"debug port clash", func(c *Config) { c.PrometheusMetrics, c.DebugPort = true, 5000 }, "debug-port", "must differ from registry-port"},
 		{"log level", func(c *Config) { c.LogLevel = "trace" }, "log-level", `must be "error", "warn", "info" or "debug" (got "trace")`},
-		{"storage cache", func(c *Config) { c.StorageCache = "redis" }, "storage-cache", `must be "inmemory" or "disabled"`},
+		{"storage cache", func(c *Config) { c.StorageCache = "memcached" }, "storage-cache", `must be "inmemory", "disabled" or "redis"`},
 		{"client auth", func(c *Config) { c.TLSClientAuth = "optional" }, "tls-client-auth", `"require", "verify-if-given" or "none"`},
 		{"http-host relative", func(c *Config) { c.HTTPHost = "registry.example.com" }, "http-host", "absolute http or https URL"},
 		{"http-host path", func(c *Config) { c.HTTPHost = "https://r.example.com/v2" }, "http-host", `ends in "/"`},

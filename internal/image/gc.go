@@ -42,6 +42,12 @@ func GarbageCollect(ctx context.Context, cfg *configuration.Configuration, opts 
 	if err != nil {
 		return GCResult{}, fmt.Errorf("cannot open %s storage: %w", cfg.Storage.Type(), err)
 	}
+	redisCache := usesRedisCache(cfg) && !opts.DryRun
+	if redisCache {
+		if err := redisReachable(ctx, cfg); err != nil {
+			return GCResult{}, err
+		}
+	}
 	rec := &recordingDriver{StorageDriver: d, dryRun: opts.DryRun}
 	ns, err := storage.NewRegistry(ctx, rec)
 	if err != nil {
@@ -52,6 +58,12 @@ func GarbageCollect(ctx context.Context, cfg *configuration.Configuration, opts 
 	// skips the deletes, so a dry run counts exactly what a real one removes.
 	err = storage.MarkAndSweep(ctx, rec, ns, storage.GCOpts{RemoveUntagged: opts.DeleteUntagged, Quiet: true})
 	res := rec.result()
+	if redisCache {
+		// Also after a failed sweep: what it removed is gone.
+		if ferr := forgetBlobs(ctx, cfg, rec.removedBlobs()); ferr != nil {
+			return res, fmt.Errorf("garbage collection removed %d blobs but %w: flush the redis cache's database", res.BlobsDeleted, ferr)
+		}
+	}
 	if err != nil {
 		return res, fmt.Errorf("cannot garbage collect: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
 )
 
 // recordingDriver sees every delete of the sweep: it sizes each blob before
@@ -20,6 +21,7 @@ type recordingDriver struct {
 	blobs     int
 	manifests int
 	bytes     int64
+	removed   []digest.Digest // blobs deleted, for the redis cache
 }
 
 // Paths distribution's vacuum deletes (registry/storage/paths.go).
@@ -48,6 +50,9 @@ func (r *recordingDriver) Delete(ctx context.Context, p string) error {
 	case isBlob:
 		r.blobs++
 		r.bytes += size
+		if d, ok := blobDigest(p); ok {
+			r.removed = append(r.removed, d)
+		}
 	case strings.Contains(p, revisionsPart):
 		r.manifests++
 	}
@@ -58,4 +63,21 @@ func (r *recordingDriver) result() GCResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return GCResult{BlobsDeleted: r.blobs, ManifestsDeleted: r.manifests, BytesFreed: r.bytes}
+}
+
+// blobDigest is the digest of a blob directory the sweep deletes:
+// /docker/registry/v2/blobs/<algorithm>/<2 hex>/<hex>.
+func blobDigest(p string) (digest.Digest, bool) {
+	parts := strings.Split(strings.TrimPrefix(p, blobsRoot), "/")
+	if len(parts) != 3 {
+		return "", false
+	}
+	d := digest.NewDigestFromEncoded(digest.Algorithm(parts[0]), parts[2])
+	return d, d.Validate() == nil
+}
+
+func (r *recordingDriver) removedBlobs() []digest.Digest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]digest.Digest(nil), r.removed...)
 }

@@ -19,11 +19,14 @@ import (
 // instance, access controller, blob-descriptor cache, upload purger), its
 // health checks and its handler chain.
 type generation struct {
-	cfg     *configuration.Configuration
-	app     *handlers.App
-	cancel  context.CancelFunc
-	health  *health.Registry
-	handler http.Handler
+	cfg    *configuration.Configuration
+	app    *handlers.App
+	cancel context.CancelFunc
+	health *health.Registry
+	// advisory holds checks that say what is wrong without gating
+	// requests (RedisCheck).
+	advisory *health.Registry
+	handler  http.Handler
 
 	// inflight is read-held by every request on this generation; retire
 	// write-locks it, which waits for them and refuses new holders.
@@ -55,6 +58,9 @@ func (s *Server) FailingChecks() []string {
 	}
 	var names []string
 	for name := range g.health.CheckStatus(s.base) {
+		names = append(names, name)
+	}
+	for name := range g.advisory.CheckStatus(s.base) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -232,12 +238,13 @@ func (s *Server) newGeneration(cfg *configuration.Configuration) (g *generation,
 			g, err = nil, fmt.Errorf("cannot build the registry from its configuration: %v", r)
 		}
 	}()
-	g = &generation{cfg: cfg, cancel: cancel, health: health.NewRegistry(), retired: make(chan struct{})}
+	g = &generation{cfg: cfg, cancel: cancel, health: health.NewRegistry(), advisory: health.NewRegistry(), retired: make(chan struct{})}
 	g.app = newApp(ctx, cfg)
 	// Health checks go to a registry of this generation: the global one
 	// refuses a second registration of the same check.
 	g.app.RegisterHealthChecks(g.health)
 	watchStorageDeadline(ctx, cfg, g.health)
+	watchRedis(ctx, cfg, g.advisory)
 	g.handler = s.handlerChain(g)
 	return g, nil
 }

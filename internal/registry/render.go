@@ -45,6 +45,8 @@ type RenderInput struct {
 	// prometheus-metrics is off: a cos-agent collector on the unit scrapes
 	// it, and nothing off the machine can.
 	LocalMetrics bool
+	// RedisCAPath is where redis-tls-ca was written, if set.
+	RedisCAPath string
 }
 
 // Fixed values of the rendered configuration; the reference charm's where it
@@ -93,6 +95,7 @@ func Render(in RenderInput) (*configuration.Configuration, error) {
 		Catalog:    configuration.Catalog{MaxEntries: maxEntries},
 		Tags:       configuration.Tags{MaxTags: maxTags},
 		Proxy:      renderProxy(in.Config),
+		Redis:      renderRedis(in),
 		Validation: renderValidation(),
 	}, nil
 }
@@ -249,7 +252,7 @@ func renderStorage(in RenderInput) (configuration.Storage, error) {
 		},
 	}
 	if c.StorageCache != "disabled" {
-		s["cache"] = configuration.Parameters{"blobdescriptor": blobDescriptorInMemory}
+		s["cache"] = configuration.Parameters{"blobdescriptor": blobDescriptorCache(c)}
 	}
 	switch {
 	case c.UsesS3():

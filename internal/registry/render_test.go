@@ -466,6 +466,7 @@ var notRendered = map[string]string{
 	"service-memory-max":    "the service unit's MemoryMax= (service.ServiceFile)",
 	"service-tasks-max":     "the service unit's TasksMax= (service.ServiceFile)",
 	"tls-ca-blob":           "written to the file named by TLSPaths",
+	"redis-tls-ca":          "written to the file named by RedisCAPath",
 	"tls-cert-blob":         "written to the file named by TLSPaths",
 	"tls-key-blob":          "written to the file named by TLSPaths",
 	"tls-ca-path":           "reaches Render through TLSPaths",
@@ -486,7 +487,7 @@ var notRendered = map[string]string{
 var alternatives = map[string]string{
 	"log-level": "debug", "storage-cache": "disabled", "tls-client-auth": "verify-if-given",
 	"storage-s3-storageclass": "STANDARD_IA", "storage-s3-objectacl": "public-read",
-	"storage-s3-loglevel": "debug",
+	"storage-s3-loglevel": "debug", "redis-addresses": "10.0.0.6:6379",
 }
 
 // TestEveryOptionIsRendered changes each option in turn, in setups where it
@@ -504,18 +505,20 @@ func TestEveryOptionIsRendered(t *testing.T) {
 	withBasic.Config.AuthBasicPassword = "pw"
 	withSwift := baseInput(t)
 	swiftV3(&withSwift)
-	bases := []RenderInput{withToken, withBasic, withSwift}
+	withRedis := baseInput(t)
+	withRedis.Config.StorageCache, withRedis.Config.RedisAddresses = config.CacheRedis, "10.0.0.5:6379"
+	bases := []RenderInput{withToken, withBasic, withSwift, withRedis}
 
-	fields := reflect.TypeFor[config.Config]()
-	for i := range fields.NumField() {
-		option := strings.Split(fields.Field(i).Tag.Get("json"), ",")[0]
-		if _, skip := notRendered[option]; skip {
+	// Embedded option groups (config.Redis) count field by field.
+	for _, field := range reflect.VisibleFields(reflect.TypeFor[config.Config]()) {
+		option := strings.Split(field.Tag.Get("json"), ",")[0]
+		if _, skip := notRendered[option]; skip || field.Anonymous {
 			continue
 		}
 		changed := false
 		for _, base := range bases {
 			in := base
-			mutate(reflect.ValueOf(&in.Config).Elem().Field(i), option)
+			mutate(reflect.ValueOf(&in.Config).Elem().FieldByIndex(field.Index), option)
 			changed = changed || !bytes.Equal(marshalInput(t, base), marshalInput(t, in))
 		}
 		if !changed {
