@@ -7,7 +7,7 @@ import (
 
 // referenceOptions is the reactive charm's config.yaml (name, type,
 // default; nil = no default key) plus tls-client-auth, service-memory-max,
-// service-tasks-max and the *-secret options, new here. A bundle
+// service-tasks-max, the redis-* and the *-secret options, new here. A bundle
 // written for that charm must deploy this one unchanged, so any drift fails.
 var referenceOptions = []struct {
 	name, typ string
@@ -73,6 +73,12 @@ var referenceOptions = []struct {
 	{"tls-client-auth", "string", "require"},
 	{"service-memory-max", "string", "2G"},
 	{"service-tasks-max", "int", int64(4096)},
+	// The shared redis cache (storage-cache=redis), new here.
+	{"redis-addresses", "string", ""},
+	{"redis-password", "string", ""},
+	{"redis-database", "int", int64(0)},
+	{"redis-tls", "boolean", false},
+	{"redis-tls-ca", "string", ""},
 	// Juju user secrets in place of the credential options, new here.
 	{"auth-basic-password-secret", "secret", nil},
 	{"cache-password-secret", "secret", nil},
