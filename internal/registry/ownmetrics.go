@@ -38,8 +38,17 @@ func newMetricsHandler(s *Server) http.Handler {
 	own := prometheus.NewRegistry()
 	own.MustRegister(ownMetrics{s})
 	// Instrumented like promhttp.Handler, which served /metrics before.
+	//
+	// ContinueOnError: distribution's redis cache adds a timer named
+	// registry_storage_cache_redis_seconds to its process-wide storage
+	// namespace every time an App is built with it, so after a reload
+	// the namespace holds two of them and a strict gather fails the whole
+	// page with a 500. Served this way, every other metric stays, and
+	// that one is the first App's (its latencies stop at the reload;
+	// README, Monitoring).
 	return promhttp.InstrumentMetricHandler(prometheus.DefaultRegisterer,
-		promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, own}, promhttp.HandlerOpts{}))
+		promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, own},
+			promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 }
 
 // ownMetrics collects the metrics above from s.

@@ -268,8 +268,11 @@ func TestDebugServerAcrossReloads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Logf("%s: %s", path, body)
+		}
 		return resp.StatusCode
 	}
 	if code := get("/metrics"); code != http.StatusOK {
