@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -143,7 +142,23 @@ func writeFloat(b *bytes.Buffer, f float64) error {
 	return nil
 }
 
-func (s pyStyle) writeString(b *bytes.Buffer, str string) {
+func (s pyStyle) writeString(b *bytes.Buffer, str string) { writePyString(b, str, s.ascii) }
+
+// pyWriter is what writePyString writes to: a bytes.Buffer or a
+// strings.Builder.
+type pyWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+	WriteRune(rune) (int, error)
+}
+
+// writePyString writes str as Python's json module does: with ascii
+// (ensure_ascii, json.dumps' default) every character outside ' '..'~' is
+// escaped, as py_encode_basestring_ascii does; without it only quote,
+// backslash and the control characters are (py_encode_basestring), as
+// pydantic v2 writes JSON.
+func writePyString(b pyWriter, str string, ascii bool) {
 	b.WriteByte('"')
 	for _, r := range str {
 		switch {
@@ -163,7 +178,7 @@ func (s pyStyle) writeString(b *bytes.Buffer, str string) {
 			b.WriteString(`\f`)
 		case r < 0x20:
 			fmt.Fprintf(b, `\u%04x`, r)
-		case r < utf8.RuneSelf || !s.ascii:
+		case !ascii || r <= '~':
 			b.WriteRune(r)
 		case r > 0xffff:
 			hi, lo := utf16.EncodeRune(r)
