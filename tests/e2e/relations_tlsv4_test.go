@@ -200,7 +200,7 @@ func TestActionsPushTLSv4UnitCertificate(t *testing.T) {
 	}
 	src := newSourceRegistry(t, e, false)
 	hello := src.buildMultiArch("hello:multi", nil)
-	res := runAction(t, e, unit0, "push", map[string]any{"image": src.Public + "/hello:multi"}, adminPW, pemBody(string(r.Stdout)))
+	res := runAction(t, e, unit0, "push", map[string]any{"image": src.Public + "/hello:multi", "tag": "hello:multi"}, adminPW, pemBody(string(r.Stdout)))
 	mustComplete(t, res)
 	if got := result(res, "images.0.digest"); got != hello.String() {
 		t.Errorf("digest = %s, want %s", got, hello)
