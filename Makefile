@@ -4,6 +4,8 @@
 #   make test    go vet + every test (installs the test tools first)
 #   make lint    gofmt + go vet
 #   make bench   benchmarks contributed by mk/*.mk
+#   make fuzz    every fuzz target for $(FUZZTIME) each (mk/fuzz.mk)
+#   make deps    the Debian packages of .ci/packages that are missing
 #   make demo    pack the charm and run the demo
 #   make tools   install Go-built test tools into $(TOOLS_DIR)
 #                (tools-quick: all but the slow ones, tools-slow: those)
