@@ -15,5 +15,5 @@ BENCH_TARGETS += bench-image
 bench-image: tools-registry
 	@command -v skopeo >/dev/null || { echo "bench-image needs skopeo (apt-get install -y skopeo)"; exit 1; }
 	@mkdir -p $(BUILD_DIR)
-	$(GO) build -o $(BUILD_DIR)/bench-image ./internal/image/bench
+	$(GO) build -o $(BUILD_DIR)/bench-image ./tools/bench-image
 	$(BUILD_DIR)/bench-image -registry $(TOOLS_DIR)/registry -work $(CURDIR)/.cache/bench-image -rounds $(BENCH_IMAGE_ROUNDS)

@@ -5,7 +5,7 @@
 // measures the machine's limit for the same bytes (sha256 + write + fsync
 // to the same disk) and the re-push of an image already present.
 //
-//	go run ./internal/image/bench -registry .cache/tools/registry
+//	go run ./tools/bench-image -registry .cache/tools/registry
 package main
 
 import (
