@@ -1,0 +1,152 @@
+package charm
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	jujucharm "github.com/juju/charm/v12"
+
+	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/juju"
+)
+
+// Pure state transitions: an Observed in, a Desired out, no process and no
+// file. Every hold plan decides has a row here; the simulator-backed tests
+// cover sequences of hooks, the end-to-end suites the real daemons.
+
+var planNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+
+// defaultConfig is config.yaml's defaults, as config-get gives them.
+func defaultConfig(t *testing.T) config.Config {
+	t.Helper()
+	f, err := os.Open("../../config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	meta, err := jujucharm.ReadConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]any{}
+	for k, v := range meta.DefaultSettings() {
+		if v != nil {
+			settings[k] = v
+		}
+	}
+	data, _ := json.Marshal(settings)
+	c, err := config.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func baseObserved(t *testing.T) *Observed {
+	return &Observed{
+		Unit: "docker-registry/0", App: "docker-registry", Config: defaultConfig(t), Leader: true,
+		PrivateAddress: "10.0.0.5", PublicAddress: "10.0.0.5", Hostname: "juju-5",
+		Peer: &Relation{ID: "peer:1", App: Bag{httpSecret: "shared"}, Local: Bag{}},
+		Now:  planNow,
+	}
+}
+
+func TestPlanHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		mutate   func(o *Observed)
+		hold     juju.StatusName // "" : none
+		message  string          // prefix
+		rendered bool            // a registry configuration is rendered
+	}{
+		{"defaults", func(*Observed) {}, "", "", true},
+		{"series upgrade", func(o *Observed) { o.Host.State.SeriesUpgrade = true }, juju.StatusBlocked, "Series upgrade in progress", true},
+		{"invalid option", func(o *Observed) { o.Config.RegistryName = "a\nExecStartPre=+/bin/sh" }, juju.StatusBlocked, "Invalid charm config: registry-name", false},
+		{"no peer relation yet", func(o *Observed) { o.Peer, o.Leader = nil, false }, juju.StatusWaiting, "Waiting for the peer relation", false},
+		{"leader has not shared the secret", func(o *Observed) { o.Peer.App, o.Leader = Bag{}, false }, juju.StatusWaiting, "Waiting for the leader", false},
+		{"stopped by the stop action", func(o *Observed) { o.Host.State.Stopped = true }, juju.StatusBlocked, "registry service is stopped.", true},
+		{"cert-provider has not answered, TLS never served", func(o *Observed) {
+			o.Certs = []Relation{{ID: "cert-provider:3", Units: []string{"easyrsa/0"}, Remote: map[string]Bag{"easyrsa/0": {}}}}
+		}, juju.StatusWaiting, "Waiting for a server certificate from cert-provider; serving http", true},
+		{"cert-provider lost its answer after TLS served", func(o *Observed) {
+			o.Certs = []Relation{{ID: "cert-provider:3", Units: []string{"easyrsa/0"}, Remote: map[string]Bag{"easyrsa/0": {}}}}
+			o.Host.State.TLSSource = tlsFromRelation
+		}, juju.StatusWaiting, "Waiting for a server certificate from cert-provider; serving the last good certificate", false},
+		{"garbage certificate in config", func(o *Observed) {
+			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = "bm90IGEgY2VydGlmaWNhdGU=", "bm90IGEga2V5"
+		}, juju.StatusBlocked, "Invalid charm config: tls-cert-blob", false},
+		{"tls-*-path names a file the charm did not write", func(o *Observed) {
+			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = "x", "y"
+			o.Host.ForeignTLS = []string{"/etc/shadow"}
+		}, juju.StatusBlocked, "tls-*-path names /etc/shadow, which the charm did not write", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := baseObserved(t)
+			tc.mutate(o)
+			d := plan(o, planNow, func() string { return "new" })
+			switch {
+			case tc.hold == "" && d.Hold != nil:
+				t.Errorf("hold %s %q, want none", d.Hold.Name, d.Hold.Message)
+			case tc.hold != "" && (d.Hold == nil || d.Hold.Name != tc.hold || !strings.HasPrefix(d.Hold.Message, tc.message)):
+				t.Errorf("hold %+v, want %s %q…", d.Hold, tc.hold, tc.message)
+			}
+			if got := d.Registry != nil; got != tc.rendered {
+				t.Errorf("registry rendered = %v, want %v", got, tc.rendered)
+			}
+		})
+	}
+}
+
+func TestStatusFor(t *testing.T) {
+	const gib = 1 << 30
+	ready := &Summary{Ready: "Ready at 10.0.0.5:5000 (https).", Probe: Probe{Port: 5000}, Configured: true}
+	with := func(f func(*Summary)) *Summary { s := *ready; f(&s); return &s }
+	up := Outcome{Serving: true, Healthy: true}
+	for _, tc := range []struct {
+		name    string
+		sum     *Summary
+		out     Outcome
+		status  juju.StatusName
+		message string // prefix
+	}{
+		{"serving", ready, up, juju.StatusActive, "Ready at 10.0.0.5:5000 (https)."},
+		{"disk use", ready, Outcome{Serving: true, Healthy: true, Disk: Disk{Size: 200 * gib, Avail: 58 * gib}}, juju.StatusActive,
+			"Ready at 10.0.0.5:5000 (https). 71% of 200 GiB used."},
+		{"disk full", ready, Outcome{Serving: true, Healthy: true, Disk: Disk{Size: 200 * gib, Avail: 6 * gib}}, juju.StatusBlocked,
+			"Data filesystem /srv/registry is 97% full"},
+		{"certificate expires in 3 days", with(func(s *Summary) { s.CertExpires = planNow.Add(3*24*time.Hour + time.Hour) }), up,
+			juju.StatusActive, "Ready at 10.0.0.5:5000 (https). TLS certificate expires in 3 days: renew it."},
+		{"certificate expired", with(func(s *Summary) { s.CertExpires = planNow.Add(-time.Hour) }), up,
+			juju.StatusActive, "Ready at 10.0.0.5:5000 (https). TLS certificate expires now (expired"},
+		{"not answering yet", ready, Outcome{Serving: true}, juju.StatusWaiting, "Registry is not answering on port 5000 yet"},
+		{"crash-looping", ready, Outcome{Serving: true, StartFailure: "cannot read registry configuration"}, juju.StatusBlocked,
+			"registry service fails to start: cannot read registry configuration"},
+		{"storage failing its health check", ready, Outcome{Serving: true, Healthy: true, Failing: []string{"storagedriver_s3"}},
+			juju.StatusBlocked, "Registry storage fails its health check (storagedriver_s3)"},
+		{"not running", ready, Outcome{}, juju.StatusMaintenance, "Registry is not running"},
+		{"blocked hold wins over health", with(func(s *Summary) {
+			s.Hold = &juju.Status{Name: juju.StatusBlocked, Message: "Invalid charm config: registry-port"}
+		}), Outcome{Serving: true, Failing: []string{"storagedriver_s3"}}, juju.StatusBlocked, "Invalid charm config: registry-port"},
+		// Nothing serves at all: that is what the operator must see first
+		// (an invalid option's detail is in juju debug-log).
+		{"a service that does not start wins over a blocked hold", with(func(s *Summary) {
+			s.Hold = &juju.Status{Name: juju.StatusBlocked, Message: "Invalid charm config: registry-port"}
+		}), Outcome{Serving: true, StartFailure: "x"}, juju.StatusBlocked, "registry service fails to start: x"},
+		{"waiting hold once serving", with(func(s *Summary) {
+			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for a server certificate from cert-provider; serving http"}
+		}), up, juju.StatusWaiting, "Waiting for a server certificate"},
+		{"hold while not running", with(func(s *Summary) {
+			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for the leader"}
+		}), Outcome{}, juju.StatusWaiting, "Waiting for the leader"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := statusFor(tc.sum, tc.out, planNow)
+			if got.Name != tc.status || !strings.HasPrefix(got.Message, tc.message) {
+				t.Errorf("status %s %q, want %s %q…", got.Name, got.Message, tc.status, tc.message)
+			}
+		})
+	}
+}
