@@ -1,6 +1,7 @@
 package charm
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"strings"
@@ -79,7 +80,8 @@ func TestPlanHolds(t *testing.T) {
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = "bm90IGEgY2VydGlmaWNhdGU=", "bm90IGEga2V5"
 		}, juju.StatusBlocked, "Invalid charm config: tls-cert-blob", false},
 		{"tls-*-path names a file the charm did not write", func(o *Observed) {
-			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = "x", "y"
+			cert, key := selfSigned(t, "10.0.0.5", planNow.Add(30*24*time.Hour))
+			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
 			o.Host.ForeignTLS = []string{"/etc/shadow"}
 		}, juju.StatusBlocked, "tls-*-path names /etc/shadow, which the charm did not write", false},
 	} {
