@@ -22,7 +22,8 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 	if st.Last == nil {
 		return c.Reconcile(ctx)
 	}
-	out := Outcome{Serving: st.Last.Configured && !st.Stopped && !st.SeriesUpgrade}
+	out := Outcome{Serving: st.Last.Configured && !st.Stopped && !st.SeriesUpgrade && st.Last.PortBusy == 0,
+		Rejected: st.ReloadPending, PortBusy: st.Last.PortBusy}
 	if out.Serving {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}

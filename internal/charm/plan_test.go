@@ -129,6 +129,12 @@ func TestStatusFor(t *testing.T) {
 		{"storage failing its health check", ready, Outcome{Serving: true, Healthy: true, Failing: []string{"storagedriver_s3"}},
 			juju.StatusBlocked, "Registry storage fails its health check (storagedriver_s3)"},
 		{"not running", ready, Outcome{}, juju.StatusMaintenance, "Registry is not running"},
+		{"reload rejected", ready, Outcome{Serving: true, Healthy: true, Rejected: true}, juju.StatusBlocked,
+			"Registry rejected its new configuration and serves the previous one"},
+		{"reload rejected wins over a waiting hold", with(func(s *Summary) {
+			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for a server certificate from cert-provider; serving http"}
+		}), Outcome{Serving: true, Healthy: true, Rejected: true}, juju.StatusBlocked, "Registry rejected its new configuration"},
+		{"port taken", ready, Outcome{PortBusy: 8080}, juju.StatusBlocked, "Cannot listen on registry-port 8080: is another program using it?"},
 		{"blocked hold wins over health", with(func(s *Summary) {
 			s.Hold = &juju.Status{Name: juju.StatusBlocked, Message: "Invalid charm config: registry-port"}
 		}), Outcome{Serving: true, Failing: []string{"storagedriver_s3"}}, juju.StatusBlocked, "Invalid charm config: registry-port"},

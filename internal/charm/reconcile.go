@@ -27,6 +27,12 @@ type Outcome struct {
 	// Disk is the data filesystem's space, when the registry stores its
 	// data there (zero with object storage).
 	Disk Disk
+	// Rejected: the running registry refused the files on disk and
+	// serves its previous configuration (retried by every hook).
+	Rejected bool
+	// PortBusy is the registry-port the socket unit could not listen on
+	// (0: none).
+	PortBusy int
 }
 
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
@@ -49,6 +55,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		// secret yet: keep the last good configuration serving, change
 		// nothing on the machine.
 		out.Serving = st.Last != nil && st.Last.Configured && !st.Stopped
+		out.Rejected = st.ReloadPending
 		if out.Serving {
 			out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 		}
@@ -75,15 +82,11 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		// ReloadPending, a busy port on the next hook.
 		st.Pending = Changes{}
 	}
+	out.Rejected = st.ReloadPending
 	switch {
-	case st.ReloadPending:
-		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
-			"Registry rejected its new configuration and serves the previous one (see journalctl -u %s)", service.ServiceUnit))
 	case errors.Is(err, errNoSocket):
-		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf(
-			"Cannot listen on registry-port %d: is another program using it? (see journalctl -u %s)", o.Config.RegistryPort, service.SocketUnit))
-		out.Serving = false
-	case err != nil:
+		out.PortBusy, out.Serving = o.Config.RegistryPort, false
+	case err != nil && !st.ReloadPending:
 		return out, err
 	}
 	if !o.Config.UsesS3() && !o.Config.UsesSwift() {
@@ -307,7 +310,7 @@ func (c *Charm) logProblems(ctx context.Context, d *Desired) {
 // actions.
 func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
 	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
-		LocalData: out.Disk.Size > 0}
+		LocalData: out.Disk.Size > 0, PortBusy: out.PortBusy}
 	if d.Registry == nil && st.Last != nil {
 		// The last good configuration is still what serves.
 		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
@@ -345,6 +348,12 @@ func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 			"registry service fails to start: %s (see journalctl -u %s)", out.StartFailure, service.ServiceUnit)}
 	case sum.Hold != nil && sum.Hold.Name == juju.StatusBlocked:
 		return *sum.Hold
+	case out.PortBusy != 0:
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"Cannot listen on registry-port %d: is another program using it? (see journalctl -u %s)", out.PortBusy, service.SocketUnit)}
+	case out.Rejected:
+		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
+			"Registry rejected its new configuration and serves the previous one (see journalctl -u %s)", service.ServiceUnit)}
 	case !out.Serving:
 		if sum.Hold != nil {
 			return *sum.Hold

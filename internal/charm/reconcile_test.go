@@ -295,6 +295,9 @@ func TestBusyPortBlocksWithoutFailingTheHook(t *testing.T) {
 	rec.mu.Unlock()
 	h.must(h.model.SetConfig(ctx, map[string]any{"registry-port": 8080}))
 	h.wantStatus(unit0, "blocked", "Cannot listen on registry-port 8080")
+	// update-status keeps saying so (a fact of the last reconcile).
+	h.must(h.model.UpdateStatus(ctx))
+	h.wantStatus(unit0, "blocked", "Cannot listen on registry-port 8080")
 	rec.mu.Lock()
 	rec.busyPort = false
 	rec.mu.Unlock()

@@ -79,6 +79,9 @@ type Summary struct {
 	// Version is the workload version last reported to Juju.
 	Version string `json:"version,omitempty"`
 	Scheme  string `json:"scheme,omitempty"`
+	// PortBusy is the registry-port the socket could not listen on in the
+	// last full reconcile (0: none), which update-status keeps showing.
+	PortBusy int `json:"port-busy,omitempty"`
 	// LocalData is set when the registry stores its data on the unit's
 	// filesystem, whose use status reports.
 	LocalData bool `json:"local-data,omitempty"`
