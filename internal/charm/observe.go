@@ -71,6 +71,10 @@ type Observed struct {
 	// Secrets says which options came from Juju secrets, and why any
 	// could not be read.
 	Secrets Secrets
+	// StorageRefused is what the object storage the options name
+	// answered when asked to let the registry in (observeStorage), in
+	// operator terms; "" when it did, or was not asked.
+	StorageRefused string
 }
 
 // HostState is what the reconcile reads from the machine itself.
@@ -156,6 +160,7 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	if len(peers) > 0 {
 		o.Peer = &peers[0]
 	}
+	c.observeStorage(ctx, o)
 	return o, nil
 }
 

@@ -112,6 +112,18 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 		d.Registry = nil
 		return d
 	}
+	if o.StorageRefused != "" {
+		// Treated as an invalid option: the last good configuration
+		// keeps serving, and only the peers hear of the http secret.
+		msg := o.StorageRefused
+		if o.Host.State.Last != nil && o.Host.State.Last.Configured {
+			msg += " (serving the previous configuration)"
+		}
+		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, msg)
+		d.Registry = nil
+		onlyPeer(d, o)
+		return d
+	}
 	planRelations(o, d)
 	if o.Host.State.Stopped {
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf("%s service is stopped.", o.Config.RegistryName))

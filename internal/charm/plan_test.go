@@ -79,6 +79,10 @@ func TestPlanHolds(t *testing.T) {
 		{"garbage certificate in config", func(o *Observed) {
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = "bm90IGEgY2VydGlmaWNhdGU=", "bm90IGEga2V5"
 		}, juju.StatusBlocked, "Invalid charm config: tls-cert-blob", false},
+		{"object storage refused the registry", func(o *Observed) {
+			o.StorageRefused = "S3 storage refused the credentials: check storage-s3-accesskey and storage-s3-secretkey"
+			o.Host.State.Last = &Summary{Configured: true}
+		}, juju.StatusBlocked, "S3 storage refused the credentials: check storage-s3-accesskey and storage-s3-secretkey (serving the previous configuration)", false},
 		{"tls-*-path names a file the charm did not write", func(o *Observed) {
 			cert, key := selfSigned(t, "10.0.0.5", planNow.Add(30*24*time.Hour))
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)

@@ -39,14 +39,6 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	var out Outcome
 	c.logProblems(ctx, d)
 	c.logIgnored(ctx, d)
-	// Storage that refuses the registry is treated as an invalid option,
-	// and only the peers hear of the change (the http secret): the
-	// website stanza would otherwise balance over units that still serve
-	// their own filesystems.
-	if d.Registry != nil && !c.checkStorage(ctx, o, d, st) {
-		d.Registry = nil
-		onlyPeer(d, o)
-	}
 	if err := c.publish(ctx, d); err != nil {
 		return out, err
 	}

@@ -13,52 +13,47 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/registry"
 )
 
-// checkStorage runs before a new registry configuration is written: when
-// it moves the registry to object storage it has not used yet (another
-// endpoint, bucket, key, Swift login or container...), the storage must
-// answer first. A wrong key, a missing bucket or a dead endpoint would
-// otherwise reload into a registry that fails every pull and push while
-// status says Ready. On failure the debug log says why, the status names
-// the options to fix and nothing changes on the machine: the registry
-// keeps serving its last good configuration, as with an invalid option.
-// It costs one request on S3 (a Swift login, container and capability
-// check more), and only in hooks that change the storage settings.
-func (c *Charm) checkStorage(ctx context.Context, o *Observed, d *Desired, st *LocalState) bool {
-	if !o.Config.SharedStorage() {
-		return true // the filesystem is checked by the registry as it starts
-	}
-	want, err := configuration.Parse(bytes.NewReader(d.Registry))
-	if err != nil || (want.Storage.Type() != "s3" && want.Storage.Type() != "swift") {
-		return true // a config.yml we cannot parse is the reload's to refuse
+// observeStorage asks object storage the options move the registry onto
+// (another endpoint, bucket, key, Swift login or container...) whether it
+// lets the registry in, before anything is decided: a wrong key, a missing
+// bucket or a dead endpoint would otherwise reload into a registry that
+// fails every pull and push while status says Ready. The answer is an
+// observation; plan turns a refusal into a held configuration, a status
+// naming the options and only the peer bags published (the registry keeps
+// serving its last good configuration, as with an invalid option). It
+// costs one request on S3 (a Swift login, container and capability check
+// more), and only in hooks that change the storage settings; invalid
+// options are not asked about.
+func (c *Charm) observeStorage(ctx context.Context, o *Observed) {
+	want := registry.ObjectStorage(o.Config)
+	if want == nil || len(o.Config.Validate()) > 0 {
+		return // the filesystem is checked by the registry as it starts
 	}
 	if have, err := os.ReadFile(c.Paths.ConfigFile()); err == nil {
 		cur, err := configuration.Parse(bytes.NewReader(have))
-		if err == nil && cur.Storage.Type() == want.Storage.Type() && reflect.DeepEqual(cur.Storage.Parameters(), want.Storage.Parameters()) {
-			return true
+		if err == nil && cur.Storage.Type() == want.Type() && reflect.DeepEqual(cur.Storage.Parameters(), want.Parameters()) {
+			return
 		}
 	}
 	check := c.CheckStorage
 	if check == nil {
 		check = registry.CheckStorage
 	}
-	err = check(ctx, want)
+	err := check(ctx, &configuration.Configuration{Storage: want})
 	if err == nil {
-		return true
+		return
 	}
-	problem := "Object storage check failed (see juju debug-log)"
+	o.StorageRefused = "Object storage check failed (see juju debug-log)"
 	var se *registry.StorageError
 	if errors.As(err, &se) {
-		problem = se.Problem
+		o.StorageRefused = se.Problem
 	}
 	_ = c.Juju.Log(ctx, juju.LevelWarning, "Storage check failed, keeping the last good registry configuration: "+err.Error())
-	if st.Last != nil && st.Last.Configured {
-		problem += " (serving the previous configuration)"
-	}
-	d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, problem)
-	return false
 }
 
-// onlyPeer keeps only the peer relation's bags in d, for publish.
+// onlyPeer keeps only the peer relation's bags in d, for publish: with
+// storage that refuses the registry, the website stanza would otherwise
+// balance over units that still serve their own filesystems.
 func onlyPeer(d *Desired, o *Observed) {
 	keep := func(bags map[string]Bag) map[string]Bag {
 		out := map[string]Bag{}

@@ -241,6 +241,20 @@ const (
 // map[any]any, the type distribution's yaml parser produces and
 // handlers.NewApp type-asserts, so the rendered value can also be served
 // without a trip through the file.
+// ObjectStorage is the storage section the options name when they name
+// object storage (S3, Swift), as Render writes it; nil for the unit's
+// filesystem. The charm asks that storage before moving onto it.
+func ObjectStorage(c config.Config) configuration.Storage {
+	if !c.SharedStorage() {
+		return nil
+	}
+	s, err := renderStorage(RenderInput{Config: c})
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
 func renderStorage(in RenderInput) (configuration.Storage, error) {
 	c := in.Config
 	s := configuration.Storage{
