@@ -67,7 +67,7 @@ func TestRedisInvalidNamesTheOption(t *testing.T) {
 		found := false
 		for _, p := range got {
 			if strings.Contains(p.Message, "hunter2") || strings.Contains(p.Message, "second line") {
-				t.Errorf("%s: a problem quotes the password: %q", tt.name, p)
+				t.Errorf("%s: the problem about %s quotes the password", tt.name, p.Option)
 			}
 			found = found || (p.Option == tt.option && strings.Contains(p.Message, tt.want))
 		}
