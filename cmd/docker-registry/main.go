@@ -14,7 +14,6 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/charm"
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 func main() {
@@ -56,13 +55,7 @@ func run(args []string) int {
 
 func newCharm(env juju.Env) *charm.Charm {
 	self, _ := os.Executable()
-	return &charm.Charm{
-		Juju:     juju.NewClient(env),
-		Services: service.Systemctl{},
-		Paths:    charm.Paths{Root: "/"},
-		Self:     self,
-		Version:  distributionVersion(),
-	}
+	return charm.New(env, self, distributionVersion())
 }
 
 // distributionVersion is the version of the embedded registry, read from

@@ -22,7 +22,6 @@ var errNotReady = errors.New("Docker Registry charm is not yet ready.")
 // with action-fail and a nil error; an error means a bug or a broken
 // machine.
 func (c *Charm) Action(ctx context.Context, name string) error {
-	c.Juju.Runner = limited(c.Juju.Runner)
 	c.endStaleGCHold(ctx)
 	handlers := map[string]func(context.Context, *actionEnv) (map[string]string, error){
 		"push":            c.actPush,

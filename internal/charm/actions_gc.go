@@ -76,11 +76,7 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 // check asks, bounded (registry.CheckStorage: 10 s); the unit's own
 // filesystem needs no check.
 func (c *Charm) checkGCStorage(ctx context.Context, cfg *configuration.Configuration) error {
-	check := c.CheckStorage
-	if check == nil {
-		check = registry.CheckStorage
-	}
-	if err := check(ctx, cfg); err != nil {
+	if err := c.Machine.CheckStorage(ctx, cfg); err != nil {
 		var se *registry.StorageError
 		if errors.As(err, &se) {
 			return fmt.Errorf("cannot collect garbage: %s (nothing was changed)", se.Problem)
@@ -118,7 +114,7 @@ func (c *Charm) sweepIsSafe(ctx context.Context, env *actionEnv) error {
 // returns no request that began under the previous configuration (an
 // upload committing a blob) is still running.
 func (c *Charm) swapConfig(ctx context.Context, data []byte, drain bool) error {
-	acc, err := c.account(ctx)
+	acc, err := c.Machine.Account(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,5 +122,5 @@ func (c *Charm) swapConfig(ctx context.Context, data []byte, drain bool) error {
 	if _, err := files.Write(f); err != nil {
 		return err
 	}
-	return c.reload(ctx, drain)
+	return c.Workload.Reload(ctx, drain)
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 
-	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // gcChildRoot names the machine root a child test process works on.
@@ -28,9 +27,9 @@ func TestGCHoldChild(t *testing.T) {
 		t.Skip("run by TestKilledGarbageCollect")
 	}
 	c := &Charm{
-		Paths:   Paths{Root: root},
-		Account: ownAccount,
-		Reload:  func(context.Context, bool) error { return nil },
+		Paths:    Paths{Root: root},
+		Machine:  harnessMachine{&harness{}}, // the test's own user
+		Workload: reloadsAtOnce{},
 	}
 	orig, err := os.ReadFile(c.Paths.ConfigFile())
 	if err != nil {
@@ -49,9 +48,10 @@ func TestGCHoldChild(t *testing.T) {
 	select {}
 }
 
-func ownAccount(context.Context) (service.Account, error) {
-	return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
-}
+// reloadsAtOnce is a registry whose reloads succeed at once.
+type reloadsAtOnce struct{ Workload }
+
+func (reloadsAtOnce) Reload(context.Context, bool) error { return nil }
 
 // TestKilledGarbageCollect: garbage-collect killed while the registry is
 // read-only leaves the hold recorded; update-status (like any hook) sees

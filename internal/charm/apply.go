@@ -59,7 +59,7 @@ func (f managed) apply() error {
 // and the old password, certificate or binary would keep serving.
 func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Changes, error) {
 	ch := st.Pending
-	acc, err := c.account(ctx)
+	acc, err := c.Machine.Account(ctx)
 	if err != nil {
 		return ch, err
 	}

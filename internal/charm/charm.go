@@ -6,55 +6,30 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/distribution/distribution/v3/configuration"
-
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
-// Charm holds the seams the reconcile works through.
+// Charm is the reconcile and the actions with the collaborators they work
+// through, each passed in once: New for production, the tests' own
+// stand-ins otherwise.
 type Charm struct {
 	Juju     *juju.Client
 	Services service.Manager
+	Workload Workload
+	Machine  Machine
 	Paths    Paths
 	// Self is the path of the running charm binary, installed for the
 	// service; empty in tests that do not run the workload.
 	Self string
 	// Version is the embedded distribution version, shown by juju status.
 	Version string
-	Now     func() time.Time
-	// Probe reports whether the registry answers; the real prober in
-	// production, overridden by tests that run no workload.
-	Probe func(ctx context.Context, p Probe) bool
-	// Account returns the registry's system user, creating it if needed;
-	// nil means service.EnsureUser. Tests that must not add users to the
-	// machine they run on replace it.
-	Account func(ctx context.Context) (service.Account, error)
-	// Reload has the running registry serve its configuration files anew
-	// and returns once it does (with drain: once requests begun under the
-	// previous configuration have finished). nil means the registry's
-	// control socket, falling back to systemctl reload.
-	Reload func(ctx context.Context, drain bool) error
-	// FailingChecks names the running registry's failing health checks;
-	// nil means asking its control socket.
-	FailingChecks func(ctx context.Context) ([]string, error)
 	// ReadyTimeout bounds how long a hook waits for the registry to answer
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration
-	// CheckStorage asks object storage whether it lets a registry
-	// configuration in; nil means registry.CheckStorage. Tests without an
-	// S3 service replace it.
-	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
-
-	// DiskSpace reads the data filesystem's space; nil means statfs.
-	// State-transition tests, whose data directory is on the host's
-	// disk, set the filesystem they want.
-	DiskSpace func(dir string) Disk
 
 	// statusUnknown is set for hooks before which Juju may have set the
 	// workload status itself ("installing charm software" at install):
@@ -72,7 +47,6 @@ var jujuSetsStatus = map[string]bool{"install": true, "start": true, "upgrade-ch
 // Hook runs one hook. It returns an error only for a bug or a machine
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {
-	c.Juju.Runner = limited(c.Juju.Runner)
 	c.statusUnknown = jujuSetsStatus[name]
 	c.endStaleGCHold(ctx) // a garbage-collect killed mid-sweep: actions_gchold.go
 	switch name {
@@ -113,12 +87,7 @@ func (c *Charm) Reconcile(ctx context.Context) error {
 	return c.finish(ctx, d, out, st)
 }
 
-func (c *Charm) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Charm) now() time.Time { return c.Machine.Now() }
 
 // newSecret makes the registry's http secret: 32 random bytes, base64, as
 // the reactive charm generated it.
@@ -128,28 +97,4 @@ func newSecret() string {
 		panic(fmt.Sprintf("cannot read random bytes: %v", err))
 	}
 	return base64.StdEncoding.EncodeToString(b)
-}
-
-func (c *Charm) account(ctx context.Context) (service.Account, error) {
-	if c.Account != nil {
-		return c.Account(ctx)
-	}
-	return service.EnsureUser(ctx, serviceUser, machineDataDir)
-}
-
-// reload asks the running registry to reload. The control socket answers
-// when the new configuration serves; systemctl reload does the same through
-// ExecReload but costs two more processes, so it is only the fallback.
-func (c *Charm) reload(ctx context.Context, drain bool) error {
-	if c.Reload != nil {
-		return c.Reload(ctx, drain)
-	}
-	err := registry.RequestReload(ctx, registry.DefaultControlSocket, drain)
-	if errors.Is(err, registry.ErrUnreachable) {
-		if serr := c.Services.Reload(ctx, service.ServiceUnit); serr != nil {
-			return err
-		}
-		return nil
-	}
-	return err
 }

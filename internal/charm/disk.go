@@ -19,15 +19,8 @@ const (
 	fullBytes   = 128 << 20
 )
 
-// dataDisk reads the data filesystem's space: one statfs, no process, so
+// statDisk reads a filesystem's space: one statfs, no process, so
 // update-status can afford it. Zero when it cannot be read.
-func (c *Charm) dataDisk() Disk {
-	if c.DiskSpace != nil {
-		return c.DiskSpace(c.Paths.DataDir())
-	}
-	return statDisk(c.Paths.DataDir())
-}
-
 func statDisk(dir string) Disk {
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err != nil {

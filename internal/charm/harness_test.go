@@ -72,40 +72,63 @@ func (h *harness) dispatch(ctx context.Context, env map[string]string, r juju.Ru
 func (h *harness) charm(e juju.Env, r juju.Runner) *Charm {
 	rec := h.services(e.UnitName)
 	return &Charm{
-		Juju:     &juju.Client{Runner: r, Env: e},
-		Services: rec,
-		Paths:    Paths{Root: h.unitRoot(e.UnitName)},
-		Version:  "v3.1.2",
-		Now:      func() time.Time { return h.now },
-		Probe:    func(context.Context, Probe) bool { return rec.active(service.ServiceUnit) },
-		Account: func(context.Context) (service.Account, error) {
-			if h.account != nil {
-				return *h.account, nil
-			}
-			return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
-		},
+		Juju:         &juju.Client{Runner: r, Env: e},
+		Services:     rec,
+		Workload:     harnessWorkload{h, rec},
+		Machine:      harnessMachine{h},
+		Paths:        Paths{Root: h.unitRoot(e.UnitName)},
+		Version:      "v3.1.2",
 		ReadyTimeout: time.Millisecond,
-		DiskSpace: func(string) Disk {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return h.disk
-		},
-		FailingChecks: func(context.Context) ([]string, error) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			return h.failing, nil
-		},
-		CheckStorage: func(ctx context.Context, cfg *configuration.Configuration) error {
-			if h.storage == nil {
-				return nil
-			}
-			return h.storage(ctx, cfg)
-		},
-		Reload: func(ctx context.Context, _ bool) error {
-			return rec.Reload(ctx, service.ServiceUnit)
-		},
 	}
 }
+
+// harnessWorkload is a registry that answers while the recorder says its
+// service is active and reloads through the recorder.
+type harnessWorkload struct {
+	h   *harness
+	rec *recorder
+}
+
+func (w harnessWorkload) Answers(context.Context, Probe) bool {
+	return w.rec.active(service.ServiceUnit)
+}
+
+func (w harnessWorkload) Reload(ctx context.Context, _ bool) error {
+	return w.rec.Reload(ctx, service.ServiceUnit)
+}
+
+func (w harnessWorkload) FailingChecks(context.Context) ([]string, error) {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	return w.h.failing, nil
+}
+
+// harnessMachine is the test's machine as the harness sets it up: its
+// clock, the data filesystem's space, the service account and what
+// object storage answers.
+type harnessMachine struct{ h *harness }
+
+func (m harnessMachine) Account(context.Context) (service.Account, error) {
+	if m.h.account != nil {
+		return *m.h.account, nil
+	}
+	return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
+}
+
+func (m harnessMachine) Disk(string) Disk {
+	m.h.mu.Lock()
+	defer m.h.mu.Unlock()
+	return m.h.disk
+}
+
+func (m harnessMachine) CheckStorage(ctx context.Context, cfg *configuration.Configuration) error {
+	if m.h.storage == nil {
+		return nil
+	}
+	return m.h.storage(ctx, cfg)
+}
+
+func (m harnessMachine) Now() time.Time { return m.h.now }
 
 func (h *harness) unitRoot(unit string) string {
 	return filepath.Join(h.root, strings.ReplaceAll(unit, "/", "-"))

@@ -28,7 +28,7 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}
 	if st.Last.LocalData {
-		out.Disk = c.dataDisk()
+		out.Disk = c.Machine.Disk(c.Paths.DataDir())
 	}
 	if out.Serving && !out.Healthy {
 		// A registry that stopped answering: the full reconcile finds

@@ -8,21 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/canonical/docker-registry-charm/internal/registry"
 )
 
 // Probe is where the registry answers on this machine.
 type Probe struct {
 	Port int  `json:"port"`
 	TLS  bool `json:"tls"`
-}
-
-func (c *Charm) probe(ctx context.Context, p Probe) bool {
-	if c.Probe != nil {
-		return c.Probe(ctx, p)
-	}
-	return httpProbe(ctx, p)
 }
 
 // checkHealth probes the registry and, when it answers, asks which of
@@ -34,7 +25,7 @@ func (c *Charm) probe(ctx context.Context, p Probe) bool {
 func (c *Charm) checkHealth(ctx context.Context, p Probe) (answers bool, failing []string) {
 	done := make(chan []string, 1)
 	go func() { done <- c.failingChecks(ctx) }()
-	answers = c.probe(ctx, p)
+	answers = c.Workload.Answers(ctx, p)
 	failing = <-done
 	if !answers {
 		return false, nil
@@ -46,15 +37,9 @@ func (c *Charm) checkHealth(ctx context.Context, p Probe) (answers bool, failing
 // that cannot tell (not reachable on its socket, or an older binary still
 // running) is taken at its HTTP answer.
 func (c *Charm) failingChecks(ctx context.Context) []string {
-	ask := c.FailingChecks
-	if ask == nil {
-		ask = func(ctx context.Context) ([]string, error) {
-			return registry.RequestFailingChecks(ctx, registry.DefaultControlSocket)
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	failing, err := ask(ctx)
+	failing, err := c.Workload.FailingChecks(ctx)
 	if err != nil {
 		return nil
 	}
@@ -64,13 +49,9 @@ func (c *Charm) failingChecks(ctx context.Context) []string {
 // waitReady polls the registry until it answers or ReadyTimeout passes,
 // so that an active status always means a registry that serves.
 func (c *Charm) waitReady(ctx context.Context, p Probe) bool {
-	timeout := c.ReadyTimeout
-	if timeout == 0 {
-		timeout = 20 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(c.ReadyTimeout)
 	for {
-		if c.probe(ctx, p) {
+		if c.Workload.Answers(ctx, p) {
 			return true
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

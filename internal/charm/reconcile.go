@@ -82,7 +82,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		return out, err
 	}
 	if !o.Config.UsesS3() && !o.Config.UsesSwift() {
-		out.Disk = c.dataDisk()
+		out.Disk = c.Machine.Disk(c.Paths.DataDir())
 	}
 	if out.Serving {
 		if out.Healthy = c.waitReady(ctx, d.Probe); out.Healthy {
@@ -181,7 +181,7 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool, probe Probe
 	case ch.Binary || ch.Units || ch.Env:
 		return svc.Restart(ctx, service.ServiceUnit)
 	case ch.Served:
-		if err := c.reload(ctx, false); err != nil {
+		if err := c.Workload.Reload(ctx, false); err != nil {
 			return errRejected
 		}
 	}
@@ -198,9 +198,9 @@ func (c *Charm) fastPath(ctx context.Context, ch Changes, probe Probe) (bool, er
 		return false, nil
 	}
 	if !ch.Served {
-		return c.probe(ctx, probe), nil
+		return c.Workload.Answers(ctx, probe), nil
 	}
-	err := c.reload(ctx, false)
+	err := c.Workload.Reload(ctx, false)
 	if errors.Is(err, registry.ErrUnreachable) {
 		return false, nil
 	}

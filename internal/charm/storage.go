@@ -35,11 +35,7 @@ func (c *Charm) observeStorage(ctx context.Context, o *Observed) {
 			return
 		}
 	}
-	check := c.CheckStorage
-	if check == nil {
-		check = registry.CheckStorage
-	}
-	err := check(ctx, &configuration.Configuration{Storage: want})
+	err := c.Machine.CheckStorage(ctx, &configuration.Configuration{Storage: want})
 	if err == nil {
 		return
 	}
