@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
-
 )
 
 // gcChildRoot names the machine root a child test process works on.

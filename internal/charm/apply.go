@@ -57,20 +57,8 @@ func (f managed) apply() error {
 // the first write: a hook killed between writing files and reloading
 // would otherwise leave nothing different on disk for the retry to see,
 // and the old password, certificate or binary would keep serving.
-func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Changes, error) {
+func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState, acc service.Account) (Changes, error) {
 	ch := st.Pending
-	acc, err := c.Machine.Account(ctx)
-	if err != nil {
-		return ch, err
-	}
-	if err := c.ensureDirs(acc); err != nil {
-		return ch, err
-	}
-	// Before anything starts: what a unit refreshed from the reactive
-	// charm still has of it (migrate.go).
-	if err := c.takeOver(ctx, o, d, st, acc); err != nil {
-		return ch, err
-	}
 	var todo []managed
 	for _, f := range c.workloadFiles(o, d, st, acc) {
 		differs, err := f.differs()

@@ -28,6 +28,9 @@ type Workload interface {
 type Machine interface {
 	// Account returns the registry's system user, creating it if needed.
 	Account(ctx context.Context) (service.Account, error)
+	// LookupAccount returns the registry's system user if it exists,
+	// creating nothing.
+	LookupAccount() (service.Account, bool, error)
 	// Disk reads the space of the filesystem holding dir.
 	Disk(dir string) Disk
 	// CheckStorage asks object storage, reached from this machine,
@@ -84,6 +87,10 @@ type localMachine struct{}
 
 func (localMachine) Account(ctx context.Context) (service.Account, error) {
 	return service.EnsureUser(ctx, serviceUser, machineDataDir)
+}
+
+func (localMachine) LookupAccount() (service.Account, bool, error) {
+	return service.LookupUser(serviceUser)
 }
 
 func (localMachine) Disk(dir string) Disk { return statDisk(dir) }

@@ -115,6 +115,11 @@ func (m harnessMachine) Account(context.Context) (service.Account, error) {
 	return service.Account{Name: "docker-registry", UID: os.Getuid(), GID: os.Getgid()}, nil
 }
 
+func (m harnessMachine) LookupAccount() (service.Account, bool, error) {
+	acc, err := m.Account(context.Background())
+	return acc, true, err
+}
+
 func (m harnessMachine) Disk(string) Disk {
 	m.h.mu.Lock()
 	defer m.h.mu.Unlock()

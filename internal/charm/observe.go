@@ -90,6 +90,8 @@ type HostState struct {
 	// directory that exist and that the charm did not write: it must
 	// never overwrite or remove them (as root, any file would do).
 	ForeignTLS []string
+	// Previous is what the reactive charm left (migrate.go).
+	Previous Previous
 }
 
 // TLSMaterial is PEM text of a serving certificate, its key and its CA.
@@ -113,7 +115,10 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 			return err
 		}
 		var err error
-		o.Host, err = c.observeHost(o.Config)
+		if o.Host, err = c.observeHost(o.Config); err != nil {
+			return err
+		}
+		o.Host.Previous, err = c.observePrevious(ctx, o.Config.RegistryName, o.Host.State)
 		return err
 	})
 	g.Go(func() (err error) { o.Leader, err = j.IsLeader(ctx); return })

@@ -62,6 +62,12 @@ type Desired struct {
 
 	// Ignored are relation values refused as invalid, for juju-log.
 	Ignored []relation.Ignored
+
+	// Takeover is what to do with the reactive charm's leftovers
+	// (migrate.go), and Progress the status to show while apply does
+	// something slow (nil: nothing slow to do).
+	Takeover Takeover
+	Progress *juju.Status
 }
 
 // TLSPlan is the serving certificate and where it comes from.
@@ -128,6 +134,7 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	if o.Host.State.Stopped {
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf("%s service is stopped.", o.Config.RegistryName))
 	}
+	planTakeover(o, d)
 	return d
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // Pure state transitions: an Observed in, a Desired out, no process and no
@@ -88,6 +90,10 @@ func TestPlanHolds(t *testing.T) {
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
 			o.Host.ForeignTLS = []string{"/etc/shadow"}
 		}, juju.StatusBlocked, "tls-*-path names /etc/shadow, which the charm did not write", false},
+		{"the reactive charm's container keeps its images inside docker", func(o *Observed) {
+			o.Host.Previous = Previous{DockerAsked: true, Container: &service.Container{
+				Name: "registry", Binds: map[string]string{"/etc/docker/registry/config.yml": "/etc/docker/registry/config.yml"}}}
+		}, juju.StatusBlocked, `The previous charm's container "registry" keeps its images inside docker: docker cp registry:/var/lib/registry/. /srv/registry`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := baseObserved(t)
@@ -150,6 +156,11 @@ func TestStatusFor(t *testing.T) {
 		{"waiting hold once serving", with(func(s *Summary) {
 			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for a server certificate from cert-provider; serving http"}
 		}), up, juju.StatusWaiting, "Waiting for a server certificate"},
+		{"redis down", ready, Outcome{Serving: true, Healthy: true, Failing: []string{registry.RedisCheck}}, juju.StatusBlocked,
+			"Redis cache does not answer (check redis-addresses and the server)"},
+		{"the reactive charm's leftovers could not be taken over", ready, Outcome{Serving: true, Healthy: true,
+			TakeoverFailed: `Cannot remove the previous charm's docker container "registry": remove it with docker rm -f registry`},
+			juju.StatusBlocked, `Cannot remove the previous charm's docker container "registry"`},
 		{"hold while not running", with(func(s *Summary) {
 			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for the leader"}
 		}), Outcome{}, juju.StatusWaiting, "Waiting for the leader"},
@@ -158,6 +169,47 @@ func TestStatusFor(t *testing.T) {
 			got := statusFor(tc.sum, tc.out, planNow)
 			if got.Name != tc.status || !strings.HasPrefix(got.Message, tc.message) {
 				t.Errorf("status %s %q, want %s %q…", got.Name, got.Message, tc.status, tc.message)
+			}
+		})
+	}
+}
+
+// What the reactive charm left, as observe found it, and what plan does
+// with it (apply carries it out before anything starts: migrate.go).
+func TestPlanTakeover(t *testing.T) {
+	root := &Owner{0, 0}
+	acc := &service.Account{Name: serviceUser, UID: 4242, GID: 4343}
+	ours := &service.Container{ID: "c1", Name: "registry", Binds: map[string]string{"/srv/registry": "/var/lib/registry"}}
+	foreign := &service.Container{ID: "c2", Name: "registry", Binds: map[string]string{"/data": "/var/lib/registry"}}
+	for _, tc := range []struct {
+		name string
+		prev Previous
+		want Takeover
+	}{
+		{"fresh machine", Previous{}, Takeover{}},
+		{"docker answered: no such container", Previous{DockerAsked: true}, Takeover{Settled: true}},
+		{"docker did not answer: asked again next hook", Previous{DockerErr: "timeout"}, Takeover{}},
+		{"the reactive charm's container on our data", Previous{DockerAsked: true, Container: ours}, Takeover{Remove: ours}},
+		{"someone else's container of that name", Previous{DockerAsked: true, Container: foreign}, Takeover{Settled: true, Foreign: foreign}},
+		{"root-owned data, user exists", Previous{DataOwner: root, Account: acc}, Takeover{GiveData: true}},
+		{"root-owned data, no user yet", Previous{DataOwner: root}, Takeover{GiveData: true}},
+		{"data already the user's", Previous{DataOwner: &Owner{4242, 4343}, Account: acc}, Takeover{}},
+		{"data the user's, group not", Previous{DataOwner: &Owner{4242, 0}, Account: acc}, Takeover{GiveData: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := baseObserved(t)
+			o.Host.Previous = tc.prev
+			d := plan(o, planNow, func() string { return "new" })
+			if d.Takeover != tc.want {
+				t.Errorf("takeover %+v, want %+v", d.Takeover, tc.want)
+			}
+			if d.Hold != nil {
+				t.Errorf("hold %+v, want none", d.Hold)
+			}
+			if (d.Progress != nil) != tc.want.GiveData {
+				t.Errorf("progress status %+v with GiveData %v", d.Progress, tc.want.GiveData)
+			} else if d.Progress != nil && d.Progress.Message != "Giving /srv/registry to user docker-registry" {
+				t.Errorf("progress status %q", d.Progress.Message)
 			}
 		})
 	}

@@ -33,6 +33,12 @@ type Outcome struct {
 	// PortBusy is the registry-port the socket unit could not listen on
 	// (0: none).
 	PortBusy int
+	// TakeoverFailed says what of the reactive charm's leftovers could
+	// not be taken over, and what to do ("": nothing failed).
+	TakeoverFailed string
+	// Shown is the status apply set while it worked (d.Progress), which
+	// Juju shows until finish sets the outcome; nil when it set none.
+	Shown *juju.Status
 }
 
 func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalState) (Outcome, error) {
@@ -56,7 +62,19 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	if err := c.applyPorts(ctx, o, d); err != nil {
 		return out, err
 	}
-	ch, err := c.applyWorkload(ctx, o, d, st)
+	acc, err := c.Machine.Account(ctx)
+	if err != nil {
+		return out, err
+	}
+	if err := c.ensureDirs(acc); err != nil {
+		return out, err
+	}
+	// Before anything starts: what a unit refreshed from the reactive
+	// charm still has of it (migrate.go).
+	if out.TakeoverFailed, out.Shown, err = c.takeOver(ctx, o, d, st, acc); err != nil {
+		return out, err
+	}
+	ch, err := c.applyWorkload(ctx, o, d, st, acc)
 	if err != nil {
 		return out, err
 	}
@@ -311,7 +329,11 @@ func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalSta
 		sum.Configured = d.Registry != nil
 	}
 	status := statusFor(sum, out, c.now())
-	if st.Last == nil || st.Last.Status != status || c.statusUnknown {
+	shown := out.Shown
+	if shown == nil && st.Last != nil {
+		shown = &st.Last.Status
+	}
+	if shown == nil || *shown != status || c.statusUnknown {
 		if err := c.Juju.StatusSet(ctx, status); err != nil {
 			return err
 		}
@@ -340,6 +362,8 @@ func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 			"registry service fails to start: %s (see journalctl -u %s)", out.StartFailure, service.ServiceUnit)}
 	case sum.Hold != nil && sum.Hold.Name == juju.StatusBlocked:
 		return *sum.Hold
+	case out.TakeoverFailed != "":
+		return juju.Status{Name: juju.StatusBlocked, Message: out.TakeoverFailed}
 	case out.PortBusy != 0:
 		return juju.Status{Name: juju.StatusBlocked, Message: fmt.Sprintf(
 			"Cannot listen on registry-port %d: is another program using it? (see journalctl -u %s)", out.PortBusy, service.SocketUnit)}
