@@ -23,7 +23,7 @@ func (c *Charm) updateStatus(ctx context.Context) error {
 		return c.Reconcile(ctx)
 	}
 	out := Outcome{Serving: st.Last.Configured && !st.Stopped && !st.SeriesUpgrade && st.Last.PortBusy == 0,
-		Rejected: st.ReloadPending, PortBusy: st.Last.PortBusy}
+		Rejected: st.ReloadPending, PortBusy: st.Last.PortBusy, TakeoverFailed: st.Last.TakeoverFailed}
 	if out.Serving {
 		out.Healthy, out.Failing = c.checkHealth(ctx, st.Last.Probe)
 	}

@@ -320,7 +320,7 @@ func (c *Charm) logProblems(ctx context.Context, d *Desired) {
 // actions.
 func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
 	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
-		LocalData: out.Disk.Size > 0, PortBusy: out.PortBusy}
+		LocalData: out.Disk.Size > 0, PortBusy: out.PortBusy, TakeoverFailed: out.TakeoverFailed}
 	if d.Registry == nil && st.Last != nil {
 		// The last good configuration is still what serves.
 		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme

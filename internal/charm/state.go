@@ -82,6 +82,10 @@ type Summary struct {
 	// PortBusy is the registry-port the socket could not listen on in the
 	// last full reconcile (0: none), which update-status keeps showing.
 	PortBusy int `json:"port-busy,omitempty"`
+	// TakeoverFailed is what of the reactive charm's leftovers the last
+	// full reconcile could not take over ("": nothing), which
+	// update-status keeps showing.
+	TakeoverFailed string `json:"takeover-failed,omitempty"`
 	// LocalData is set when the registry stores its data on the unit's
 	// filesystem, whose use status reports.
 	LocalData bool `json:"local-data,omitempty"`

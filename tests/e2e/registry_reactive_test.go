@@ -236,6 +236,12 @@ func TestRefreshFromReactiveReadOnlyDataBlocks(t *testing.T) {
 
 	u.refresh()
 	u.WantStatus("blocked", "Cannot give /srv/registry to user "+regServiceUser, "read-only file system", "make it writable")
+	// update-status only re-probes: the registry answers, but what the
+	// last reconcile could not do still stands.
+	if err := u.E.Model.UpdateStatus(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	u.WantStatus("blocked", "Cannot give /srv/registry to user "+regServiceUser)
 
 	u.Run("umount", "/srv/registry")
 	u.Configure(map[string]any{"log-level": "debug"})
