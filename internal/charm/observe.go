@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
@@ -47,7 +48,9 @@ type Observed struct {
 	// Model and ModelUUID name the model, for the Juju topology COS needs.
 	Model, ModelUUID string
 	Config           config.Config
-	Leader           bool
+	// Leader is asked only when plan needs it (observeLeadership); false
+	// otherwise.
+	Leader bool
 	// LeaderData is read only to adopt the http-secret of a unit upgraded
 	// from the reactive charm, which kept it there.
 	LeaderData Bag
@@ -121,17 +124,20 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		o.Host.Previous, err = c.observePrevious(ctx, o.Config.RegistryName, o.Host.State)
 		return err
 	})
-	g.Go(func() (err error) { o.Leader, err = j.IsLeader(ctx); return })
+	// Leadership matters only to make the http secret and to publish
+	// the website stanza: asked then, once, as soon as that is known.
+	leader := sync.OnceValues(func() (bool, error) { return j.IsLeader(ctx) })
 	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
 	g.Go(func() (err error) { o.OpenedPorts, err = j.OpenedPorts(ctx); return })
 	var peers []Relation
 	g.Go(func() error {
-		if err := c.observeEndpoint(ctx, o, epPeer, relSpec{remote: true, app: true}, &peers); err != nil {
+		if err := c.observeEndpoint(ctx, o, epPeer, relSpec{app: true}, &peers); err != nil {
 			return err
 		}
 		if len(peers) > 0 && peers[0].App[httpSecret] != "" {
 			return nil
 		}
+		go leader() //nolint:errcheck // asked again below, answered from memory
 		// Only to adopt a secret the reactive charm left in leader data.
 		var err error
 		o.LeaderData, err = j.LeaderGet(ctx)
@@ -154,7 +160,12 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	// Clients publish nothing we read.
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epClients, relSpec{local: true}, &o.Clients) })
 	g.Go(func() error {
-		return c.observeEndpoint(ctx, o, epWebsite, relSpec{local: true, remote: true}, &o.Websites)
+		ids, err := j.RelationIDs(ctx, epWebsite)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		go leader() //nolint:errcheck // asked again below, answered from memory
+		return c.readEndpoint(ctx, o, ids, relSpec{local: true, remote: true}, &o.Websites)
 	})
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epNRPE, relSpec{local: true, remote: true}, &o.NRPE) })
 	// The collector publishes only tracing receivers, which we do not use.
@@ -165,8 +176,28 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	if len(peers) > 0 {
 		o.Peer = &peers[0]
 	}
+	if err := c.observeLeadership(ctx, o, leader); err != nil {
+		return nil, err
+	}
 	c.observeStorage(ctx, o)
 	return o, nil
+}
+
+// observeLeadership reads leadership where plan needs it: with no http
+// secret shared yet, and with a website relation, whose stanza only the
+// leader publishes from its peers' addresses. Otherwise Leader stays
+// false and nothing in plan depends on it; a unit of a three-unit
+// application is so spared is-leader, relation-list and two relation-get
+// processes in every hook.
+func (c *Charm) observeLeadership(ctx context.Context, o *Observed, leader func() (bool, error)) error {
+	if len(o.Websites) == 0 && o.Peer != nil && o.Peer.App[httpSecret] != "" {
+		return nil
+	}
+	var err error
+	if o.Leader, err = leader(); err != nil || !o.Leader || len(o.Websites) == 0 || o.Peer == nil {
+		return err
+	}
+	return c.readRemote(ctx, o.Peer)
 }
 
 // relSpec says what to read of an endpoint's relations: our unit's bag
