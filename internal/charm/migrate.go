@@ -62,8 +62,6 @@ type Previous struct {
 	// DataOwner owns the data tree's marker (dataMarker); nil when the
 	// registry has written nothing yet.
 	DataOwner *Owner
-	// Account is the registry's system user, when it exists already.
-	Account *service.Account
 }
 
 // Owner is a file's numeric owner.
@@ -86,11 +84,6 @@ type Takeover struct {
 // (once, until docker answered) and the owner of the data tree.
 func (c *Charm) observePrevious(ctx context.Context, name string, st LocalState) (Previous, error) {
 	var p Previous
-	if acc, ok, err := c.Machine.LookupAccount(); err != nil {
-		return p, err
-	} else if ok {
-		p.Account = &acc
-	}
 	if fi, err := os.Lstat(filepath.Join(c.Paths.DataDir(), dataMarker)); err == nil {
 		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 			p.DataOwner = &Owner{UID: int(sys.Uid), GID: int(sys.Gid)}
@@ -133,8 +126,8 @@ func (c *Charm) docker(st LocalState) (service.Docker, bool) {
 // remove its container when its data is the data this charm serves, hold
 // when its images are inside docker, hand its root-owned data over.
 func planTakeover(o *Observed, d *Desired) {
-	p := o.Host.Previous
-	if p.DataOwner != nil && (p.Account == nil || *p.DataOwner != (Owner{p.Account.UID, p.Account.GID})) {
+	p, acc := o.Host.Previous, o.Host.Account
+	if p.DataOwner != nil && (acc == nil || *p.DataOwner != (Owner{acc.UID, acc.GID})) {
 		d.Takeover.GiveData = true
 		// Once per unit, but it may take a while on a big registry.
 		d.Progress = &juju.Status{Name: juju.StatusMaintenance, Message: fmt.Sprintf("Giving %s to user %s", machineDataDir, serviceUser)}

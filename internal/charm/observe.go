@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
 // Endpoint names from metadata.yaml.
@@ -95,6 +98,16 @@ type HostState struct {
 	ForeignTLS []string
 	// Previous is what the reactive charm left (migrate.go).
 	Previous Previous
+	// Account is the registry's system user, when it exists already.
+	Account *service.Account
+	// Files are the files the charm manages (managedPaths) as they are,
+	// by machine path; nil for a missing one.
+	Files map[string]*FileState
+	// Self is the identity of the running charm binary (zero in tests
+	// that run no workload), and Installed whether the copy the service
+	// runs exists.
+	Self      files.Identity
+	Installed bool
 }
 
 // TLSMaterial is PEM text of a serving certificate, its key and its CA.
@@ -272,21 +285,57 @@ func (c *Charm) observeHost(cfg config.Config) (HostState, error) {
 	if h.State, err = loadState(c.Paths.StateFile()); err != nil {
 		return h, err
 	}
-	h.Htpasswd, _ = os.ReadFile(c.Paths.Htpasswd())
+	if acc, ok, err := c.Machine.LookupAccount(); err != nil {
+		return h, err
+	} else if ok {
+		h.Account = &acc
+	}
+	h.Files = map[string]*FileState{}
+	for _, p := range managedPaths(cfg, h.State) {
+		h.Files[p] = readFileState(c.Paths.At(p))
+	}
+	content := func(p string) []byte {
+		if f := h.Files[p]; f != nil {
+			return f.Content
+		}
+		return nil
+	}
+	h.Htpasswd = content(machineHtpasswd)
+	if cfg.TLSCertPath != "" && cfg.TLSKeyPath != "" {
+		h.TLSFiles.Cert, h.TLSFiles.Key = content(cfg.TLSCertPath), content(cfg.TLSKeyPath)
+	}
+	h.TLSFiles.CA = content(cfg.TLSCAPath)
 	for _, p := range h.State.NRPEFiles {
 		if strings.HasPrefix(p, "/etc/nagios/") {
 			h.NRPECheck, _ = os.ReadFile(c.Paths.At(p))
 		}
 	}
-	if cfg.TLSCertPath != "" && cfg.TLSKeyPath != "" {
-		h.TLSFiles.Cert, _ = os.ReadFile(c.Paths.At(cfg.TLSCertPath))
-		h.TLSFiles.Key, _ = os.ReadFile(c.Paths.At(cfg.TLSKeyPath))
-	}
-	if cfg.TLSCAPath != "" {
-		h.TLSFiles.CA, _ = os.ReadFile(c.Paths.At(cfg.TLSCAPath))
-	}
 	h.ForeignTLS = c.foreignTLS(cfg, h.State)
+	if c.Self != "" {
+		if h.Self, err = files.Identify(c.Self); err != nil {
+			return h, err
+		}
+		h.Installed = files.Exists(c.Paths.Binary())
+	}
 	return h, nil
+}
+
+// readFileState reads a managed file; nil when it is missing or cannot be
+// read (the write that follows then says why).
+func readFileState(path string) *FileState {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	f := &FileState{Content: content, Mode: fi.Mode()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		f.UID, f.GID = int(sys.Uid), int(sys.Gid)
+	}
+	return f
 }
 
 // foreignTLS lists the tls-*-path files the charm may not touch. Files in

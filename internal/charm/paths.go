@@ -24,15 +24,15 @@ func (p Paths) EnvFile() string     { return p.join("/etc/docker/registry/enviro
 func (p Paths) RedisCA() string     { return p.join(machineRedisCA) }
 func (p Paths) DataDir() string     { return p.join("/srv/registry") }
 func (p Paths) Binary() string      { return p.join("/opt/docker-registry/bin/docker-registry") }
-func (p Paths) UnitDir() string     { return p.join("/etc/systemd/system") }
+func (p Paths) UnitDir() string     { return p.join(machineUnitDir) }
 func (p Paths) StateDir() string    { return p.join("/var/lib/docker-registry-charm") }
 func (p Paths) StateFile() string   { return p.join("/var/lib/docker-registry-charm/state.json") }
 
 // ClientCert and ClientKey hold the client certificate from cert-provider
 // that the charm's own client (the push action) presents when the registry
 // requires client certificates. Root-only.
-func (p Paths) ClientCert() string { return p.join("/var/lib/docker-registry-charm/client.crt") }
-func (p Paths) ClientKey() string  { return p.join("/var/lib/docker-registry-charm/client.key") }
+func (p Paths) ClientCert() string { return p.join(machineClientCert) }
+func (p Paths) ClientKey() string  { return p.join(machineClientKey) }
 
 func (p Paths) NRPEDir() string   { return p.join("/etc/nagios/nrpe.d") }
 func (p Paths) ExportDir() string { return p.join("/var/lib/nagios/export") }
@@ -49,4 +49,8 @@ const (
 	machineRedisCA   = "/etc/docker/registry/redis-ca.pem"
 	machineDataDir   = "/srv/registry"
 	machineBinary    = "/opt/docker-registry/bin/docker-registry"
+	machineUnitDir   = "/etc/systemd/system"
+
+	machineClientCert = "/var/lib/docker-registry-charm/client.crt"
+	machineClientKey  = "/var/lib/docker-registry-charm/client.key"
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/registry"
@@ -68,6 +69,14 @@ type Desired struct {
 	// something slow (nil: nothing slow to do).
 	Takeover Takeover
 	Progress *juju.Status
+
+	// Write are the files that differ from what observe found, to write
+	// or remove; InstallBinary says the running binary is to be copied
+	// where the service runs it; Changes is what the service must do
+	// about both.
+	Write         []WantFile
+	InstallBinary bool
+	Changes       Changes
 }
 
 // TLSPlan is the serving certificate and where it comes from.
@@ -135,6 +144,9 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf("%s service is stopped.", o.Config.RegistryName))
 	}
 	planTakeover(o, d)
+	d.Write, d.Changes = fileChanges(o, planFiles(o, d))
+	d.InstallBinary = binaryDiffers(o)
+	d.Changes.Binary = d.InstallBinary
 	return d
 }
 
@@ -320,4 +332,14 @@ func sortedKeys(m map[string]Bag) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// binaryDiffers says whether the running charm binary must be copied to
+// the stable path the service runs (the charm directory is replaced on
+// upgrade-charm and removed with the unit). Hashing two binaries of tens
+// of megabytes would dominate every hook, so a binary whose identity
+// (inode, size, mtime) is the one installed last time is trusted to be
+// unchanged; the copy is synced to disk before that identity is recorded.
+func binaryDiffers(o *Observed) bool {
+	return o.Host.Self != (files.Identity{}) && (o.Host.Self != o.Host.State.InstalledFrom || !o.Host.Installed)
 }

@@ -184,21 +184,22 @@ func TestPlanTakeover(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		prev Previous
+		acc  *service.Account
 		want Takeover
 	}{
-		{"fresh machine", Previous{}, Takeover{}},
-		{"docker answered: no such container", Previous{DockerAsked: true}, Takeover{Settled: true}},
-		{"docker did not answer: asked again next hook", Previous{DockerErr: "timeout"}, Takeover{}},
-		{"the reactive charm's container on our data", Previous{DockerAsked: true, Container: ours}, Takeover{Remove: ours}},
-		{"someone else's container of that name", Previous{DockerAsked: true, Container: foreign}, Takeover{Settled: true, Foreign: foreign}},
-		{"root-owned data, user exists", Previous{DataOwner: root, Account: acc}, Takeover{GiveData: true}},
-		{"root-owned data, no user yet", Previous{DataOwner: root}, Takeover{GiveData: true}},
-		{"data already the user's", Previous{DataOwner: &Owner{4242, 4343}, Account: acc}, Takeover{}},
-		{"data the user's, group not", Previous{DataOwner: &Owner{4242, 0}, Account: acc}, Takeover{GiveData: true}},
+		{"fresh machine", Previous{}, nil, Takeover{}},
+		{"docker answered: no such container", Previous{DockerAsked: true}, nil, Takeover{Settled: true}},
+		{"docker did not answer: asked again next hook", Previous{DockerErr: "timeout"}, nil, Takeover{}},
+		{"the reactive charm's container on our data", Previous{DockerAsked: true, Container: ours}, nil, Takeover{Remove: ours}},
+		{"someone else's container of that name", Previous{DockerAsked: true, Container: foreign}, nil, Takeover{Settled: true, Foreign: foreign}},
+		{"root-owned data, user exists", Previous{DataOwner: root}, acc, Takeover{GiveData: true}},
+		{"root-owned data, no user yet", Previous{DataOwner: root}, nil, Takeover{GiveData: true}},
+		{"data already the user's", Previous{DataOwner: &Owner{4242, 4343}}, acc, Takeover{}},
+		{"data the user's, group not", Previous{DataOwner: &Owner{4242, 0}}, acc, Takeover{GiveData: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := baseObserved(t)
-			o.Host.Previous = tc.prev
+			o.Host.Previous, o.Host.Account = tc.prev, tc.acc
 			d := plan(o, planNow, func() string { return "new" })
 			if d.Takeover != tc.want {
 				t.Errorf("takeover %+v, want %+v", d.Takeover, tc.want)
