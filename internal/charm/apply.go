@@ -1,7 +1,6 @@
 package charm
 
 import (
-	"context"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
@@ -24,35 +23,34 @@ func (ch *Changes) add(k Changes) {
 	ch.Env, ch.Served = ch.Env || k.Env, ch.Served || k.Served
 }
 
-// applyWorkload makes the machine match d: files, units, service state.
-// It returns what changed, with what an earlier hook changed but did not
-// get to tell systemd about. What is about to change is recorded before
-// the first write: a hook killed between writing files and reloading
-// would otherwise leave nothing different on disk for the retry to see,
-// and the old password, certificate or binary would keep serving.
-func (c *Charm) applyWorkload(ctx context.Context, o *Observed, d *Desired, st *LocalState, acc service.Account) (Changes, error) {
-	ch := st.Pending
-	ch.add(d.Changes)
-	if ch != st.Pending {
-		st.Pending = ch
+// applyWorkload writes the files and the binary plan found differ. What
+// the service is about to be told is recorded before the first write: a
+// hook killed between writing files and reloading would otherwise leave
+// nothing different on disk for the retry to see, and the old password,
+// certificate or binary would keep serving.
+func (c *Charm) applyWorkload(o *Observed, d *Desired, st *LocalState, acc service.Account) error {
+	pending := st.Pending
+	pending.add(d.Changes)
+	if pending != st.Pending {
+		st.Pending = pending
 		if err := saveState(c.Paths.StateFile(), *st); err != nil {
-			return ch, err
+			return err
 		}
 	}
 	for _, w := range d.Write {
 		if err := c.writeFile(w, acc); err != nil {
-			return ch, err
+			return err
 		}
 	}
 	if d.InstallBinary {
 		if _, err := files.CopyIfChanged(c.Self, c.Paths.Binary(), 0o755); err != nil {
-			return ch, err
+			return err
 		}
 		st.InstalledFrom = o.Host.Self
 	}
 	st.TLSSource, st.TLSFiles = tlsSource(d), tlsWritten(o.Config, d)
 	st.HtpasswdMemo = d.HtpasswdMemo
-	return ch, nil
+	return nil
 }
 
 // writeFile writes or removes one file plan wants, owned by root and,

@@ -77,6 +77,9 @@ type Observed struct {
 	// Secrets says which options came from Juju secrets, and why any
 	// could not be read.
 	Secrets Secrets
+	// Answers: the registry answered as last configured when observed
+	// (false when it was not to serve).
+	Answers bool
 	// StorageRefused is what the object storage the options name
 	// answered when asked to let the registry in (observeStorage), in
 	// operator terms; "" when it did, or was not asked.
@@ -133,6 +136,9 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		var err error
 		if o.Host, err = c.observeHost(o.Config); err != nil {
 			return err
+		}
+		if last := o.Host.State.Last; last != nil && last.Configured && !o.Host.State.Stopped {
+			o.Answers = c.Workload.Answers(ctx, last.Probe)
 		}
 		o.Host.Previous, err = c.observePrevious(ctx, o.Config.RegistryName, o.Host.State)
 		return err

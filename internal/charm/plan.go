@@ -77,6 +77,11 @@ type Desired struct {
 	Write         []WantFile
 	InstallBinary bool
 	Changes       Changes
+	// Serving says whether the service should run; Tell is what it has
+	// not been told yet, and Drive how apply tells it (plan_drive.go).
+	Serving bool
+	Tell    Changes
+	Drive   Drive
 }
 
 // TLSPlan is the serving certificate and where it comes from.
@@ -147,6 +152,7 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	d.Write, d.Changes = fileChanges(o, planFiles(o, d))
 	d.InstallBinary = binaryDiffers(o)
 	d.Changes.Binary = d.InstallBinary
+	planDrive(o, d)
 	return d
 }
 

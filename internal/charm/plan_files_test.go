@@ -144,3 +144,44 @@ func TestBinaryDiffers(t *testing.T) {
 		})
 	}
 }
+
+// How apply has the service use what changed: decided in plan from the
+// changes (this hook's, a killed hook's, a refused reload) and whether the
+// registry answered when observed.
+func TestPlanDrive(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(o *Observed)
+		drift func(o *Observed)
+		want  Drive
+	}{
+		{"answers, nothing changed", nil, nil, driveNothing},
+		{"does not answer, nothing changed", nil, func(o *Observed) { o.Answers = false }, driveSystemd},
+		{"answers, an option it reads changed", nil, func(o *Observed) { o.Config.LogLevel = "debug" }, driveReload},
+		{"does not answer, an option it reads changed", nil, func(o *Observed) { o.Config.LogLevel = "debug"; o.Answers = false }, driveSystemd},
+		{"a killed hook wrote config.yml but did not reload", nil, func(o *Observed) { o.Host.State.Pending = Changes{Served: true} }, driveReload},
+		{"a killed hook wrote a unit file", nil, func(o *Observed) { o.Host.State.Pending = Changes{Units: true} }, driveSystemd},
+		{"the registry refused the last reload", nil, func(o *Observed) { o.Host.State.ReloadPending = true }, driveReload},
+		{"the proxy changed", nil, func(o *Observed) { o.Config.RegistryHTTPProxy = "http://squid.internal:3128" }, driveSystemd},
+		{"registry-port changed", nil, func(o *Observed) { o.Config.RegistryPort = 5001 }, driveSystemd},
+		{"upgrade-charm brought another binary", nil, func(o *Observed) { o.Host.Self = files.Identity{Inode: 9} }, driveSystemd},
+		{"stopped by the stop action", nil, func(o *Observed) { o.Host.State.Stopped = true }, driveStop},
+		{"series upgrade", nil, func(o *Observed) { o.Host.State.SeriesUpgrade = true }, driveStop},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := observedAsPlanned(t, func(o *Observed) {
+				if tc.setup != nil {
+					tc.setup(o)
+				}
+			})
+			o.Answers = true
+			if tc.drift != nil {
+				tc.drift(o)
+			}
+			d := plan(o, planNow, func() string { return "new" })
+			if d.Drive != tc.want {
+				t.Errorf("drive %v (tell %+v), want %v", d.Drive, d.Tell, tc.want)
+			}
+		})
+	}
+}

@@ -74,18 +74,14 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	if out.TakeoverFailed, out.Shown, err = c.takeOver(ctx, o, d, st, acc); err != nil {
 		return out, err
 	}
-	ch, err := c.applyWorkload(ctx, o, d, st, acc)
-	if err != nil {
+	if err := c.applyWorkload(o, d, st, acc); err != nil {
 		return out, err
 	}
 	if err := c.applyNRPE(d, st); err != nil {
 		return out, err
 	}
-	out.Serving = !st.Stopped && !st.SeriesUpgrade
-	// A reload the registry refused earlier is retried until it takes:
-	// the files on disk are ahead of what serves.
-	ch.Served = ch.Served || st.ReloadPending
-	err = c.drive(ctx, ch, out.Serving, d.Probe)
+	out.Serving = d.Serving
+	err = c.drive(ctx, d)
 	st.ReloadPending = errors.Is(err, errRejected)
 	if err == nil || st.ReloadPending || errors.Is(err, errNoSocket) {
 		// systemd knows: a rejected reload is retried through
@@ -150,11 +146,42 @@ func secretsOf(o *Observed, d *Desired) []string {
 		cfg.StorageS3SecretKey, cfg.TLSKeyBlob, cfg.RegistryHTTPProxy, cfg.RegistryHTTPSProxy}
 }
 
-// drive tells systemd what changed, with the least disruptive action that
-// makes the service use it: a reload for anything the registry reads (it
-// swaps its handler in-process, dropping nothing), a restart only for a
-// new binary or environment, and a socket restart only for a new port.
-func (c *Charm) drive(ctx context.Context, ch Changes, serving bool, probe Probe) error {
+// drive has the service use what changed as plan decided: nothing, a
+// reload in place, a stop, or systemd's path.
+func (c *Charm) drive(ctx context.Context, d *Desired) error {
+	switch d.Drive {
+	case driveNothing:
+		return nil
+	case driveStop:
+		if d.Tell.Units {
+			if err := c.Services.DaemonReload(ctx); err != nil {
+				return err
+			}
+		}
+		// Disabled too, so that a reboot does not undo the stop.
+		if err := c.stopAll(ctx); err != nil {
+			return err
+		}
+		return c.Services.Disable(ctx, service.SocketUnit, service.ServiceUnit)
+	case driveReload:
+		err := c.Workload.Reload(ctx, false)
+		if !errors.Is(err, registry.ErrUnreachable) {
+			if err != nil {
+				return errRejected
+			}
+			return nil
+		}
+		// It stopped answering since observe asked: systemd's path.
+	}
+	return c.driveSystemd(ctx, d.Tell)
+}
+
+// driveSystemd tells systemd what changed, with the least disruptive
+// action that makes the service use it: a reload for anything the
+// registry reads (it swaps its handler in-process, dropping nothing), a
+// restart only for a new binary or environment, and a socket restart only
+// for a new port.
+func (c *Charm) driveSystemd(ctx context.Context, ch Changes) error {
 	svc := c.Services
 	if ch.Units {
 		if err := svc.DaemonReload(ctx); err != nil {
@@ -163,16 +190,6 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool, probe Probe
 		if err := svc.Enable(ctx, service.SocketUnit, service.ServiceUnit); err != nil {
 			return err
 		}
-	}
-	if !serving {
-		// Disabled too, so that a reboot does not undo the stop.
-		if err := c.stopAll(ctx); err != nil {
-			return err
-		}
-		return svc.Disable(ctx, service.SocketUnit, service.ServiceUnit)
-	}
-	if done, err := c.fastPath(ctx, ch, probe); done || err != nil {
-		return err
 	}
 	active, err := svc.IsActive(ctx, service.ServiceUnit)
 	if err != nil {
@@ -204,28 +221,6 @@ func (c *Charm) drive(ctx context.Context, ch Changes, serving bool, probe Probe
 		}
 	}
 	return nil
-}
-
-// fastPath handles the common hooks without asking systemd anything: when
-// only what the registry reads changed, the running registry reloads over
-// its control socket (which answering proves it runs); when nothing
-// changed, a registry that answers needs nothing. Anything else, or a
-// registry that does not answer, takes the full path.
-func (c *Charm) fastPath(ctx context.Context, ch Changes, probe Probe) (bool, error) {
-	if ch.Binary || ch.Units || ch.Socket || ch.Env {
-		return false, nil
-	}
-	if !ch.Served {
-		return c.Workload.Answers(ctx, probe), nil
-	}
-	err := c.Workload.Reload(ctx, false)
-	if errors.Is(err, registry.ErrUnreachable) {
-		return false, nil
-	}
-	if err != nil {
-		return true, errRejected
-	}
-	return true, nil
 }
 
 // stopAll stops the socket, then the service: a connection to a listening
