@@ -7,8 +7,8 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // TestCOSAgentScrapesLoopbackMetrics relates a collector

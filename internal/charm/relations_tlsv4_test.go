@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/pki"
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // cert-provider with a provider of the CSR format (tls_certificates_interface

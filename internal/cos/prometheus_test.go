@@ -24,7 +24,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
-	remoteside "github.com/canonical/docker-registry-charm/tests/remote"
+	remoteside "github.com/canonical/docker-registry-charm/internal/testing/remote"
 )
 
 // TestPrometheusAlertsWhenTheRegistryStops is the path end to end: the

@@ -25,10 +25,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	remotecharm "github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	remotecharm "github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
+
+// unit0 is the first unit of the application under test.
+const unit0 = "docker-registry/0"
 
 // regServiceUnit and regServiceUser are the names the charm gives the
 // registry's systemd service and its system user.
@@ -40,7 +44,7 @@ const (
 // regUnit is one deployed unit of the application and its machine.
 type regUnit struct {
 	T    testing.TB
-	E    *Env
+	E    *deploy.Env
 	Name string
 	M    *machine.Machine
 	Addr string // the machine's address on the cloud
@@ -51,7 +55,7 @@ type regUnit struct {
 // the unit active.
 func regDeploy(t testing.TB, config map[string]any) *regUnit {
 	t.Helper()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	if config != nil {
 		if err := e.Model.SetConfig(ctx, config); err != nil {
@@ -167,7 +171,7 @@ type regImage struct {
 }
 
 // Push pushes a small random image to repo:tag with c and returns it.
-func (u *regUnit) Push(c Client, port int, repoTag string) regImage {
+func (u *regUnit) Push(c deploy.Client, port int, repoTag string) regImage {
 	u.T.Helper()
 	img, err := random.Image(2048, 2)
 	if err != nil {
@@ -186,7 +190,7 @@ func (u *regUnit) Push(c Client, port int, repoTag string) regImage {
 
 // PullByDigest pulls the image by digest (manifest and every layer) and
 // checks what came back.
-func (u *regUnit) PullByDigest(c Client, port int, im regImage) error {
+func (u *regUnit) PullByDigest(c deploy.Client, port int, im regImage) error {
 	ref, err := c.Ref(u.Netloc(port), im.Repo+"@"+im.Digest.String())
 	if err != nil {
 		return err
@@ -217,7 +221,7 @@ func (u *regUnit) PullByDigest(c Client, port int, im regImage) error {
 }
 
 // WaitPull polls PullByDigest until it succeeds or the deadline passes.
-func (u *regUnit) WaitPull(c Client, port int, im regImage, within time.Duration) {
+func (u *regUnit) WaitPull(c deploy.Client, port int, im regImage, within time.Duration) {
 	u.T.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -234,7 +238,7 @@ func (u *regUnit) WaitPull(c Client, port int, im regImage, within time.Duration
 
 // Get sends GET path to the registry with c's transport (and basic auth
 // when user is not empty) and returns the response with its body read.
-func (u *regUnit) Get(c Client, scheme string, port int, path, user, pass string) (*http.Response, error) {
+func (u *regUnit) Get(c deploy.Client, scheme string, port int, path, user, pass string) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+u.Netloc(port)+path, nil)
@@ -327,18 +331,18 @@ func newPassword(t testing.TB) string {
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	return rememberSecret(t, hex.EncodeToString(b))
+	return deploy.RememberSecret(t, hex.EncodeToString(b))
 }
 
 // servedCertSerial is the serial number of the certificate the registry
 // presents on a TLS handshake.
-func servedCertSerial(ctx context.Context, e *Env, netloc string, caPEM []byte) (string, error) {
+func servedCertSerial(ctx context.Context, e *deploy.Env, netloc string, caPEM []byte) (string, error) {
 	raw, err := e.Cloud.DialContext(ctx, "tcp", netloc)
 	if err != nil {
 		return "", err
 	}
 	host, _, _ := net.SplitHostPort(netloc)
-	c := Client{Env: e, CAPEM: caPEM}
+	c := deploy.Client{Env: e, CAPEM: caPEM}
 	conf := c.Transport().TLSClientConfig.Clone()
 	conf.ServerName = host
 	conn := tls.Client(raw, conf)

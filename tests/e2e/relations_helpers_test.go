@@ -20,13 +20,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // relEasyRSA relates cert-provider to a simulated easyrsa/0 that
 // answers every request our units commit, as the easyrsa charm does.
-func relEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int) {
+func relEasyRSA(ctx context.Context, t testing.TB, e *deploy.Env) (*remote.EasyRSA, int) {
 	t.Helper()
 	ca, err := remote.NewEasyRSA()
 	if err != nil {
@@ -42,7 +43,7 @@ func relEasyRSA(ctx context.Context, t testing.TB, e *Env) (*remote.EasyRSA, int
 
 // relWantProxied checks that every unit says it serves plain HTTP on 5000
 // behind the website relation's proxy.
-func relWantProxied(t testing.TB, e *Env, units ...string) {
+func relWantProxied(t testing.TB, e *deploy.Env, units ...string) {
 	t.Helper()
 	for _, u := range units {
 		want := "Ready at " + e.Machine(u).Addr().String() + ":5000 (http, proxied)."
@@ -53,7 +54,7 @@ func relWantProxied(t testing.TB, e *Env, units ...string) {
 }
 
 // relRegistryView reads our unit's docker-registry bag as a worker does.
-func relRegistryView(t testing.TB, e *Env, rel int, unit string) remote.RegistryView {
+func relRegistryView(t testing.TB, e *deploy.Env, rel int, unit string) remote.RegistryView {
 	t.Helper()
 	v, err := remote.ReadRegistry(e.Model.RelationData(rel, unit))
 	if err != nil {
@@ -81,7 +82,7 @@ func relParseCert(text string) (*x509.Certificate, error) {
 // relServedCert connects to addr (host:port) from the test process over
 // TLS, verifying the server against caPEM and presenting client (the
 // registry may require one), and returns the server's leaf certificate.
-func relServedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate) (*x509.Certificate, error) {
+func relServedCert(ctx context.Context, e *deploy.Env, addr, caPEM string, client *tls.Certificate) (*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(caPEM))
 	host, _, _ := net.SplitHostPort(addr)
@@ -104,7 +105,7 @@ func relServedCert(ctx context.Context, e *Env, addr, caPEM string, client *tls.
 }
 
 // relWaitServed polls addr until it serves exactly want over verified TLS.
-func relWaitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.Certificate, want *x509.Certificate) error {
+func relWaitServed(ctx context.Context, e *deploy.Env, addr, caPEM string, client *tls.Certificate, want *x509.Certificate) error {
 	return relEventually(ctx, relTimeout, func() error {
 		got, err := relServedCert(ctx, e, addr, caPEM, client)
 		if err != nil {
@@ -118,8 +119,8 @@ func relWaitServed(ctx context.Context, e *Env, addr, caPEM string, client *tls.
 }
 
 // relWaitHTTP polls http://addr/v2/ (plain) until it answers with code.
-func relWaitHTTP(ctx context.Context, e *Env, addr string, code int) error {
-	c := &http.Client{Transport: Client{Env: e}.Transport(), Timeout: 5 * time.Second}
+func relWaitHTTP(ctx context.Context, e *deploy.Env, addr string, code int) error {
+	c := &http.Client{Transport: deploy.Client{Env: e}.Transport(), Timeout: 5 * time.Second}
 	return relEventually(ctx, relTimeout, func() error {
 		resp, err := c.Get("http://" + addr + "/v2/")
 		if err != nil {
@@ -172,7 +173,7 @@ func (h relHTTPSOnly) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // relOptions are c's go-containerregistry options, https only when c has a
 // CA.
-func relOptions(c Client) []ggcrremote.Option {
+func relOptions(c deploy.Client) []ggcrremote.Option {
 	opts := c.Options()
 	if c.CAPEM != nil {
 		opts = append(opts, ggcrremote.WithTransport(relHTTPSOnly{c.Transport()}))
@@ -181,7 +182,7 @@ func relOptions(c Client) []ggcrremote.Option {
 }
 
 // relPush writes img to netloc/repo with c.
-func relPush(c Client, netloc, repo string, img v1.Image) error {
+func relPush(c deploy.Client, netloc, repo string, img v1.Image) error {
 	ref, err := c.Ref(netloc, repo)
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ func relPush(c Client, netloc, repo string, img v1.Image) error {
 }
 
 // relPullDigest reads netloc/repo's manifest digest with c.
-func relPullDigest(c Client, netloc, repo string) (string, error) {
+func relPullDigest(c deploy.Client, netloc, repo string) (string, error) {
 	ref, err := c.Ref(netloc, repo)
 	if err != nil {
 		return "", err

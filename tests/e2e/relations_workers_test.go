@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // Workers of the relation tests: real containerd, dockerd and haproxy
@@ -44,7 +45,7 @@ func relEventually(ctx context.Context, timeout time.Duration, f func() error) e
 }
 
 // relMachine creates a machine that is not one of our units.
-func relMachine(t testing.TB, e *Env, name string) *machine.Machine {
+func relMachine(t testing.TB, e *deploy.Env, name string) *machine.Machine {
 	t.Helper()
 	m, err := e.Cloud.NewMachine(name)
 	if err != nil {
@@ -100,7 +101,7 @@ type containerdWorker struct {
 
 // relContainerd starts a worker's containerd with no registry of ours,
 // as before any docker-registry relation.
-func relContainerd(ctx context.Context, t testing.TB, e *Env, name string) *containerdWorker {
+func relContainerd(ctx context.Context, t testing.TB, e *deploy.Env, name string) *containerdWorker {
 	t.Helper()
 	w := &containerdWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-containerd"}
 	w.cfg = path.Join(w.dir, "config.toml")
@@ -224,7 +225,7 @@ type dockerWorker struct {
 	proc *machine.Process
 }
 
-func relDockerd(ctx context.Context, t testing.TB, e *Env, name string) *dockerWorker {
+func relDockerd(ctx context.Context, t testing.TB, e *deploy.Env, name string) *dockerWorker {
 	t.Helper()
 	w := &dockerWorker{m: relMachine(t, e, name), dir: "/var/lib/worker-docker"}
 	p, err := w.m.Command(ctx, "dockerd", remote.DockerdArgs(w.dir, name)...).Start()
@@ -269,7 +270,7 @@ type haproxyProxy struct {
 	stats string // host path of the stats socket (under the host's /tmp, which machines share)
 }
 
-func relHaproxy(t testing.TB, e *Env, name string) *haproxyProxy {
+func relHaproxy(t testing.TB, e *deploy.Env, name string) *haproxyProxy {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "haproxy-stats-")
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // swiftBigLayer is past the driver's 20 MiB chunk: a two-segment SLO.
@@ -41,7 +43,7 @@ func swiftImage(t testing.TB, layerSize int64, layers int64) (v1.Image, string) 
 
 func TestSwiftStorage(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	sw := newSwift(t, e)
 	config := sw.Config()
@@ -49,7 +51,7 @@ func TestSwiftStorage(t *testing.T) {
 	netloc := deployOne(t, e, config)
 	ready := "Ready at " + netloc + " (http)."
 	wantStatus(t, e, "active", ready)
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	ref := func(repoTag string) name.Reference {
 		r, err := c.Ref(netloc, repoTag)
 		if err != nil {

@@ -3,7 +3,7 @@
 // action (the air-gapped path: an OCI archive copied onto the unit), and
 // serves the registry on a local address until interrupted.
 //
-//	make demo                 # or: CHARM=./docker-registry.charm go run ./tests/demo
+//	make demo                 # or: CHARM=./docker-registry.charm go run ./tools/demo
 //	DEMO_SECONDS=60 make demo # stop by itself after a minute
 package main
 
@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/e2e"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 const unit = "docker-registry/0"
@@ -51,7 +51,7 @@ func run() error {
 
 	step("building the hook-tool stand-ins")
 	jujutool := filepath.Join(work, "jujutool")
-	if out, err := exec.Command("go", "build", "-o", jujutool, "./tests/sim/cmd/jujutool").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", jujutool, "./internal/testing/sim/cmd/jujutool").CombinedOutput(); err != nil {
 		return fmt.Errorf("cannot build jujutool: %v\n%s", err, out)
 	}
 	cloud, err := machine.New(machine.Options{StateDir: filepath.Join(work, "cloud")})
@@ -59,7 +59,7 @@ func run() error {
 		return err
 	}
 	defer cloud.Close()
-	env, err := e2e.Open(cloud, charm, jujutool, work)
+	env, err := deploy.Open(cloud, charm, jujutool, work)
 	if err != nil {
 		return err
 	}
@@ -78,14 +78,14 @@ func run() error {
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
 
-func showStatus(env *e2e.Env) {
+func showStatus(env *deploy.Env) {
 	st := env.Model.Unit(unit).Status()
 	fmt.Printf("    %s  %s: %s\n", unit, st.Name, st.Message)
 }
 
 // pushSample copies an OCI archive onto the unit (as `juju scp` would) and
 // imports it with the push action, as an air-gapped site does.
-func pushSample(ctx context.Context, env *e2e.Env) error {
+func pushSample(ctx context.Context, env *deploy.Env) error {
 	step("juju scp hello-oci.tar docker-registry/0:/root/  (a two-platform sample image)")
 	archive, err := sampleArchive()
 	if err != nil {
@@ -137,7 +137,7 @@ func splitDots(s string) []string {
 
 // serveLocally forwards a loopback port of this machine to the unit's
 // registry, which lives in its own network namespace.
-func serveLocally(ctx context.Context, env *e2e.Env) error {
+func serveLocally(ctx context.Context, env *deploy.Env) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:"+envOr("DEMO_PORT", "5000"))
 	if err != nil {
 		ln, err = net.Listen("tcp", "127.0.0.1:0")

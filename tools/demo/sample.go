@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/canonical/docker-registry-charm/tests/e2e"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 )
 
 // sampleArchive builds a small two-platform image index as an oci-archive
@@ -36,5 +36,5 @@ func sampleArchive() ([]byte, error) {
 			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
 		})
 	}
-	return e2e.OCIArchive(idx, "demo/hello:1.0")
+	return images.OCIArchive(idx, "demo/hello:1.0")
 }

@@ -1,7 +1,8 @@
-// Package e2e runs the packed charm under the Juju simulator on simulated
-// machines (their own mount and network namespaces, a systemd stand-in),
-// with the real registry service and real clients.
-package e2e
+// Package deploy puts the packed charm in a model of the Juju simulator
+// whose units run on simulated machines (their own mount and network
+// namespaces, a systemd stand-in), with the real registry service, and
+// gives clients that reach it. The end-to-end suites and the demo share it.
+package deploy
 
 import (
 	"context"
@@ -14,12 +15,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
-
-// unit0 is the first unit of the application under test.
-const unit0 = "docker-registry/0"
 
 // Env is one model with its cloud: each unit of the application under
 // test gets a machine when it is created.
@@ -46,12 +44,12 @@ func New(t testing.TB) *Env {
 	t.Helper()
 	cloud := machine.NewCloud(t)
 	dir := t.TempDir()
-	e, err := Open(cloud, PackedCharm(t), buildOnce(t, "jujutool", "./tests/sim/cmd/jujutool"), dir)
+	e, err := Open(cloud, PackedCharm(t), Build(t, "jujutool", "./internal/testing/sim/cmd/jujutool"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.T = t
-	t.Cleanup(e.closeTools)
+	t.Cleanup(e.Close)
 	// Before the tools and the cloud go: the model and the machines'
 	// journals are still there to scan.
 	t.Cleanup(func() { e.scanSecrets(t) })
@@ -82,10 +80,8 @@ func Open(cloud *machine.Cloud, charmPath, jujutool, dir string) (*Env, error) {
 	return e, nil
 }
 
-func (e *Env) closeTools() { e.server.Close() }
-
 // Close stops serving hook tools; the caller closes the cloud.
-func (e *Env) Close() { e.closeTools() }
+func (e *Env) Close() { e.server.Close() }
 
 // newUnitMachine gives a new unit its machine, with the charm unpacked as
 // the unit agent does, and returns the machine's address.
@@ -165,8 +161,8 @@ var (
 	buildDir   string
 )
 
-// buildOnce builds a Go command of this module once per test binary.
-func buildOnce(t testing.TB, name, pkg string) string {
+// Build builds a Go command of this module once per test binary.
+func Build(t testing.TB, name, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -174,7 +170,7 @@ func buildOnce(t testing.TB, name, pkg string) string {
 		return p
 	}
 	if buildDir == "" {
-		d, err := os.MkdirTemp("", "e2e-build-")
+		d, err := os.MkdirTemp("", "deploy-build-")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +194,7 @@ func PackedCharm(t testing.TB) string {
 	if p := os.Getenv("CHARM"); p != "" {
 		return p
 	}
-	bin := buildOnce(t, "dispatch", "./cmd/docker-registry")
+	bin := Build(t, "dispatch", "./cmd/docker-registry")
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := buildCache["charm"]; ok {
@@ -217,5 +213,5 @@ func PackedCharm(t testing.TB) string {
 // RepoRoot is the module's root directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }

@@ -1,4 +1,4 @@
-package e2e
+package deploy
 
 import (
 	"strings"
@@ -17,8 +17,9 @@ var secrets = struct {
 	byTest map[testing.TB][]string
 }{byTest: map[testing.TB][]string{}}
 
-// rememberSecret marks s as a value that must never show up.
-func rememberSecret(t testing.TB, s string) string {
+// RememberSecret marks s as a value that must never show up in t's model;
+// it returns s.
+func RememberSecret(t testing.TB, s string) string {
 	secrets.Lock()
 	defer secrets.Unlock()
 	secrets.byTest[t] = append(secrets.byTest[t], s)
@@ -70,7 +71,7 @@ func (e *Env) scanSecrets(t testing.TB) {
 }
 
 // charmServiceUnit is the registry's systemd unit.
-const charmServiceUnit = regServiceUnit
+const charmServiceUnit = "docker-registry.service"
 
 func stringify(m map[string]any) string {
 	var b strings.Builder

@@ -1,4 +1,6 @@
-package e2e
+// Package images builds the container images tests push and pull, and
+// measures and reads them as a registry client does.
+package images
 
 import (
 	"archive/tar"

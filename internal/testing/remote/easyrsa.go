@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // EasyRSA is a certificate authority that answers tls-certificates

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // TLSv4Provider is a tls-certificates provider speaking the CSR format of

@@ -8,7 +8,7 @@ import (
 )
 
 // JujutoolPackage is the import path of the hook tool forwarder.
-const JujutoolPackage = "github.com/canonical/docker-registry-charm/tests/sim/cmd/jujutool"
+const JujutoolPackage = "github.com/canonical/docker-registry-charm/internal/testing/sim/cmd/jujutool"
 
 // BuildJujutool builds the forwarder as a static binary into dir and
 // returns its path. It runs `go build`, so call it from a test inside this

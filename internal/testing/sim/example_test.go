@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // A charm written as a function runs in-process; the test reads the model

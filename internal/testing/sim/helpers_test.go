@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // hook is what an in-process test charm sees: its environment and a way

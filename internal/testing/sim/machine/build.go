@@ -113,7 +113,7 @@ func sourceHash(src string) (string, error) {
 	io.WriteString(h, runtime.Version()+os.Getenv(RaceEnv))
 	files, _ := filepath.Glob(filepath.Join(src, "*.go"))
 	more, _ := filepath.Glob(filepath.Join(src, "cmd", "simmachine", "*.go"))
-	mod, _ := filepath.Glob(filepath.Join(src, "..", "..", "..", "go.sum"))
+	mod, _ := filepath.Glob(filepath.Join(src, "..", "..", "..", "..", "go.sum"))
 	for _, f := range append(append(files, more...), mod...) {
 		if strings.HasSuffix(f, "_test.go") {
 			continue

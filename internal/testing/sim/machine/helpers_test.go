@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // newCloud creates a cloud and, after it is closed, checks that it left

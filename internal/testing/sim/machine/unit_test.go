@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 func TestParseUnit(t *testing.T) {

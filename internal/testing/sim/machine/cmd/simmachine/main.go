@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 func main() {
