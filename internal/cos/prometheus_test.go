@@ -24,6 +24,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	remoteside "github.com/canonical/docker-registry-charm/internal/testing/remote"
 )
 
@@ -255,14 +256,8 @@ func pushAndPull(t *testing.T, host string) {
 		if err != nil {
 			t.Fatalf("pull: %v", err)
 		}
-		layers, _ := got.Layers()
-		for _, l := range layers {
-			rc, err := l.Compressed()
-			if err != nil {
-				t.Fatalf("pull layer: %v", err)
-			}
-			io.Copy(io.Discard, rc)
-			rc.Close()
+		if err := images.ReadLayers(got); err != nil {
+			t.Fatalf("pull: %v", err)
 		}
 	}
 }

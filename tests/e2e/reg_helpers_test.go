@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	remotecharm "github.com/canonical/docker-registry-charm/internal/testing/remote"
 	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
@@ -199,20 +200,8 @@ func (u *regUnit) PullByDigest(c deploy.Client, port int, im regImage) error {
 	if err != nil {
 		return err
 	}
-	layers, err := img.Layers()
-	if err != nil {
+	if err := images.ReadLayers(img); err != nil {
 		return err
-	}
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			return err
-		}
-		_, err = drain(rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
 	}
 	if d, _ := img.Digest(); d != im.Digest {
 		return fmt.Errorf("pulled %s, want %s", d, im.Digest)

@@ -16,11 +16,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	"github.com/canonical/docker-registry-charm/internal/testing/remote"
 	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
@@ -137,17 +136,7 @@ func relWaitHTTP(ctx context.Context, e *deploy.Env, addr string, code int) erro
 // relTestImage is a small runnable-looking linux/amd64 image.
 func relTestImage(t testing.TB) (v1.Image, string) {
 	t.Helper()
-	img, err := random.Image(2048, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	img, err = mutate.ConfigFile(img, cf)
+	img, err := images.Random(2048, 2, images.Linux[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,36 +147,13 @@ func relTestImage(t testing.TB) (v1.Image, string) {
 	return img, d.String()
 }
 
-// relHTTPSOnly refuses plain-http requests. go-containerregistry falls back
-// to http for registries on RFC 1918 addresses (the cloud's segment)
-// when https fails, which would turn a TLS failure into a silent
-// plain-text success.
-type relHTTPSOnly struct{ rt http.RoundTripper }
-
-func (h relHTTPSOnly) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme != "https" {
-		return nil, fmt.Errorf("refusing plain %s to %s: this client must use TLS", r.URL.Scheme, r.URL.Host)
-	}
-	return h.rt.RoundTrip(r)
-}
-
-// relOptions are c's go-containerregistry options, https only when c has a
-// CA.
-func relOptions(c deploy.Client) []ggcrremote.Option {
-	opts := c.Options()
-	if c.CAPEM != nil {
-		opts = append(opts, ggcrremote.WithTransport(relHTTPSOnly{c.Transport()}))
-	}
-	return opts
-}
-
 // relPush writes img to netloc/repo with c.
 func relPush(c deploy.Client, netloc, repo string, img v1.Image) error {
 	ref, err := c.Ref(netloc, repo)
 	if err != nil {
 		return err
 	}
-	return ggcrremote.Write(ref, img, relOptions(c)...)
+	return ggcrremote.Write(ref, img, c.Options()...)
 }
 
 // relPullDigest reads netloc/repo's manifest digest with c.
@@ -196,7 +162,7 @@ func relPullDigest(c deploy.Client, netloc, repo string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img, err := ggcrremote.Image(ref, relOptions(c)...)
+	img, err := ggcrremote.Image(ref, c.Options()...)
 	if err != nil {
 		return "", err
 	}

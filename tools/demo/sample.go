@@ -13,9 +13,9 @@ import (
 // (a tar of an OCI layout), the format `skopeo copy ... oci-archive:` and
 // `crane pull --format=oci` produce.
 func sampleArchive() ([]byte, error) {
-	idx := v1.ImageIndex(empty.Index)
-	for _, arch := range []string{"amd64", "arm64"} {
-		layer, err := crane.Layer(map[string][]byte{"hello.txt": []byte("hello from the docker-registry charm (" + arch + ")\n")})
+	var imgs []v1.Image
+	for _, p := range images.Linux {
+		layer, err := crane.Layer(map[string][]byte{"hello.txt": []byte("hello from the docker-registry charm (" + p.Architecture + ")\n")})
 		if err != nil {
 			return nil, err
 		}
@@ -23,18 +23,14 @@ func sampleArchive() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		cf, err := img.ConfigFile()
-		if err != nil {
+		if img, err = images.WithPlatform(img, p); err != nil {
 			return nil, err
 		}
-		cf.OS, cf.Architecture = "linux", arch
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			return nil, err
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
-		})
+		imgs = append(imgs, img)
+	}
+	idx, err := images.Index(imgs...)
+	if err != nil {
+		return nil, err
 	}
 	return images.OCIArchive(idx, "demo/hello:1.0")
 }
