@@ -23,6 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go/aws/credentials"
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/s3"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
@@ -224,4 +227,20 @@ func (s *s3Service) Blobs() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// wantCollected checks what clients see after garbage-collect took
+// <prefix>/victim:1 and kept <prefix>/keep:1: the kept image pulls
+// intact, the victim is no longer served, and the registry takes writes
+// again, uploading what the collection deleted.
+func wantCollected(t *testing.T, ref func(string) name.Reference, c deploy.Client, prefix string, victim v1.Image) {
+	t.Helper()
+	pullIntact(t, ref(prefix+"/keep:1"), c.Options()...)
+	if _, err := remote.Head(ref(prefix+"/victim:1"), c.Options()...); err == nil {
+		t.Errorf("%s/victim:1 still served after rmi and garbage-collect", prefix)
+	}
+	if err := remote.Write(ref(prefix+"/victim:2"), victim, c.Options()...); err != nil {
+		t.Fatalf("push after garbage-collect: %v", err)
+	}
+	pullIntact(t, ref(prefix+"/victim:2"), c.Options()...)
 }
