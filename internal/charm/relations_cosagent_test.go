@@ -12,7 +12,7 @@ import (
 )
 
 // TestCOSAgentScrapesLoopbackMetrics relates a collector
-// (opentelemetry-collector, modelled in tests/remote/coscollector.go) and
+// (opentelemetry-collector, modelled in internal/testing/remote/coscollector.go) and
 // follows prometheus-metrics and debug-port: /metrics is on while the
 // relation exists, on 127.0.0.1 only unless prometheus-metrics opens it.
 func TestCOSAgentScrapesLoopbackMetrics(t *testing.T) {

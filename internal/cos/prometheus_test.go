@@ -31,7 +31,7 @@ import (
 // TestPrometheusAlertsWhenTheRegistryStops is the path end to end: the
 // scrape job and rules this unit publishes on cos-agent, rendered into a
 // prometheus.yml the way the collector turns them into scrape configs
-// (tests/remote/coscollector.go), given to a real Prometheus (Debian's
+// (internal/testing/remote/coscollector.go), given to a real Prometheus (Debian's
 // prometheus) that scrapes the registry and evaluates the rules.
 // DockerRegistryDown fires once the registry stops and clears when it
 // is back.

@@ -20,7 +20,7 @@ const containerdNeedsTLS = " containerd workers need TLS: relate cert-provider o
 // does from nothing but the docker-registry relation (the CRI plugin's
 // registry section of config.toml, tls_ca in the trust store, the
 // worker's own easyrsa certificate as client certificate; see
-// tests/remote/containerd.go), pulls through CRI as the kubelet does:
+// internal/testing/remote/containerd.go), pulls through CRI as the kubelet does:
 // over verified TLS with its client certificate, after a password change,
 // after easyrsa rotates every certificate, and through haproxy. When
 // cert-provider goes, the registry serves http, other clients still pull,

@@ -22,7 +22,7 @@ import (
 
 // The packed charm against a provider of the CSR format of
 // tls-certificates (tls_certificates_interface v4, modelled on
-// self-signed-certificates-operator in tests/remote/tlsv4provider.go):
+// self-signed-certificates-operator in internal/testing/remote/tlsv4provider.go):
 // https with the provider's certificate for the unit's own key, verified
 // by a client trusting the provider's CA; renewal; revocation (the last
 // good certificate keeps serving until the provider issues a new one, from

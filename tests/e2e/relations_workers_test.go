@@ -89,7 +89,7 @@ func relRun(ctx context.Context, m *machine.Machine, env []string, stdin []byte,
 }
 
 // containerdWorker is a Kubernetes worker's containerd as the containerd
-// charm runs it (see tests/remote/containerd.go): config.toml rendered
+// charm runs it (see internal/testing/remote/containerd.go): config.toml rendered
 // from the docker-registry relation, the daemon restarted on every
 // change, images pulled through CRI.
 type containerdWorker struct {

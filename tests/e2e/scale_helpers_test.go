@@ -2,7 +2,7 @@ package e2e
 
 // N units on one S3 bucket (SeaweedFS), optionally sharing a redis cache,
 // each on its own simulated machine, behind Debian's haproxy configured
-// from the leader's website stanza (tests/remote/haproxy.go renders it as
+// from the leader's website stanza (internal/testing/remote/haproxy.go renders it as
 // the haproxy charm does). Used by the scale-out faults suite and the
 // scaling benchmark, with a bounded pull load that records every
 // request's latency and outcome.
