@@ -15,7 +15,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/service"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // harness runs the charm in-process under the simulated Juju model: state

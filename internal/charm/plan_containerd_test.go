@@ -3,7 +3,7 @@ package charm
 import (
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 const containerdNeedsTLS = " containerd workers need TLS: relate cert-provider or set tls-cert-blob and tls-key-blob."

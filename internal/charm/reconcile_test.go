@@ -12,7 +12,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 var ctx = context.Background()

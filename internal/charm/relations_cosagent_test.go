@@ -7,12 +7,12 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // TestCOSAgentScrapesLoopbackMetrics relates a collector
-// (opentelemetry-collector, modelled in tests/remote/coscollector.go) and
+// (opentelemetry-collector, modelled in internal/testing/remote/coscollector.go) and
 // follows prometheus-metrics and debug-port: /metrics is on while the
 // relation exists, on 127.0.0.1 only unless prometheus-metrics opens it.
 func TestCOSAgentScrapesLoopbackMetrics(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // An answer whose key is not the certificate's, or whose certificate does

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // A value with a newline and a nagios directive after it, as an nrpe unit

@@ -10,8 +10,8 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"gopkg.in/yaml.v3"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // relateEasyRSA relates cert-provider to a simulated easyrsa that answers

@@ -17,12 +17,12 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/pki"
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // cert-provider with a provider of the CSR format (tls_certificates_interface
-// v4), modelled in tests/remote/tlsv4provider.go on the library and
+// v4), modelled in internal/testing/remote/tlsv4provider.go on the library and
 // self-signed-certificates-operator. State in, one event, state out.
 
 const v4KeyPath = "/var/lib/docker-registry-charm/tls-v4.key"

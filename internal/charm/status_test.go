@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // A service that does not stay up says why, in the status, without any

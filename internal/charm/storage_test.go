@@ -10,7 +10,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 
 	"github.com/canonical/docker-registry-charm/internal/registry"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // fakeStorage answers the charm's storage checks: refused while the

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 const (

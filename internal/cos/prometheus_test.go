@@ -24,13 +24,14 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
-	remoteside "github.com/canonical/docker-registry-charm/tests/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
+	remoteside "github.com/canonical/docker-registry-charm/internal/testing/remote"
 )
 
 // TestPrometheusAlertsWhenTheRegistryStops is the path end to end: the
 // scrape job and rules this unit publishes on cos-agent, rendered into a
 // prometheus.yml the way the collector turns them into scrape configs
-// (tests/remote/coscollector.go), given to a real Prometheus (Debian's
+// (internal/testing/remote/coscollector.go), given to a real Prometheus (Debian's
 // prometheus) that scrapes the registry and evaluates the rules.
 // DockerRegistryDown fires once the registry stops and clears when it
 // is back.
@@ -255,14 +256,8 @@ func pushAndPull(t *testing.T, host string) {
 		if err != nil {
 			t.Fatalf("pull: %v", err)
 		}
-		layers, _ := got.Layers()
-		for _, l := range layers {
-			rc, err := l.Compressed()
-			if err != nil {
-				t.Fatalf("pull layer: %v", err)
-			}
-			io.Copy(io.Discard, rc)
-			rc.Close()
+		if err := images.ReadLayers(got); err != nil {
+			t.Fatalf("pull: %v", err)
 		}
 	}
 }

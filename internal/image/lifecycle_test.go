@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,21 +11,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 )
 
-// blobBytes is what the registry stores for idx and nothing else: the
-// index, each child manifest, config and layer.
+// blobBytes is what the registry stores for idx and nothing else.
 func blobBytes(t *testing.T, idx v1.ImageIndex) int64 {
-	n, _ := idx.Size()
-	m, _ := idx.IndexManifest()
-	for _, d := range m.Manifests {
-		img, _ := idx.Image(d.Digest)
-		size, _ := img.Size()
-		im, _ := img.Manifest()
-		n += size + im.Config.Size
-		for _, l := range im.Layers {
-			n += l.Size
-		}
+	t.Helper()
+	n, err := images.Size(idx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -271,20 +265,8 @@ func pullErr(tg Target, ref name.Reference) error {
 		if err != nil {
 			return err
 		}
-		layers, err := img.Layers()
-		if err != nil {
+		if err := images.ReadLayers(img); err != nil {
 			return err
-		}
-		for _, l := range layers {
-			rc, err := l.Compressed()
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, rc)
-			rc.Close()
-			if err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -1,25 +1,17 @@
 package registry
 
 import (
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
+	"github.com/canonical/docker-registry-charm/internal/testing/load"
 )
 
 // loadOpts sizes the reload-under-load scenario.
@@ -59,19 +51,11 @@ type loadResult struct {
 	goroutines       [2]int // before the server started, after it retired all Apps
 }
 
-type latencies []time.Duration
+// latencies are the load runner's, with the name the benchmarks use.
+type latencies load.Latencies
 
-func (l latencies) pct(p float64) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	return l[min(len(l)-1, int(float64(len(l))*p))]
-}
-
-func (l latencies) String() string {
-	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(l),
-		l.pct(0.50).Round(10*time.Microsecond), l.pct(0.99).Round(10*time.Microsecond), l.pct(1).Round(10*time.Microsecond))
-}
+func (l latencies) pct(p float64) time.Duration { return load.Latencies(l).Pct(p) }
+func (l latencies) String() string              { return load.Latencies(l).String() }
 
 // creds is the credential the clients use; gen orders changes.
 type creds struct {
@@ -89,14 +73,10 @@ type loadScenario struct {
 	htp     string
 	cert    string
 	key     string
-	blobs   []v1.Hash
-	tag     string
+	round   []load.Request
 	cred    atomic.Pointer[creds]
 	acked   []atomic.Int64 // per client: the newest credential gen it completed a request with
-	phase   atomic.Int32   // 0 steady, 1 reloading, 2 stop
-	mu      sync.Mutex
-	res     loadResult
-	lat     [2][]time.Duration
+	reloads int
 	passwds map[string]string
 }
 
@@ -105,34 +85,36 @@ type loadScenario struct {
 // meanwhile applies ten reconfigurations and one certificate rotation.
 func runReloadUnderLoad(t testing.TB, opts loadOpts) loadResult {
 	s := &loadScenario{opts: opts, acked: make([]atomic.Int64, opts.clients)}
-	s.res.protos = map[string]int64{}
-	s.res.goroutines[0] = runtime.NumGoroutine()
+	var res loadResult
+	res.goroutines[0] = runtime.NumGoroutine()
 	s.setUp(t)
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(opts.maxTime)
-	for i := range opts.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.client(i, deadline)
-		}()
-	}
+	run := load.Start(load.Options{
+		Clients: opts.clients, MaxIter: opts.maxIter, MaxTime: opts.maxTime, HTTP1: opts.http1,
+		Transport:  func() *http.Transport { return clientTransport(s.ca) },
+		Round:      func(_, n int) []load.Request { return []load.Request{s.round[0], s.round[1+n%(len(s.round)-1)]} },
+		Credential: s.credential,
+	})
 	if opts.steady > 0 {
 		time.Sleep(opts.steady)
 	}
-	s.phase.Store(1)
+	run.Reconfiguring()
 	s.reconfigureAll(t)
 	time.Sleep(opts.interval) // the last configuration under load too
-	s.phase.Store(2)
-	wg.Wait()
+	rep := run.Stop()
 
 	s.r.stop()
-	s.res.goroutines[1] = settledGoroutines(s.res.goroutines[0])
-	for i := range s.lat {
-		slices.Sort(s.lat[i])
-	}
-	s.res.steady, s.res.reload = s.lat[0], s.lat[1]
-	return s.res
+	res.goroutines[1] = settledGoroutines(res.goroutines[0])
+	res.requests, res.failed, res.reloads = rep.Requests, rep.Failed, s.reloads
+	res.protos, res.errors = rep.Protos, rep.Errors
+	res.steady, res.reload = latencies(rep.Steady), latencies(rep.Reconfig)
+	return res
+}
+
+// credential is what client i sends next, and marks the credential's
+// generation acknowledged by i once the request is answered.
+func (s *loadScenario) credential(i int) (user, pass string, done func()) {
+	cr := s.cred.Load()
+	return cr.user, cr.pass, func() { s.acked[i].Store(cr.gen) }
 }
 
 func (s *loadScenario) setUp(t testing.TB) {
@@ -153,11 +135,12 @@ func (s *loadScenario) setUp(t testing.TB) {
 
 	ref, img := pushRandom(t, s.r.host, "load/image", 64<<10, 2,
 		remote.WithTransport(clientTransport(s.ca)), basic("alice", "alice-0"))
-	s.tag = ref.Identifier()
+	base := "https://" + s.r.host + "/v2/load/image/"
+	s.round = []load.Request{{URL: base + "manifests/" + ref.Identifier(), Accept: "application/vnd.docker.distribution.manifest.v2+json"}}
 	layers, _ := img.Layers()
 	for _, l := range layers {
 		d, _ := l.Digest()
-		s.blobs = append(s.blobs, d)
+		s.round = append(s.round, load.Request{URL: base + "blobs/" + d.String(), Digest: d.String()})
 	}
 }
 
@@ -191,7 +174,7 @@ func (s *loadScenario) reconfigureAll(t testing.TB) {
 		if err := s.r.reload(); err != nil {
 			t.Errorf("Reload: %v", err)
 		}
-		s.res.reloads++
+		s.reloads++
 	}
 }
 
@@ -211,7 +194,7 @@ func (s *loadScenario) changePassword(t testing.TB, user string) {
 func (s *loadScenario) waitAcked(t testing.TB, gen int64) {
 	deadline := time.Now().Add(30 * time.Second)
 	for i := range s.acked {
-		for s.acked[i].Load() < gen && s.phase.Load() != 2 {
+		for s.acked[i].Load() < gen {
 			if time.Now().After(deadline) {
 				t.Errorf("client %d never completed a request with the new credential", i)
 				return
@@ -221,72 +204,15 @@ func (s *loadScenario) waitAcked(t testing.TB, gen int64) {
 	}
 }
 
-// client pulls in a loop on one keep-alive connection until told to stop,
-// bounded by opts.maxIter and the deadline.
-func (s *loadScenario) client(i int, deadline time.Time) {
-	tr := clientTransport(s.ca)
-	if s.opts.http1 {
-		tr.ForceAttemptHTTP2 = false
-		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
-	}
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	defer c.CloseIdleConnections()
-	base := "https://" + s.r.host + "/v2/load/image/"
-	for n := 0; n < s.opts.maxIter && s.phase.Load() != 2 && time.Now().Before(deadline); n++ {
-		s.get(i, c, base+"manifests/"+s.tag, "")
-		d := s.blobs[n%len(s.blobs)]
-		s.get(i, c, base+"blobs/"+d.String(), d.Hex)
-	}
-}
-
-// get does one request and records its latency and outcome. A blob's body
-// must hash to its digest.
-func (s *loadScenario) get(i int, c *http.Client, url, wantHex string) {
-	cr := s.cred.Load()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.SetBasicAuth(cr.user, cr.pass)
-	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
-	phase := min(s.phase.Load(), 1)
-	start := time.Now()
-	resp, err := c.Do(req)
-	proto := "none"
-	if err == nil {
-		proto = resp.Proto
-	}
-	err = checkResponse(resp, err)(wantHex)
-	elapsed := time.Since(start)
-	s.acked[i].Store(cr.gen)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.res.requests++
-	s.res.protos[proto]++
-	s.lat[phase] = append(s.lat[phase], elapsed)
-	if err != nil {
-		s.res.failed++
-		if len(s.res.errors) < 10 {
-			s.res.errors = append(s.res.errors, fmt.Sprintf("%s as %s: %v", url[strings.LastIndex(url, "/")+1:], cr.user, err))
-		}
-	}
-}
-
+// checkResponse reads and checks the answer to a Do: a 200 whose body,
+// when wantHex is set, hashes to it.
 func checkResponse(resp *http.Response, err error) func(wantHex string) error {
 	return func(wantHex string) error {
-		if err != nil {
-			return err
+		digest := ""
+		if wantHex != "" {
+			digest = "sha256:" + wantHex
 		}
-		defer resp.Body.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, resp.Body); err != nil {
-			return fmt.Errorf("reading the body: %w", err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if wantHex != "" && hex.EncodeToString(h.Sum(nil)) != wantHex {
-			return fmt.Errorf("blob content does not match its digest")
-		}
-		return nil
+		return load.Check(resp, err, digest)
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 func TestEnvironmentFile(t *testing.T) {

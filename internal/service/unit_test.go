@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 func baseOptions() UnitOptions {

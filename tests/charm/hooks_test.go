@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // The hooks charmcraft puts in every charm as links to dispatch

@@ -21,6 +21,8 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // actionBound is what issue 10 asks of an action against a registry that
@@ -50,7 +52,7 @@ func registryActions(netloc string) []struct {
 // every registry action fails within the bound and says what it found.
 func TestActionsAgainstARegistryThatDoesNotAnswer(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	netloc := deployOne(t, e, map[string]any{"storage-delete": true})
 	m := e.Machine(unit0)
 	ctx := context.Background()
@@ -100,9 +102,9 @@ func TestActionsAgainstARegistryThatDoesNotAnswer(t *testing.T) {
 // 10,000 tags through the registry API, 32 at a time.
 func TestImagesWithTenThousandTags(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	netloc := deployOne(t, e, nil)
-	ours := Client{Env: e}
+	ours := deploy.Client{Env: e}
 	img, err := random.Image(1024, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +182,7 @@ func TestImagesWithTenThousandTags(t *testing.T) {
 	}
 }
 
-func statOnMachine(e *Env, path string) (string, error) {
+func statOnMachine(e *deploy.Env, path string) (string, error) {
 	out, err := e.Machine(unit0).Command(context.Background(), "stat", "-c", "%a", path).Output()
 	return strings.TrimSpace(string(out)), err
 }
@@ -191,10 +193,10 @@ func statOnMachine(e *Env, path string) (string, error) {
 // pushes again.
 func TestGarbageCollectKilledMidSweep(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	netloc := deployOne(t, e, nil)
 	m := e.Machine(unit0)
-	ours := Client{Env: e}
+	ours := deploy.Client{Env: e}
 	ctx := context.Background()
 	push := func(tag string) error {
 		img, err := random.Image(4096, 1)

@@ -17,13 +17,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // runAction runs an action like `juju run --wait` and fails the test if
 // the model refuses it (bad params); the action's own failure is the
 // caller's to check. Every result is checked for the secrets first.
-func runAction(t testing.TB, e *Env, unit, action string, params map[string]any, secrets ...string) sim.ActionResult {
+func runAction(t testing.TB, e *deploy.Env, unit, action string, params map[string]any, secrets ...string) sim.ActionResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -81,7 +82,7 @@ func flatResults(res sim.ActionResult) map[string]string {
 // operator (or anyone with juju show-task / debug-log) can read: the
 // action's message, results, stdout/stderr, action-log lines, and the
 // unit's juju-log. Failures name the place, never the secret.
-func assertNoSecret(t testing.TB, e *Env, res sim.ActionResult, secrets ...string) {
+func assertNoSecret(t testing.TB, e *deploy.Env, res sim.ActionResult, secrets ...string) {
 	t.Helper()
 	for i, s := range secrets {
 		if s == "" {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // forwardProxy is an HTTP forward proxy (absolute-URI requests and
@@ -16,10 +18,10 @@ type forwardProxy struct {
 
 	mu    sync.Mutex
 	hosts map[string]int
-	env   *Env
+	env   *deploy.Env
 }
 
-func newForwardProxy(t testing.TB, e *Env) *forwardProxy {
+func newForwardProxy(t testing.TB, e *deploy.Env) *forwardProxy {
 	t.Helper()
 	l, err := e.Cloud.Listen("tcp", e.Cloud.ClientAddr().String()+":0")
 	if err != nil {

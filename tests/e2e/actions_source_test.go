@@ -27,7 +27,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // Ports of the source machine: anonymous plain http, and https with
@@ -41,7 +42,7 @@ const (
 // sourceRegistry is the upstream registry on its own machine.
 type sourceRegistry struct {
 	t       testing.TB
-	e       *Env
+	e       *deploy.Env
 	m       *machine.Machine
 	crane   string
 	layers  map[string]string // arch → host path of a layer tar holding /hello
@@ -65,7 +66,7 @@ func toolPath(t testing.TB, tool string) string {
 		}
 		t.Fatalf("%s is not in TOOLS_DIR=%s: run make tools", tool, dir)
 	}
-	if p := filepath.Join(RepoRoot(), ".cache", "tools", tool); fileExists(p) {
+	if p := filepath.Join(deploy.RepoRoot(), ".cache", "tools", tool); fileExists(p) {
 		return p
 	}
 	p, err := exec.LookPath(tool)
@@ -86,7 +87,7 @@ func fileExists(p string) bool {
 // newSourceRegistry starts the upstream registry on a new machine named
 // "source". With private, a second listener serves the same storage over
 // https with basic auth (its CA in CAPEM, its password in Password).
-func newSourceRegistry(t testing.TB, e *Env, private bool) *sourceRegistry {
+func newSourceRegistry(t testing.TB, e *deploy.Env, private bool) *sourceRegistry {
 	t.Helper()
 	s := &sourceRegistry{t: t, e: e, crane: toolPath(t, "crane")}
 	bin := toolPath(t, "registry")
@@ -157,7 +158,7 @@ http:
 func (s *sourceRegistry) waitReady(p *machine.Process, conf string) {
 	s.t.Helper()
 	scheme, netloc := "http", s.Public
-	c := Client{Env: s.e}
+	c := deploy.Client{Env: s.e}
 	if strings.HasSuffix(conf, "private.yml") {
 		scheme, netloc, c.CAPEM = "https", s.Private, s.CAPEM
 	}
@@ -243,7 +244,7 @@ func (s *sourceRegistry) Digest(repoTag string) v1.Hash {
 // Get reads repo:tag's descriptor from the public side.
 func (s *sourceRegistry) Get(repoTag string) *remote.Descriptor {
 	s.t.Helper()
-	c := Client{Env: s.e}
+	c := deploy.Client{Env: s.e}
 	ref, err := c.Ref(s.Public, repoTag)
 	if err != nil {
 		s.t.Fatal(err)
@@ -258,7 +259,7 @@ func (s *sourceRegistry) Get(repoTag string) *remote.Descriptor {
 // privateOptions reach the private side from the test process.
 func (s *sourceRegistry) privateRef(repoTag string, withAuth bool) (name.Reference, []remote.Option) {
 	s.t.Helper()
-	c := Client{Env: s.e, CAPEM: s.CAPEM}
+	c := deploy.Client{Env: s.e, CAPEM: s.CAPEM}
 	ref, err := c.Ref(s.Private, repoTag)
 	if err != nil {
 		s.t.Fatal(err)
@@ -365,7 +366,7 @@ func randomBytes(t testing.TB, n int) []byte {
 }
 
 func randomSecret(t testing.TB) string {
-	return rememberSecret(t, fmt.Sprintf("pw-%x", randomBytes(t, 12)))
+	return deploy.RememberSecret(t, fmt.Sprintf("pw-%x", randomBytes(t, 12)))
 }
 
 // trustCA adds caPEM to a machine's system trust store, as an operator

@@ -25,13 +25,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	remotecharm "github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
+	remotecharm "github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // deployOne deploys one unit with config set first (as `juju deploy
 // --config`) and returns its netloc.
-func deployOne(t *testing.T, e *Env, config map[string]any) string {
+func deployOne(t *testing.T, e *deploy.Env, config map[string]any) string {
 	t.Helper()
 	ctx := context.Background()
 	if config != nil {
@@ -47,7 +49,7 @@ func deployOne(t *testing.T, e *Env, config map[string]any) string {
 	return e.Machine(unit0).Addr().String() + ":5000"
 }
 
-func wantStatus(t *testing.T, e *Env, name, message string) {
+func wantStatus(t *testing.T, e *deploy.Env, name, message string) {
 	t.Helper()
 	if st := e.Model.Unit(unit0).Status(); st.Name != name || !strings.HasPrefix(st.Message, message) {
 		t.Fatalf("status = %s %q, want %s %q", st.Name, st.Message, name, message)
@@ -59,7 +61,7 @@ func wantStatus(t *testing.T, e *Env, name, message string) {
 // started again.
 func TestActionsPushImagesRmiGC(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	// No basic auth here: every authenticated request costs the registry a
 	// bcrypt check, and this test makes hundreds. The charm's client with
 	// credentials, CA and client certificate is TestActionsPushTLSClientCert.
@@ -67,7 +69,7 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 	wantStatus(t, e, "active", "Ready at "+netloc+" (http).")
 	src := newSourceRegistry(t, e, true)
 	hello := src.buildMultiArch("hello:multi", nil)
-	ours := Client{Env: e}
+	ours := deploy.Client{Env: e}
 	ref := func(repoTag string) name.Reference {
 		r, err := ours.Ref(netloc, repoTag)
 		if err != nil {
@@ -210,7 +212,7 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 		}
 
 		// A docker-archive (`docker save`) of the amd64 image.
-		amd64, err := remote.Image(mustParse(t, src.Public+"/hello:multi"), append(Client{Env: e}.Options(), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))...)
+		amd64, err := remote.Image(mustParse(t, src.Public+"/hello:multi"), append(deploy.Client{Env: e}.Options(), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -510,7 +512,7 @@ func TestActionsPushImagesRmiGC(t *testing.T) {
 // ociArchive writes idx as an oci-archive whose index names it refName.
 func ociArchive(t *testing.T, idx v1.ImageIndex, refName string) []byte {
 	t.Helper()
-	b, err := OCIArchive(idx, refName)
+	b, err := images.OCIArchive(idx, refName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -532,7 +534,7 @@ func mustParse(t *testing.T, ref string) name.Reference {
 // certificate from the cert-provider relation.
 func TestActionsPushTLSClientCert(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	adminPW := randomSecret(t)
 	netloc := deployOne(t, e, map[string]any{"auth-basic-password": adminPW})
@@ -553,7 +555,7 @@ func TestActionsPushTLSClientCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: "admin", Password: adminPW, ClientCert: &pair}
+	worker := deploy.Client{Env: e, CAPEM: []byte(ca.CAPEM), User: "admin", Password: adminPW, ClientCert: &pair}
 	ref, err := worker.Ref(netloc, "hello:multi")
 	if err != nil {
 		t.Fatal(err)
@@ -624,7 +626,7 @@ func pemBody(p string) string {
 // puts no secret anywhere, and leaves the unit as it was.
 func TestActionsBeforeReady(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	adminPW, sourcePW := randomSecret(t), randomSecret(t)
 	deployOne(t, e, map[string]any{"auth-basic-password": adminPW, "storage-cache": "sometimes"})
 	before := e.Model.Unit(unit0).Status()

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // BenchmarkHooks measures, on a deployed unit under the simulator (the
@@ -34,7 +35,7 @@ import (
 // fix need it to serve at all, and the comparison with them runs on the
 // same harness.
 func BenchmarkHooks(b *testing.B) {
-	e := New(b)
+	e := deploy.New(b)
 	if os.Getenv("BENCH_ETC_DOCKER") != "" {
 		e.PrepareMachine = func(m *machine.Machine) error {
 			_, err := m.Command(context.Background(), "install", "-d", "-m", "0755", "/etc/docker").Output()
@@ -81,7 +82,7 @@ var levels = []string{"debug", "info"}
 // hooks in bursts as often as alone; both are worth a look.
 var settle = time.Duration(envInt("BENCH_SETTLE_MS", 0)) * time.Millisecond
 
-func measureRounds(b *testing.B, e *Env, rounds int) hookRounds {
+func measureRounds(b *testing.B, e *deploy.Env, rounds int) hookRounds {
 	b.Helper()
 	ctx := context.Background()
 	hooks := []struct {
@@ -141,7 +142,7 @@ func (r hookRounds) report(b *testing.B, prefix string) {
 	}
 }
 
-func wantActive(b *testing.B, e *Env, scheme string) {
+func wantActive(b *testing.B, e *deploy.Env, scheme string) {
 	b.Helper()
 	st := e.Model.Unit(unit0).Status()
 	if st.Name != "active" || !strings.Contains(st.Message, scheme) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // The OCI distribution-spec conformance suite, v3-compatible profile (the
@@ -102,7 +104,7 @@ func conformanceBinary(t *testing.T) string {
 	if d := os.Getenv("TOOLS_DIR"); d != "" {
 		candidates = append(candidates, filepath.Join(d, "conformance"))
 	}
-	candidates = append(candidates, filepath.Join(RepoRoot(), ".cache", "tools", "conformance"))
+	candidates = append(candidates, filepath.Join(deploy.RepoRoot(), ".cache", "tools", "conformance"))
 	for _, c := range candidates {
 		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			abs, _ := filepath.Abs(c)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // Hooks killed at any point converge: config-changed hooks that rotate
@@ -86,7 +88,7 @@ func TestKilledHooksConverge(t *testing.T) {
 func TestKilledRegistryIsBackWithinFiveSeconds(t *testing.T) {
 	u := regDeploy(t, nil)
 	u.WantReady(5000, "http")
-	c := Client{Env: u.E}
+	c := deploy.Client{Env: u.E}
 	im := u.Push(c, 5000, "demo/sigkill:v1")
 	for round := range 3 {
 		pid := u.MainPID()
@@ -126,7 +128,7 @@ func TestFullDataFilesystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.WantStatus("active", "Ready at", "% of 192 MiB used.")
-	c := Client{Env: u.E}
+	c := deploy.Client{Env: u.E}
 	var pushed []regImage
 	var pushErr error
 	warned := -1
@@ -163,7 +165,7 @@ func TestFullDataFilesystem(t *testing.T) {
 }
 
 // pushSized pushes a random one-layer image of about size bytes.
-func pushSized(c Client, netloc, repoTag string, size int64) (regImage, error) {
+func pushSized(c deploy.Client, netloc, repoTag string, size int64) (regImage, error) {
 	img, err := random.Image(size, 1)
 	if err != nil {
 		return regImage{}, err

@@ -17,7 +17,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 const redisPort = 6379
@@ -32,7 +33,7 @@ type redisService struct {
 
 // newRedis starts redis-server on a new machine "redis" and stops it
 // when the test ends.
-func newRedis(t testing.TB, e *Env) *redisService {
+func newRedis(t testing.TB, e *deploy.Env) *redisService {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")

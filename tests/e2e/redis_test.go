@@ -16,11 +16,13 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 func TestRedisSharedCache(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	const unit1 = "docker-registry/1"
 	s := newS3(t, e)
@@ -40,7 +42,7 @@ func TestRedisSharedCache(t *testing.T) {
 	addr1 := net.JoinHostPort(e.Machine(unit1).Addr().String(), "5000")
 	ready := "Ready at " + addr0 + " (http)."
 	wantStatus(t, e, "active", ready)
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	layer0 := func(img v1.Image) string {
 		ls, _ := img.Layers()
 		d, _ := ls[0].Digest()

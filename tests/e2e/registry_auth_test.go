@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // Basic authentication from auth-basic-password: anonymous clients get
@@ -11,7 +13,7 @@ import (
 func TestBasicAuthFromConfig(t *testing.T) {
 	u := regDeploy(t, nil)
 	realm := `Basic realm="` + u.E.Model.App() + `"`
-	anon := Client{Env: u.E}
+	anon := deploy.Client{Env: u.E}
 	im := u.Push(anon, 5000, "demo/auth:v1")
 
 	pass := newPassword(t)
@@ -33,7 +35,7 @@ func TestBasicAuthFromConfig(t *testing.T) {
 	}
 	wantCode(t, u, "admin", pass, 200, "the configured credentials")
 	wantCode(t, u, "someone", pass, 401, "an unknown user")
-	admin := Client{Env: u.E, User: "admin", Password: pass}
+	admin := deploy.Client{Env: u.E, User: "admin", Password: pass}
 	if err := u.PullByDigest(admin, 5000, im); err != nil {
 		t.Fatalf("pull by digest with credentials: %v", err)
 	}
@@ -68,7 +70,7 @@ func TestBasicAuthFromConfig(t *testing.T) {
 // names the credentials in a failure, never their value.
 func wantCode(t *testing.T, u *regUnit, user, pass string, code int, what string) {
 	t.Helper()
-	resp, err := u.Get(Client{Env: u.E}, "http", 5000, "/v2/", user, pass)
+	resp, err := u.Get(deploy.Client{Env: u.E}, "http", 5000, "/v2/", user, pass)
 	if err != nil {
 		t.Fatalf("GET /v2/ with %s: %v", what, err)
 	}

@@ -8,8 +8,9 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // On a machine that looks like a fresh cloud image (no /etc/docker: the
@@ -130,7 +131,7 @@ func pathModes(u *regUnit, p string) string {
 // still ends active, its images on the volume (here a 256 MiB tmpfs, whose
 // size status reports).
 func TestDeployWithStorage(t *testing.T) {
-	e := New(t)
+	e := deploy.New(t)
 	e.PrepareMachine = func(m *machine.Machine) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -152,7 +153,7 @@ func TestDeployWithStorage(t *testing.T) {
 	u := &regUnit{T: t, E: e, Name: unit0, M: e.Machine(unit0)}
 	u.Addr = u.M.Addr().String()
 	u.WantStatus("active", "Ready at "+u.Netloc(5000)+" (http).", "of 256 MiB used.")
-	u.Push(Client{Env: e}, 5000, "demo/storage:v1")
+	u.Push(deploy.Client{Env: e}, 5000, "demo/storage:v1")
 	if src := strings.TrimSpace(u.Run("findmnt", "-n", "-o", "SOURCE", "--target", "/srv/registry/docker/registry/v2/repositories")); src != "registry-data" {
 		t.Errorf("the images are on %q, not on the storage volume", src)
 	}

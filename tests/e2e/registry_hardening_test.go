@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // The registry service as the machine shows it: a hardened unit, a
@@ -122,7 +124,7 @@ func TestHardenedService(t *testing.T) {
 	}
 
 	// Data lands in /srv/registry.
-	admin := Client{Env: u.E, User: "admin", Password: pass}
+	admin := deploy.Client{Env: u.E, User: "admin", Password: pass}
 	im := u.Push(admin, 5000, "demo/hardened:v1")
 	u.Run("test", "-d", "/srv/registry/docker/registry/v2/repositories/demo/hardened/_manifests")
 	hex := im.Digest.Hex

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"testing"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // An invalid option never breaks a serving registry: the unit goes blocked
@@ -11,7 +13,7 @@ import (
 // fixing the option brings the unit back to active.
 func TestInvalidOptionKeepsServing(t *testing.T) {
 	u := regDeploy(t, nil)
-	plain := Client{Env: u.E}
+	plain := deploy.Client{Env: u.E}
 	im := u.Push(plain, 5000, "demo/invalid:v1")
 	pid := u.MainPID()
 
@@ -61,7 +63,7 @@ func TestInvalidOptionKeepsServing(t *testing.T) {
 
 	u.Configure(good)
 	u.WantReady(5000, "https")
-	if err := u.PullByDigest(Client{Env: u.E, CAPEM: pki.CAPEM}, 5000, im); err != nil {
+	if err := u.PullByDigest(deploy.Client{Env: u.E, CAPEM: pki.CAPEM}, 5000, im); err != nil {
 		t.Fatalf("after fixing the certificate: pull by digest over https: %v", err)
 	}
 	if got := u.MainPID(); got != pid {

@@ -19,8 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 // reactiveDispatch stands in for the reactive charm's hooks: what our
@@ -59,7 +60,7 @@ storage:
 // options and actions) with reactiveDispatch as dispatch.
 func reactiveCharm(t testing.TB) string {
 	t.Helper()
-	src, err := zip.OpenReader(PackedCharm(t))
+	src, err := zip.OpenReader(deploy.PackedCharm(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +99,12 @@ func reactiveCharm(t testing.TB) string {
 func reactiveDeploy(t testing.TB) *regUnit {
 	t.Helper()
 	cloud := machine.NewCloud(t)
-	e, err := Open(cloud, reactiveCharm(t), buildOnce(t, "jujutool", "./tests/sim/cmd/jujutool"), t.TempDir())
+	e, err := deploy.Open(cloud, reactiveCharm(t), deploy.Build(t, "jujutool", "./internal/testing/sim/cmd/jujutool"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.T = t
-	t.Cleanup(e.closeTools)
+	t.Cleanup(e.Close)
 	if err := e.Model.Deploy(context.Background(), 1); err != nil {
 		t.Fatalf("deploy the reactive stand-in: %v", err)
 	}
@@ -117,7 +118,7 @@ func (u *regUnit) refresh() {
 	u.T.Helper()
 	mark := u.E.Model.HookMark()
 	start := time.Now()
-	if err := u.E.UpgradeCharm(context.Background(), PackedCharm(u.T)); err != nil {
+	if err := u.E.UpgradeCharm(context.Background(), deploy.PackedCharm(u.T)); err != nil {
 		u.T.Fatalf("refresh: %v\nservice log (tail):\n%s", err, u.LogTail(30))
 	}
 	u.T.Logf("refresh %v in %v", sim.HookNames(u.E.Model.Hooks(mark), u.Name), time.Since(start).Round(time.Millisecond))
@@ -130,7 +131,7 @@ func (u *regUnit) refresh() {
 func (u *regUnit) waitServing(port int) {
 	u.T.Helper()
 	waitFor(u.T, fmt.Sprintf("a registry on %s", u.Netloc(port)), 30*time.Second, func() bool {
-		resp, err := u.Get(Client{Env: u.E}, "http", port, "/v2/", "", "")
+		resp, err := u.Get(deploy.Client{Env: u.E}, "http", port, "/v2/", "", "")
 		return err == nil && resp.StatusCode == 200
 	})
 }
@@ -159,7 +160,7 @@ func (u *regUnit) logged(s string) int {
 // image's files, and pull everything else back.
 func (u *regUnit) useOldAndNewData(old, replaced regImage) {
 	u.T.Helper()
-	plain := Client{Env: u.E}
+	plain := deploy.Client{Env: u.E}
 	if err := u.PullByDigest(plain, 5000, old); err != nil {
 		u.T.Fatalf("pull the image the old registry stored: %v", err)
 	}
@@ -201,8 +202,8 @@ func TestRefreshFromReactiveTakesOverRootOwnedData(t *testing.T) {
 		t.Fatalf("cannot start the upstream registry as root: %v", err)
 	}
 	u.waitServing(5000)
-	legacy := u.Push(Client{Env: u.E}, 5000, "legacy/app:v1")
-	replaced := u.Push(Client{Env: u.E}, 5000, "legacy/app:moved")
+	legacy := u.Push(deploy.Client{Env: u.E}, 5000, "legacy/app:v1")
+	replaced := u.Push(deploy.Client{Env: u.E}, 5000, "legacy/app:moved")
 	if _, err := old.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -279,8 +280,8 @@ func TestRefreshFromReactiveRemovesItsContainer(t *testing.T) {
 	// Not the charm's: must survive.
 	docker("create", "--name", "bystander", "registry:2")
 	u.waitServing(5000)
-	legacy := u.Push(Client{Env: u.E}, 5000, "legacy/app:v1")
-	replaced := u.Push(Client{Env: u.E}, 5000, "legacy/app:moved")
+	legacy := u.Push(deploy.Client{Env: u.E}, 5000, "legacy/app:v1")
+	replaced := u.Push(deploy.Client{Env: u.E}, 5000, "legacy/app:moved")
 
 	u.refresh()
 	u.WantReady(5000, "http")

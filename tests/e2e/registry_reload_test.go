@@ -63,8 +63,8 @@ func BenchmarkCharmReloadUnderLoad(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				rep := runReloadUnderLoad(b, v.opts)
 				b.ReportMetric(float64(rep.Failed), "failed")
-				b.ReportMetric(float64(rep.Reconfig.pct(0.99).Microseconds())/1000, "p99-ms")
-				b.ReportMetric(float64(rep.Reconfig.pct(0.50).Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(rep.Reconfig.Pct(0.99).Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(rep.Reconfig.Pct(0.50).Microseconds())/1000, "p50-ms")
 				b.Logf("\n%s", rep.Markdown(v.title))
 				failed += rep.Failed
 				if i == 0 {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // Basic authentication from a Juju user secret, through the packed charm:
@@ -42,7 +44,7 @@ func TestBasicAuthFromSecret(t *testing.T) {
 	u.WantReady(5000, "http")
 	wantCode(t, u, "", "", 401, "no credentials")
 	wantCode(t, u, "admin", oldPass, 200, "the secret's password")
-	admin := Client{Env: u.E, User: "admin", Password: oldPass}
+	admin := deploy.Client{Env: u.E, User: "admin", Password: oldPass}
 	im := u.Push(admin, 5000, "demo/secret:v1")
 	if err := u.PullByDigest(admin, 5000, im); err != nil {
 		t.Fatalf("pull by digest with the secret's password: %v", err)
@@ -76,7 +78,7 @@ func TestBasicAuthFromSecret(t *testing.T) {
 	if got := u.MainPID(); got != pid {
 		t.Errorf("the registry restarted for a password rotation (MainPID %d -> %d)", pid, got)
 	}
-	rotated := Client{Env: u.E, User: "admin", Password: newPass}
+	rotated := deploy.Client{Env: u.E, User: "admin", Password: newPass}
 	if err := u.PullByDigest(rotated, 5000, im); err != nil {
 		t.Fatalf("pull by digest with the rotated password: %v", err)
 	}
@@ -135,7 +137,7 @@ func startAuthPollers(u *regUnit, oldPass, newPass string) *authPolls {
 }
 
 func pollAuth(u *regUnit, pl *authPoller, pass, alt string, stop <-chan struct{}) {
-	tr := Client{Env: u.E}.Transport()
+	tr := deploy.Client{Env: u.E}.Transport()
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	get := func(pw string) (int, error) {

@@ -9,10 +9,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 func TestDeployPushPullHTTP(t *testing.T) {
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	if err := e.Model.Deploy(ctx, 1); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, e.Machine(unit0).ServiceLog("docker-registry.service"))
@@ -22,7 +24,7 @@ func TestDeployPushPullHTTP(t *testing.T) {
 	if st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+addr+":5000 (http).") {
 		t.Fatalf("status = %s %q\nservice log:\n%s", st.Name, st.Message, e.Machine(unit0).ServiceLog("docker-registry.service"))
 	}
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	img, err := random.Image(1024, 3)
 	if err != nil {
 		t.Fatal(err)

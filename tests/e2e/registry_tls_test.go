@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // TLS from the tls-*-blob options: the registry serves https with the
@@ -16,21 +18,21 @@ func TestTLSFromBlobs(t *testing.T) {
 
 	u.Configure(pki.TLSConfig(t, u.Addr, "none"))
 	u.WantReady(5000, "https")
-	trusting := Client{Env: u.E, CAPEM: pki.CAPEM}
+	trusting := deploy.Client{Env: u.E, CAPEM: pki.CAPEM}
 	im := u.Push(trusting, 5000, "demo/tls:v1")
 	if err := u.PullByDigest(trusting, 5000, im); err != nil {
 		t.Fatalf("pull over https: %v", err)
 	}
 	wantTLS(t, u, trusting, true, "none: a client trusting the CA, without a certificate")
-	wantTLS(t, u, Client{Env: u.E, CAPEM: other.CAPEM}, false, "a client trusting another CA")
+	wantTLS(t, u, deploy.Client{Env: u.E, CAPEM: other.CAPEM}, false, "a client trusting another CA")
 
 	// The default: require a client certificate signed by the CA.
 	u.Configure(map[string]any{"tls-client-auth": nil})
 	u.WantReady(5000, "https")
 	wantTLS(t, u, trusting, false, "require: a client without a certificate")
-	withCert := Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &pki.ClientCert}
+	withCert := deploy.Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &pki.ClientCert}
 	wantTLS(t, u, withCert, true, "require: a client with a certificate from the CA")
-	wantTLS(t, u, Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &other.ClientCert}, false,
+	wantTLS(t, u, deploy.Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &other.ClientCert}, false,
 		"require: a client with a certificate from another CA")
 	if err := u.PullByDigest(withCert, 5000, im); err != nil {
 		t.Fatalf("require: pull with a client certificate: %v", err)
@@ -43,7 +45,7 @@ func TestTLSFromBlobs(t *testing.T) {
 	u.WantReady(5000, "https")
 	wantTLS(t, u, trusting, true, "verify-if-given: a client without a certificate")
 	wantTLS(t, u, withCert, true, "verify-if-given: a client with a certificate from the CA")
-	wantTLS(t, u, Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &other.ClientCert}, false,
+	wantTLS(t, u, deploy.Client{Env: u.E, CAPEM: pki.CAPEM, ClientCert: &other.ClientCert}, false,
 		"verify-if-given: a client with a certificate from another CA")
 	if err := u.PullByDigest(trusting, 5000, im); err != nil {
 		t.Fatalf("verify-if-given: pull without a client certificate: %v", err)
@@ -52,13 +54,13 @@ func TestTLSFromBlobs(t *testing.T) {
 	// Dropping the blobs serves plain http again, with the same data.
 	u.Configure(map[string]any{"tls-cert-blob": "", "tls-key-blob": "", "tls-ca-blob": "", "tls-client-auth": nil})
 	u.WantReady(5000, "http")
-	if err := u.PullByDigest(Client{Env: u.E}, 5000, im); err != nil {
+	if err := u.PullByDigest(deploy.Client{Env: u.E}, 5000, im); err != nil {
 		t.Fatalf("pull over http after TLS was turned off: %v", err)
 	}
 }
 
 // wantTLS checks whether GET /v2/ over https succeeds (200) for c.
-func wantTLS(t *testing.T, u *regUnit, c Client, ok bool, what string) {
+func wantTLS(t *testing.T, u *regUnit, c deploy.Client, ok bool, what string) {
 	t.Helper()
 	resp, err := u.Get(c, "https", 5000, "/v2/", "", "")
 	switch {

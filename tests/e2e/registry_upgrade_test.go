@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // upgrade-charm to a charm whose binary differs: the registry keeps its
@@ -22,7 +23,7 @@ import (
 // process that serves is the new binary, not the old one left running.
 func TestUpgradeCharmKeepsDataRunsNewBinary(t *testing.T) {
 	u := regDeploy(t, nil)
-	plain := Client{Env: u.E}
+	plain := deploy.Client{Env: u.E}
 	im := u.Push(plain, 5000, "demo/upgrade:v1")
 	oldPID := u.MainPID()
 	installed := "/opt/docker-registry/bin/docker-registry"
@@ -77,14 +78,14 @@ func buildUpgradeCharm(t *testing.T) string {
 	bin := filepath.Join(dir, "dispatch")
 	build := exec.Command("go", "build", "-trimpath",
 		"-ldflags=-s -w -X main.e2eUpgradeMarker=upgraded", "-o", bin, "./cmd/docker-registry")
-	build.Dir = RepoRoot()
+	build.Dir = deploy.RepoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("cannot build the second charm binary: %v\n%s", err, out)
 	}
 	out := filepath.Join(dir, "docker-registry.charm")
 	pack := exec.Command("go", "run", "./tools/mkcharm", "-src", ".", "-dispatch", bin, "-o", out)
-	pack.Dir = RepoRoot()
+	pack.Dir = deploy.RepoRoot()
 	if b, err := pack.CombinedOutput(); err != nil {
 		t.Fatalf("cannot pack the second charm: %v\n%s", err, b)
 	}

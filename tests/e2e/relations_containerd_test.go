@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // containerdNeedsTLS ends the ready message while containerd workers are
@@ -19,7 +20,7 @@ const containerdNeedsTLS = " containerd workers need TLS: relate cert-provider o
 // does from nothing but the docker-registry relation (the CRI plugin's
 // registry section of config.toml, tls_ca in the trust store, the
 // worker's own easyrsa certificate as client certificate; see
-// tests/remote/containerd.go), pulls through CRI as the kubelet does:
+// internal/testing/remote/containerd.go), pulls through CRI as the kubelet does:
 // over verified TLS with its client certificate, after a password change,
 // after easyrsa rotates every certificate, and through haproxy. When
 // cert-provider goes, the registry serves http, other clients still pull,
@@ -28,7 +29,7 @@ const containerdNeedsTLS = " containerd workers need TLS: relate cert-provider o
 func TestRelationsContainerdCRI(t *testing.T) {
 	t.Parallel()
 	crictl := relTool(t, "crictl")
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
 	if err := e.Model.Deploy(ctx, 1); err != nil {
@@ -62,7 +63,7 @@ func TestRelationsContainerdCRI(t *testing.T) {
 		t.Fatalf("workers are told netloc %q, tls %v, auth %v", view.Netloc, view.HasTLS, view.HasAuth)
 	}
 	img, digest := relTestImage(t)
-	admin := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: client}
+	admin := deploy.Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: client}
 	if err := relPush(admin, view.Netloc, "cdk/pause:3.9", img); err != nil {
 		t.Fatalf("push over https: %v\n%s", err, serviceLog())
 	}
@@ -211,7 +212,7 @@ func TestRelationsContainerdCRI(t *testing.T) {
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, stanza, px.log())
 	}
-	plain := Client{Env: e, User: view.User, Password: view.Password}
+	plain := deploy.Client{Env: e, User: view.User, Password: view.Password}
 	if got, err := relPullDigest(plain, proxied, "cdk/pause:3.9"); err != nil || got != digest {
 		t.Fatalf("an http client through haproxy: %v (digest %s)", err, got)
 	}
@@ -252,7 +253,7 @@ func relSessions(t testing.TB, px *haproxyProxy) int {
 func TestRelationsContainerdOperatorCA(t *testing.T) {
 	t.Parallel()
 	crictl := relTool(t, "crictl")
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
 	if err := e.Model.Deploy(ctx, 1); err != nil {
@@ -299,7 +300,7 @@ func TestRelationsContainerdOperatorCA(t *testing.T) {
 		t.Fatalf("registry does not serve the operator's certificate: %v\n%s", err, serviceLog())
 	}
 	img, digest := relTestImage(t)
-	admin := Client{Env: e, CAPEM: []byte(operator.CAPEM), User: view.User, Password: view.Password}
+	admin := deploy.Client{Env: e, CAPEM: []byte(operator.CAPEM), User: view.User, Password: view.Password}
 	if err := relPush(admin, direct, "app:1", img); err != nil {
 		t.Fatalf("push: %v\n%s", err, serviceLog())
 	}

@@ -11,8 +11,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // One deployment walks a registry through the relations a Charmed
@@ -23,7 +24,7 @@ import (
 // worker has its own walk (relations_containerd_test.go).
 func TestRelationsTLSWorkersProxy(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	serviceLog := func() string { return e.Machine(unit0).ServiceLog("docker-registry.service") }
 	if err := e.Model.Deploy(ctx, 1); err != nil {
@@ -89,7 +90,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	}
 
 	img, digest := relTestImage(t)
-	admin := Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: globalClient}
+	admin := deploy.Client{Env: e, CAPEM: []byte(ca.CAPEM), User: view.User, Password: view.Password, ClientCert: globalClient}
 	if err := relPush(admin, view.Netloc, "cdk/pause:3.6", img); err != nil {
 		t.Fatalf("push over https: %v\n%s", err, serviceLog())
 	}
@@ -217,7 +218,7 @@ func TestRelationsTLSWorkersProxy(t *testing.T) {
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
-	if got, err := relPullDigest(Client{Env: e, User: view.User, Password: view.Password}, proxied, "cdk/pause:3.6"); err != nil || got != digest {
+	if got, err := relPullDigest(deploy.Client{Env: e, User: view.User, Password: view.Password}, proxied, "cdk/pause:3.6"); err != nil || got != digest {
 		t.Fatalf("pull over http through haproxy: %v (digest %s)\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, got, cfg, px.log())
 	}
 }
@@ -244,7 +245,7 @@ func relHaproxyFiles(cfg, caPEM, clientPEM string) map[string]string {
 // publishes the stanza and keeps the http secret.
 func TestRelationsWebsiteLeadership(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	const unit1 = "docker-registry/1"
 	serviceLog := func(u string) string { return e.Machine(u).ServiceLog("docker-registry.service") }
@@ -303,7 +304,7 @@ func TestRelationsWebsiteLeadership(t *testing.T) {
 	if err := px.waitChecks(ctx, "docker-registry", "docker-registry-0", "docker-registry-1"); err != nil {
 		t.Fatalf("%v\nhaproxy.cfg:\n%s\nhaproxy:\n%s", err, cfg, px.log())
 	}
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	img, digest := relTestImage(t)
 	if err := relPush(c, proxied, "cdk/app:v1", img); err != nil {
 		t.Fatalf("push through haproxy: %v\n%s", err, px.log())
@@ -392,7 +393,7 @@ func relStanzaServers(t testing.TB, services string) [][4]string {
 
 // relWebsiteBags are the bags of units on the website relation, as haproxy
 // reads them.
-func relWebsiteBags(e *Env, rel int, units ...string) map[string]map[string]string {
+func relWebsiteBags(e *deploy.Env, rel int, units ...string) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, u := range units {
 		out[u] = e.Model.RelationData(rel, u)
@@ -402,7 +403,7 @@ func relWebsiteBags(e *Env, rel int, units ...string) map[string]map[string]stri
 
 // relRenderedSecret is http.secret of a unit's registry configuration
 // (compared, never printed).
-func relRenderedSecret(t testing.TB, e *Env, unit string) string {
+func relRenderedSecret(t testing.TB, e *deploy.Env, unit string) string {
 	t.Helper()
 	data, err := e.Machine(unit).ReadFile("/etc/docker/registry/config.yml")
 	if err != nil {

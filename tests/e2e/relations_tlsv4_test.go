@@ -15,13 +15,14 @@ import (
 
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // The packed charm against a provider of the CSR format of
 // tls-certificates (tls_certificates_interface v4, modelled on
-// self-signed-certificates-operator in tests/remote/tlsv4provider.go):
+// self-signed-certificates-operator in internal/testing/remote/tlsv4provider.go):
 // https with the provider's certificate for the unit's own key, verified
 // by a client trusting the provider's CA; renewal; revocation (the last
 // good certificate keeps serving until the provider issues a new one, from
@@ -64,7 +65,7 @@ func TestRelationsTLSv4Provider(t *testing.T) {
 	if err := relWaitServed(ctx, e, direct, p.CAPEM, client, issued); err != nil {
 		t.Fatalf("registry does not serve the provider's certificate: %v\n%s", err, u.LogTail(30))
 	}
-	c := Client{Env: e, CAPEM: []byte(p.CAPEM), ClientCert: client}
+	c := deploy.Client{Env: e, CAPEM: []byte(p.CAPEM), ClientCert: client}
 	im := u.Push(c, 5000, "v4/app:1")
 	if err := u.PullByDigest(c, 5000, im); err != nil {
 		t.Fatalf("pull over verified TLS: %v", err)
@@ -104,7 +105,7 @@ func TestRelationsTLSv4Provider(t *testing.T) {
 	if err := relWaitServed(ctx, e, direct, p.CAPEM, client, reissued); err != nil {
 		t.Fatalf("the certificate from the new CA is not served: %v\n%s", err, u.LogTail(30))
 	}
-	c = Client{Env: e, CAPEM: []byte(p.CAPEM), ClientCert: client}
+	c = deploy.Client{Env: e, CAPEM: []byte(p.CAPEM), ClientCert: client}
 	if err := u.PullByDigest(c, 5000, im); err != nil {
 		t.Fatalf("pull trusting the new CA: %v", err)
 	}
@@ -125,13 +126,13 @@ func TestRelationsTLSv4Provider(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.WantReady(5000, "http")
-	if err := u.PullByDigest(Client{Env: e}, 5000, im); err != nil {
+	if err := u.PullByDigest(deploy.Client{Env: e}, 5000, im); err != nil {
 		t.Fatalf("pull over http after the relation was removed: %v", err)
 	}
 }
 
 // v4CSR is the one CSR our unit publishes on rel.
-func v4CSR(t *testing.T, e *Env, rel int) string {
+func v4CSR(t *testing.T, e *deploy.Env, rel int) string {
 	t.Helper()
 	var list []struct {
 		CSR string `json:"certificate_signing_request"`
@@ -169,7 +170,7 @@ func v4Client(t *testing.T, p *remote.TLSv4Provider) *tls.Certificate {
 // asked for client authentication, which the provider copies.
 func TestActionsPushTLSv4UnitCertificate(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	adminPW := randomSecret(t)
 	netloc := deployOne(t, e, map[string]any{"auth-basic-password": adminPW})
@@ -184,7 +185,7 @@ func TestActionsPushTLSv4UnitCertificate(t *testing.T) {
 	if st := e.Model.Unit(unit0).Status(); st.Name != "active" || !strings.HasPrefix(st.Message, "Ready at "+netloc+" (https).") {
 		t.Fatalf("status = %s %q", st.Name, st.Message)
 	}
-	worker := Client{Env: e, CAPEM: []byte(p.CAPEM), User: "admin", Password: adminPW, ClientCert: v4Client(t, p)}
+	worker := deploy.Client{Env: e, CAPEM: []byte(p.CAPEM), User: "admin", Password: adminPW, ClientCert: v4Client(t, p)}
 	ref, err := worker.Ref(netloc, "hello:multi")
 	if err != nil {
 		t.Fatal(err)

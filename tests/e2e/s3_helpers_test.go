@@ -23,8 +23,12 @@ import (
 	"github.com/aws/aws-sdk-go/aws/credentials"
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/s3"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/canonical/docker-registry-charm/tests/sim/machine"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim/machine"
 )
 
 const (
@@ -52,11 +56,11 @@ type s3Service struct {
 // newS3 starts weed mini on a new machine "s3" with a fresh data dir, an
 // identity with generated keys and a bucket, waits until the bucket
 // answers an authenticated listing, and stops it when the test ends.
-func newS3(t testing.TB, e *Env) *s3Service {
+func newS3(t testing.TB, e *deploy.Env) *s3Service {
 	t.Helper()
 	tools := os.Getenv("TOOLS_DIR")
 	if tools == "" {
-		tools = filepath.Join(RepoRoot(), ".cache", "tools")
+		tools = filepath.Join(deploy.RepoRoot(), ".cache", "tools")
 	}
 	if reason := os.Getenv("S3_SUITE_SKIP"); reason != "" && !fileExists(filepath.Join(tools, "weed")) {
 		// .ci/run had no time left to build SeaweedFS (~10 min from cold).
@@ -140,7 +144,7 @@ func (s *s3Service) Stop() {
 func (s *s3Service) Restart(t testing.TB) { s.start(t) }
 
 // newS3Client is the test's own S3 client, dialling through the cloud.
-func newS3Client(t testing.TB, e *Env, s *s3Service) *s3.S3 {
+func newS3Client(t testing.TB, e *deploy.Env, s *s3Service) *s3.S3 {
 	t.Helper()
 	sess, err := session.NewSession(&aws.Config{
 		Endpoint:         aws.String(s.Endpoint),
@@ -223,4 +227,20 @@ func (s *s3Service) Blobs() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// wantCollected checks what clients see after garbage-collect took
+// <prefix>/victim:1 and kept <prefix>/keep:1: the kept image pulls
+// intact, the victim is no longer served, and the registry takes writes
+// again, uploading what the collection deleted.
+func wantCollected(t *testing.T, ref func(string) name.Reference, c deploy.Client, prefix string, victim v1.Image) {
+	t.Helper()
+	pullIntact(t, ref(prefix+"/keep:1"), c.Options()...)
+	if _, err := remote.Head(ref(prefix+"/victim:1"), c.Options()...); err == nil {
+		t.Errorf("%s/victim:1 still served after rmi and garbage-collect", prefix)
+	}
+	if err := remote.Write(ref(prefix+"/victim:2"), victim, c.Options()...); err != nil {
+		t.Fatalf("push after garbage-collect: %v", err)
+	}
+	pullIntact(t, ref(prefix+"/victim:2"), c.Options()...)
 }

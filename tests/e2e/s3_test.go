@@ -27,8 +27,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	remotecharm "github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	remotecharm "github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 // TestS3Storage is one unit on S3: push and pull back, the blobs in the
@@ -36,13 +37,13 @@ import (
 // then for real) on the bucket.
 func TestS3Storage(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	s := newS3(t, e)
 	config := s.Config()
 	config["storage-delete"] = true
 	netloc := deployOne(t, e, config)
 	wantStatus(t, e, "active", "Ready at "+netloc+" (http).")
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	ref := func(repoTag string) name.Reference {
 		r, err := c.Ref(netloc, repoTag)
 		if err != nil {
@@ -121,15 +122,7 @@ func TestS3Storage(t *testing.T) {
 				t.Errorf("the kept image's blob %s went from the bucket", d)
 			}
 		}
-		pullIntact(t, ref("s3/keep:1"), c.Options()...)
-		if _, err := remote.Head(ref("s3/victim:1"), c.Options()...); err == nil {
-			t.Error("s3/victim:1 still served after rmi and garbage-collect")
-		}
-		// The registry serves writes again, and uploads what GC took.
-		if err := remote.Write(ref("s3/victim:2"), victim, c.Options()...); err != nil {
-			t.Fatalf("push after garbage-collect: %v", err)
-		}
-		pullIntact(t, ref("s3/victim:2"), c.Options()...)
+		wantCollected(t, ref, c, "s3", victim)
 	})
 	assertNoSecretLeaked(t, e, unit0, s)
 }
@@ -141,7 +134,7 @@ func TestS3Storage(t *testing.T) {
 // took in the other serves.
 func TestS3ActiveActive(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	const unit1 = "docker-registry/1"
 	s := newS3(t, e)
@@ -155,7 +148,7 @@ func TestS3ActiveActive(t *testing.T) {
 	}
 	addr0 := net.JoinHostPort(e.Machine(unit0).Addr().String(), "5000")
 	addr1 := net.JoinHostPort(e.Machine(unit1).Addr().String(), "5000")
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 
 	t.Run("an upload crosses units", func(t *testing.T) {
 		blob := randomBytes(t, crossBlobSize)
@@ -352,9 +345,9 @@ func sameKeys(a, b map[string]int64) bool {
 
 // s3HTTP is a plain-http client into the cloud that does not follow
 // redirects (a registry answers uploads with Location).
-func s3HTTP(e *Env) *http.Client {
+func s3HTTP(e *deploy.Env) *http.Client {
 	return &http.Client{
-		Transport:     Client{Env: e}.Transport(),
+		Transport:     deploy.Client{Env: e}.Transport(),
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -364,7 +357,7 @@ func s3HTTP(e *Env) *http.Client {
 // starts on from (POST), its first half goes to to (PATCH), and from
 // completes it (PUT). Only units that share the http secret (which signs
 // the upload's state) and the storage can do that. It returns the digest.
-func s3CrossUnitUpload(t testing.TB, e *Env, from, to, repo string, blob []byte) string {
+func s3CrossUnitUpload(t testing.TB, e *deploy.Env, from, to, repo string, blob []byte) string {
 	t.Helper()
 	hc := s3HTTP(e)
 	sum := sha256.Sum256(blob)
@@ -408,7 +401,7 @@ func s3CrossUnitUpload(t testing.TB, e *Env, from, to, repo string, blob []byte)
 
 // s3ServiceLog is the unit's registry log, for failure messages (the
 // registry never logs its S3 keys; masked anyway).
-func s3ServiceLog(e *Env, unit string, s *s3Service) string {
+func s3ServiceLog(e *deploy.Env, unit string, s *s3Service) string {
 	out := e.Machine(unit).ServiceLog("docker-registry.service")
 	for _, k := range []string{s.SecretKey, s.AccessKey} {
 		out = strings.ReplaceAll(out, k, "<redacted>")
@@ -419,7 +412,7 @@ func s3ServiceLog(e *Env, unit string, s *s3Service) string {
 // assertNoSecretLeaked checks that the S3 secret key shows nowhere an
 // operator reads without root on the unit: status, juju-log, the
 // registry's service log. (config.yml must hold it: root-only, 0600.)
-func assertNoSecretLeaked(t testing.TB, e *Env, unit string, s *s3Service) {
+func assertNoSecretLeaked(t testing.TB, e *deploy.Env, unit string, s *s3Service) {
 	t.Helper()
 	if st := e.Model.Unit(unit).Status(); strings.Contains(st.Message, s.SecretKey) {
 		t.Errorf("%s: the S3 secret key appears in status", unit)
@@ -441,7 +434,7 @@ func assertNoSecretLeaked(t testing.TB, e *Env, unit string, s *s3Service) {
 // registry's log. Put right, the unit is Ready on the new settings.
 // waitStatus runs update-status every two seconds until the unit shows
 // status name with a message that starts with msg.
-func waitStatus(t *testing.T, e *Env, within time.Duration, name, msg string) {
+func waitStatus(t *testing.T, e *deploy.Env, within time.Duration, name, msg string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -461,13 +454,13 @@ func waitStatus(t *testing.T, e *Env, within time.Duration, name, msg string) {
 
 func TestS3BadInput(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	s := newS3(t, e)
 	netloc := deployOne(t, e, s.Config())
 	ready := "Ready at " + netloc + " (http)."
 	wantStatus(t, e, "active", ready)
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	img, digest := s3Image(t)
 	if err := relPush(c, netloc, "s3/app:1", img); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 func TestScaleOutFaults(t *testing.T) {
@@ -178,7 +180,7 @@ func (sc *scaleSetup) mainPID(t testing.TB, unit string) int {
 
 // uploadStep sends one request of a blob upload to host (the Location of
 // the previous step, re-pointed at host) and returns the next Location.
-func uploadStep(t testing.TB, e *Env, method, host, loc string, body []byte, q url.Values, want int) string {
+func uploadStep(t testing.TB, e *deploy.Env, method, host, loc string, body []byte, q url.Values, want int) string {
 	t.Helper()
 	u, err := url.Parse(loc)
 	if err != nil {

@@ -2,7 +2,7 @@ package e2e
 
 // N units on one S3 bucket (SeaweedFS), optionally sharing a redis cache,
 // each on its own simulated machine, behind Debian's haproxy configured
-// from the leader's website stanza (tests/remote/haproxy.go renders it as
+// from the leader's website stanza (internal/testing/remote/haproxy.go renders it as
 // the haproxy charm does). Used by the scale-out faults suite and the
 // scaling benchmark, with a bounded pull load that records every
 // request's latency and outcome.
@@ -18,12 +18,13 @@ import (
 	"testing"
 	"time"
 
-	remotecharm "github.com/canonical/docker-registry-charm/tests/remote"
-	"github.com/canonical/docker-registry-charm/tests/sim"
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
+	remotecharm "github.com/canonical/docker-registry-charm/internal/testing/remote"
+	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
 type scaleSetup struct {
-	e     *Env
+	e     *deploy.Env
 	s     *s3Service
 	rd    *redisService // nil without redis
 	units []string
@@ -37,7 +38,7 @@ type scaleSetup struct {
 func newScale(t testing.TB, units int, withRedis bool) *scaleSetup {
 	t.Helper()
 	ctx := context.Background()
-	e := New(t)
+	e := deploy.New(t)
 	sc := &scaleSetup{e: e, s: newS3(t, e), addrs: map[string]string{}}
 	config := sc.s.Config()
 	config["storage-delete"] = true
@@ -143,7 +144,7 @@ type pullable struct {
 
 func (sc *scaleSetup) pushPullables(t testing.TB, n int) []pullable {
 	t.Helper()
-	c := Client{Env: sc.e}
+	c := deploy.Client{Env: sc.e}
 	var out []pullable
 	for i := range n {
 		img, digest := s3Image(t)
@@ -175,7 +176,7 @@ type pullOp struct {
 // pullLoad pulls images through netloc from workers goroutines until
 // stop is closed or each has done max pulls (max > 0), and returns every
 // pull. Bounded: max pulls per worker, or the stop channel.
-func pullLoad(e *Env, netloc string, images []pullable, workers, max int, stop <-chan struct{}) []pullOp {
+func pullLoad(e *deploy.Env, netloc string, images []pullable, workers, max int, stop <-chan struct{}) []pullOp {
 	hc := &http.Client{
 		Transport: &http.Transport{DialContext: e.Cloud.DialContext, Proxy: nil, MaxIdleConnsPerHost: workers},
 		Timeout:   30 * time.Second,

@@ -20,6 +20,8 @@ import (
 
 	"github.com/ncw/swift/v2"
 	"github.com/ncw/swift/v2/swifttest"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // swifttest's one account: its password is its name, so the suite's
@@ -33,7 +35,7 @@ type swiftService struct {
 	conn      *swift.Connection // the test's own client, through the cloud
 }
 
-func newSwift(t testing.TB, e *Env) *swiftService {
+func newSwift(t testing.TB, e *deploy.Env) *swiftService {
 	t.Helper()
 	srv, err := swifttest.NewSwiftServer("127.0.0.1")
 	if err != nil {

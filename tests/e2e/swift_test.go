@@ -21,6 +21,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/deploy"
 )
 
 // swiftBigLayer is past the driver's 20 MiB chunk: a two-segment SLO.
@@ -41,7 +43,7 @@ func swiftImage(t testing.TB, layerSize int64, layers int64) (v1.Image, string) 
 
 func TestSwiftStorage(t *testing.T) {
 	t.Parallel()
-	e := New(t)
+	e := deploy.New(t)
 	ctx := context.Background()
 	sw := newSwift(t, e)
 	config := sw.Config()
@@ -49,7 +51,7 @@ func TestSwiftStorage(t *testing.T) {
 	netloc := deployOne(t, e, config)
 	ready := "Ready at " + netloc + " (http)."
 	wantStatus(t, e, "active", ready)
-	c := Client{Env: e}
+	c := deploy.Client{Env: e}
 	ref := func(repoTag string) name.Reference {
 		r, err := c.Ref(netloc, repoTag)
 		if err != nil {
@@ -128,14 +130,7 @@ func TestSwiftStorage(t *testing.T) {
 				t.Errorf("the kept image's blob %s went from the container", d)
 			}
 		}
-		pullIntact(t, ref("swift/keep:1"), c.Options()...)
-		if _, err := remote.Head(ref("swift/victim:1"), c.Options()...); err == nil {
-			t.Error("swift/victim:1 still served after rmi and garbage-collect")
-		}
-		if err := remote.Write(ref("swift/victim:2"), victim, c.Options()...); err != nil {
-			t.Fatalf("push after garbage-collect: %v", err)
-		}
-		pullIntact(t, ref("swift/victim:2"), c.Options()...)
+		wantCollected(t, ref, c, "swift", victim)
 	})
 
 	t.Run("a password Swift refuses", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/image"
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -74,7 +75,9 @@ func (e *benchEnv) seed(ctx context.Context) error {
 		return fmt.Errorf("cannot seed the source registry: %w", err)
 	}
 	e.digest, _ = idx.Digest()
-	e.total = sizeOf(idx)
+	if e.total, err = images.Size(idx); err != nil {
+		return fmt.Errorf("cannot size the image: %w", err)
+	}
 	return nil
 }
 

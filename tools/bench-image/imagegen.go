@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/canonical/docker-registry-charm/internal/testing/images"
 )
 
 // benchIndex builds a two-platform OCI index, each platform `layers`
@@ -21,9 +23,9 @@ import (
 // seeded, so every run pushes the same digests. It returns the layer blobs
 // too, for the machine-limit measurement.
 func benchIndex(layers int, layerSize int64) (v1.ImageIndex, [][]byte, error) {
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var imgs []v1.Image
 	var blobs [][]byte
-	for i, arch := range []string{"amd64", "arm64"} {
+	for i, p := range images.Linux {
 		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 		for l := 0; l < layers; l++ {
@@ -37,21 +39,14 @@ func benchIndex(layers int, layerSize int64) (v1.ImageIndex, [][]byte, error) {
 				return nil, nil, fmt.Errorf("cannot build the image: %w", err)
 			}
 		}
-		cf, err := img.ConfigFile()
+		img, err := images.WithPlatform(img, p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot build the image: %w", err)
 		}
-		cf = cf.DeepCopy()
-		cf.OS, cf.Architecture = "linux", arch
-		if img, err = mutate.ConfigFile(img, cf); err != nil {
-			return nil, nil, fmt.Errorf("cannot build the image: %w", err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
-		})
+		imgs = append(imgs, img)
 	}
-	return idx, blobs, nil
+	idx, err := images.Index(imgs...)
+	return idx, blobs, err
 }
 
 // gzipLayer is a tar holding one file of seeded random bytes, gzipped

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // machineLimit is the best time, over a few tries, to sha256 every layer
@@ -86,22 +84,6 @@ func writeBlob(b []byte, path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// sizeOf is every blob and manifest of the index: what a push moves.
-func sizeOf(idx v1.ImageIndex) int64 {
-	n, _ := idx.Size()
-	m, _ := idx.IndexManifest()
-	for _, d := range m.Manifests {
-		img, _ := idx.Image(d.Digest)
-		size, _ := img.Size()
-		im, _ := img.Manifest()
-		n += size + im.Config.Size
-		for _, l := range im.Layers {
-			n += l.Size
-		}
-	}
-	return n
 }
 
 func randomPassword() string {
