@@ -1,7 +1,6 @@
 package charm
 
 import (
-
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/service"

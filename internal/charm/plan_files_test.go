@@ -69,7 +69,7 @@ func TestFileChanges(t *testing.T) {
 		{"a file observe did not read", nil, func(o *Observed) { delete(o.Host.Files, machineEnvFile) },
 			[]string{machineEnvFile}, Changes{Env: true}},
 		{"TLS from config goes: the charm's files are removed", func(o *Observed) {
-			cert, key := selfSigned(t, "10.0.0.5", planNow.Add(30*24*time.Hour))
+			cert, key := planCert(t, planNow.Add(30*24*time.Hour))
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
 		}, func(o *Observed) {
 			o.Host.State.TLSSource, o.Host.State.TLSFiles = tlsFromConfig, []string{o.Config.TLSCertPath, o.Config.TLSKeyPath}
@@ -108,7 +108,7 @@ func TestFileChanges(t *testing.T) {
 // observe reads every file plan may write or remove: a file planFiles
 // names that managedPaths does not would be written in every hook.
 func TestObserveReadsEveryPlannedFile(t *testing.T) {
-	cert, key := selfSigned(t, "10.0.0.5", planNow.Add(30*24*time.Hour))
+	cert, key := planCert(t, planNow.Add(30*24*time.Hour))
 	o := baseObserved(t)
 	o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
 	o.Config.AuthBasicUser, o.Config.AuthBasicPassword = "admin", "not-a-real-password"

@@ -1,6 +1,8 @@
 package charm
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/relation"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -57,6 +60,33 @@ func baseObserved(t *testing.T) *Observed {
 	}
 }
 
+// planCert is a certificate for the unit's address in baseObserved, valid
+// from an hour before planNow to notAfter, whatever day the test runs.
+func planCert(t *testing.T, notAfter time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
+	return selfSignedFrom(t, "10.0.0.5", planNow.Add(-time.Hour), notAfter)
+}
+
+// v4Answered is a cert-provider relation in the CSR flavour whose
+// provider answered the unit's published CSR with entry (a JSON object
+// without its CSR field), and the unit's key.
+func v4Answered(t *testing.T, o *Observed, entry string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.CertKey = &CertKey{Signer: key}
+	csr, err := relation.NewCSR(certRequest(o, ""), key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := json.Marshal(csr)
+	o.Certs = []Relation{{ID: "cert-provider:3", Units: []string{"vault/0"}, Remote: map[string]Bag{"vault/0": {}},
+		Local:     relation.CSRBag(csr),
+		RemoteApp: Bag{"certificates": `[{"certificate_signing_request": ` + string(q) + `, ` + entry + `}]`}}}
+}
+
 func TestPlanHolds(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -86,10 +116,38 @@ func TestPlanHolds(t *testing.T) {
 			o.Host.State.Last = &Summary{Configured: true}
 		}, juju.StatusBlocked, "S3 storage refused the credentials: check storage-s3-accesskey and storage-s3-secretkey (serving the previous configuration)", false},
 		{"tls-*-path names a file the charm did not write", func(o *Observed) {
-			cert, key := selfSigned(t, "10.0.0.5", planNow.Add(30*24*time.Hour))
+			cert, key := planCert(t, planNow.Add(30*24*time.Hour))
 			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
 			o.Host.ForeignTLS = []string{"/etc/shadow"}
 		}, juju.StatusBlocked, "tls-*-path names /etc/shadow, which the charm did not write", false},
+		{"expired certificate in config", func(o *Observed) {
+			cert, key := planCert(t, planNow.Add(-time.Minute*10))
+			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
+		}, juju.StatusBlocked, "tls-cert-blob/tls-key-blob unusable (", false},
+		{"expired certificate in config, after TLS served", func(o *Observed) {
+			cert, key := planCert(t, planNow.Add(-time.Minute*10))
+			o.Config.TLSCertBlob, o.Config.TLSKeyBlob = base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key)
+			o.Host.State.TLSSource = tlsFromConfig
+		}, juju.StatusBlocked, "tls-cert-blob/tls-key-blob unusable (", false},
+		{"cert-provider (reactive flavour) issued an expired certificate", func(o *Observed) {
+			cert, key := planCert(t, planNow.Add(-time.Minute*10))
+			o.Certs = []Relation{{ID: "cert-provider:3", Units: []string{"easyrsa/0"}, Remote: map[string]Bag{"easyrsa/0": {
+				"ca": string(cert), "docker-registry_0.server.cert": string(cert), "docker-registry_0.server.key": string(key)}}}}
+		}, juju.StatusBlocked, "Certificate from cert-provider is unusable (", false},
+		{"cert-provider (CSR flavour) revoked, TLS never served", func(o *Observed) {
+			v4Answered(t, o, `"revoked": true`)
+		}, juju.StatusWaiting, "Certificate from cert-provider was revoked; waiting for the provider to issue a new one; serving http", true},
+		{"cert-provider (CSR flavour) revoked after TLS served", func(o *Observed) {
+			v4Answered(t, o, `"revoked": true`)
+			o.Host.State.TLSSource = tlsFromRelation
+		}, juju.StatusBlocked, "Certificate from cert-provider was revoked; waiting for the provider to issue a new one; serving the last good certificate", false},
+		{"cert-provider (CSR flavour) answered garbage", func(o *Observed) {
+			v4Answered(t, o, `"certificate": "not a certificate", "ca": "x"`)
+		}, juju.StatusBlocked, "Certificate from cert-provider is unusable (the certificate does not parse)", false},
+		{"expired certificate an operator put at tls-cert-path", func(o *Observed) {
+			cert, key := planCert(t, planNow.Add(-time.Minute*10))
+			o.Host.TLSFiles = TLSMaterial{Cert: cert, Key: key}
+		}, juju.StatusBlocked, "Certificate at tls-cert-path is unusable (", false},
 		{"the reactive charm's container keeps its images inside docker", func(o *Observed) {
 			o.Host.Previous = Previous{DockerAsked: true, Container: &service.Container{
 				Name: "registry", Binds: map[string]string{"/etc/docker/registry/config.yml": "/etc/docker/registry/config.yml"}}}

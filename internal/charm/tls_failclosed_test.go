@@ -172,6 +172,12 @@ func TestStatusWarnsBeforeTheCertificateExpires(t *testing.T) {
 // selfSigned is a certificate for ip, valid from an hour ago to notAfter.
 func selfSigned(t *testing.T, ip string, notAfter time.Time) (certPEM, keyPEM []byte) {
 	t.Helper()
+	return selfSignedFrom(t, ip, time.Now().Add(-time.Hour), notAfter)
+}
+
+// selfSignedFrom is a certificate for ip, valid from notBefore to notAfter.
+func selfSignedFrom(t *testing.T, ip string, notBefore, notAfter time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +186,7 @@ func selfSigned(t *testing.T, ip string, notAfter time.Time) (certPEM, keyPEM []
 		SerialNumber: big.NewInt(7),
 		Subject:      pkix.Name{CommonName: ip},
 		IPAddresses:  []net.IP{net.ParseIP(ip)},
-		NotBefore:    time.Now().Add(-time.Hour),
+		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
