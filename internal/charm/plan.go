@@ -55,6 +55,9 @@ type Desired struct {
 	AppBags        map[string]Bag // relation id → keys of our app bag to set
 	NRPE           *NRPEPlan
 	Ready          string
+	// Warning is what the active message says last: what related
+	// workers need that they do not have.
+	Warning string
 	Probe          Probe
 	Netloc, Scheme string
 	// CertExpires is when the served certificate expires (zero: http),

@@ -18,7 +18,7 @@ func planRelations(o *Observed, d *Desired) {
 	planWebsite(o, d)
 	planNRPE(o, d)
 	planCOSAgent(o, d)
-	d.Ready = readyMessage(o, d) + containerdWarnings(o, d)
+	d.Ready, d.Warning = readyMessage(o, d), containerdWarnings(o, d)
 }
 
 func readyMessage(o *Observed, d *Desired) string {

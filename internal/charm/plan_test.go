@@ -219,6 +219,11 @@ func TestStatusFor(t *testing.T) {
 		{"the reactive charm's leftovers could not be taken over", ready, Outcome{Serving: true, Healthy: true,
 			TakeoverFailed: `Cannot remove the previous charm's docker container "registry": remove it with docker rm -f registry`},
 			juju.StatusBlocked, `Cannot remove the previous charm's docker container "registry"`},
+		{"workers' warning comes after the disk and the certificate", with(func(s *Summary) {
+			s.CertExpires = planNow.Add(3*24*time.Hour + time.Hour)
+			s.Warning = " containerd workers need TLS: relate cert-provider or set tls-cert-blob and tls-key-blob."
+		}), Outcome{Serving: true, Healthy: true, Disk: Disk{Size: 200 * gib, Avail: 58 * gib}}, juju.StatusActive,
+			"Ready at 10.0.0.5:5000 (https). 71% of 200 GiB used. TLS certificate expires in 3 days: renew it. containerd workers need TLS"},
 		{"hold while not running", with(func(s *Summary) {
 			s.Hold = &juju.Status{Name: juju.StatusWaiting, Message: "Waiting for the leader"}
 		}), Outcome{}, juju.StatusWaiting, "Waiting for the leader"},

@@ -314,11 +314,11 @@ func (c *Charm) logProblems(ctx context.Context, d *Desired) {
 // finish sets the status and remembers the outcome for update-status and
 // actions.
 func (c *Charm) finish(ctx context.Context, d *Desired, out Outcome, st LocalState) error {
-	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
+	sum := &Summary{Hold: d.Hold, Ready: d.Ready, Warning: d.Warning, Probe: d.Probe, Netloc: d.Netloc, Scheme: d.Scheme, CertExpires: d.CertExpires,
 		LocalData: out.Disk.Size > 0, PortBusy: out.PortBusy, TakeoverFailed: out.TakeoverFailed}
 	if d.Registry == nil && st.Last != nil {
 		// The last good configuration is still what serves.
-		sum.Ready, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
+		sum.Ready, sum.Warning, sum.Probe, sum.Netloc, sum.Scheme = st.Last.Ready, st.Last.Warning, st.Last.Probe, st.Last.Netloc, st.Last.Scheme
 		sum.Configured, sum.CertExpires = st.Last.Configured, st.Last.CertExpires
 	} else {
 		sum.Configured = d.Registry != nil
@@ -393,6 +393,7 @@ func statusFor(sum *Summary, out Outcome, now time.Time) juju.Status {
 	if !sum.CertExpires.IsZero() && sum.CertExpires.Sub(now) < certWarning {
 		msg += fmt.Sprintf(" TLS certificate expires %s: renew it.", expiresIn(sum.CertExpires, now))
 	}
+	msg += sum.Warning
 	return juju.Status{Name: juju.StatusActive, Message: msg}
 }
 

@@ -67,6 +67,8 @@ type Summary struct {
 	Hold *juju.Status `json:"hold,omitempty"`
 	// Ready is the active message used when the registry answers.
 	Ready string `json:"ready,omitempty"`
+	// Warning ends the active message (Desired.Warning).
+	Warning string `json:"warning,omitempty"`
 	// Probe is where the registry should answer.
 	Probe Probe `json:"probe"`
 	// Status is the status last set, to avoid setting it again.
