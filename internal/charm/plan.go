@@ -41,23 +41,23 @@ type Desired struct {
 	ClientPair *TLSMaterial // client cert/key from cert-provider, for push
 	CSR        string       // this hook's v4 certificate signing request (plan_tlsv4.go)
 
-	Registry       []byte // config.yml
-	Htpasswd       []byte // nil: no basic auth
-	HtpasswdKeep   bool   // the file on disk already holds this user/password
-	HtpasswdMemo   string // for LocalState, once Htpasswd is on disk
-	TokenBundle    []byte
-	RedisCA        []byte // redis-tls-ca, decoded
-	EnvFile        []byte
-	Service        []byte
-	Socket         []byte
-	Ports          []juju.Port
-	UnitBags       map[string]Bag // relation id → keys of our unit bag to set
-	AppBags        map[string]Bag // relation id → keys of our app bag to set
-	NRPE           *NRPEPlan
-	Ready          string
+	Registry     []byte // config.yml
+	Htpasswd     []byte // nil: no basic auth
+	HtpasswdKeep bool   // the file on disk already holds this user/password
+	HtpasswdMemo string // for LocalState, once Htpasswd is on disk
+	TokenBundle  []byte
+	RedisCA      []byte // redis-tls-ca, decoded
+	EnvFile      []byte
+	Service      []byte
+	Socket       []byte
+	Ports        []juju.Port
+	UnitBags     map[string]Bag // relation id → keys of our unit bag to set
+	AppBags      map[string]Bag // relation id → keys of our app bag to set
+	NRPE         *NRPEPlan
+	Ready        string
 	// Warning is what the active message says last: what related
 	// workers need that they do not have.
-	Warning string
+	Warning        string
 	Probe          Probe
 	Netloc, Scheme string
 	// CertExpires is when the served certificate expires (zero: http),
