@@ -125,38 +125,62 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	j := c.Juju
 	o := &Observed{Unit: j.Env.UnitName, App: j.Env.AppName, Model: j.Env.ModelName, ModelUUID: j.Env.ModelUUID, Now: c.now()}
 	o.Hostname, _ = os.Hostname()
-	var g group
-	g.Go(func() error {
-		if err := j.ConfigGetAll(ctx, &o.Config); err != nil {
-			return err
-		}
-		if err := c.observeSecrets(ctx, o); err != nil {
-			return err
-		}
-		var err error
-		if o.Host, err = c.observeHost(o.Config); err != nil {
-			return err
-		}
-		if last := o.Host.State.Last; last != nil && last.Configured && !o.Host.State.Stopped {
-			o.Answers = c.Workload.Answers(ctx, last.Probe)
-		}
-		o.Host.Previous, err = c.observePrevious(ctx, o.Config.RegistryName, o.Host.State)
-		return err
-	})
 	// Leadership matters only to make the http secret and to publish
 	// the website stanza: asked then, once, as soon as that is known.
 	leader := sync.OnceValues(func() (bool, error) { return j.IsLeader(ctx) })
+	var g group
+	g.Go(func() error { return c.observeMachine(ctx, o) })
 	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
 	g.Go(func() (err error) { o.OpenedPorts, err = j.OpenedPorts(ctx); return })
 	var peers []Relation
+	c.observeRelations(ctx, &g, o, &peers, leader)
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(peers) > 0 {
+		o.Peer = &peers[0]
+	}
+	if err := c.observeLeadership(ctx, o, leader); err != nil {
+		return nil, err
+	}
+	c.observeStorage(ctx, o)
+	return o, nil
+}
+
+// observeMachine reads the config (with the Juju secrets it names), then
+// what the machine holds for it: the state file, the managed files, the
+// running registry's answer, what the reactive charm left.
+func (c *Charm) observeMachine(ctx context.Context, o *Observed) error {
+	if err := c.Juju.ConfigGetAll(ctx, &o.Config); err != nil {
+		return err
+	}
+	if err := c.observeSecrets(ctx, o); err != nil {
+		return err
+	}
+	var err error
+	if o.Host, err = c.observeHost(o.Config); err != nil {
+		return err
+	}
+	if last := o.Host.State.Last; last != nil && last.Configured && !o.Host.State.Stopped {
+		o.Answers = c.Workload.Answers(ctx, last.Probe)
+	}
+	o.Host.Previous, err = c.observePrevious(ctx, o.Config.RegistryName, o.Host.State)
+	return err
+}
+
+// observeRelations starts, in g, reading every endpoint the protocols
+// need: each endpoint's follow-up questions go out as soon as its own
+// relation ids are known.
+func (c *Charm) observeRelations(ctx context.Context, g *group, o *Observed, peers *[]Relation, leader func() (bool, error)) {
+	j := c.Juju
 	g.Go(func() error {
-		if err := c.observeEndpoint(ctx, o, epPeer, relSpec{app: true}, &peers); err != nil {
+		if err := c.observeEndpoint(ctx, o, epPeer, relSpec{app: true}, peers); err != nil {
 			return err
 		}
-		if len(peers) > 0 && peers[0].App[httpSecret] != "" {
+		if len(*peers) > 0 && (*peers)[0].App[httpSecret] != "" {
 			return nil
 		}
-		go leader() //nolint:errcheck // asked again below, answered from memory
+		go leader() //nolint:errcheck // asked again by observeLeadership, answered from memory
 		// Only to adopt a secret the reactive charm left in leader data.
 		var err error
 		o.LeaderData, err = j.LeaderGet(ctx)
@@ -183,23 +207,12 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		go leader() //nolint:errcheck // asked again below, answered from memory
+		go leader() //nolint:errcheck // asked again by observeLeadership, answered from memory
 		return c.readEndpoint(ctx, o, ids, relSpec{local: true, remote: true}, &o.Websites)
 	})
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epNRPE, relSpec{local: true, remote: true}, &o.NRPE) })
 	// The collector publishes only tracing receivers, which we do not use.
 	g.Go(func() error { return c.observeEndpoint(ctx, o, epCOSAgent, relSpec{local: true}, &o.COSAgents) })
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	if len(peers) > 0 {
-		o.Peer = &peers[0]
-	}
-	if err := c.observeLeadership(ctx, o, leader); err != nil {
-		return nil, err
-	}
-	c.observeStorage(ctx, o)
-	return o, nil
 }
 
 // observeLeadership reads leadership where plan needs it: with no http
