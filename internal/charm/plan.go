@@ -224,13 +224,13 @@ func (o *Observed) names() []string {
 	return []string{o.PrivateAddress, o.PublicAddress, o.Hostname, httpHostName(o.Config.HTTPHost)}
 }
 
-func issuedCert(o *Observed) (relation.Issued, bool) {
+func issuedCert(o *Observed) (relation.TLSCertsIssued, bool) {
 	for _, r := range o.Certs {
-		if issued, ok := relation.ReadIssued(unitNameForCerts(o.Unit), r.Remote); ok {
+		if issued, ok := relation.ReadTLSCertsIssued(unitNameForCerts(o.Unit), r.Remote); ok {
 			return issued, true
 		}
 	}
-	return relation.Issued{}, false
+	return relation.TLSCertsIssued{}, false
 }
 
 func blobMaterial(cfg config.Config) (TLSMaterial, error) {

@@ -9,8 +9,8 @@ import (
 // The peer relation (interface peer-discovery) publishes nothing: Juju's
 // own keys in each peer's bag are all we read.
 
-// Backend is one registry unit as a load balancer sees it.
-type Backend struct {
+// PeerBackend is one registry unit as a load balancer sees it.
+type PeerBackend struct {
 	Unit    string // Juju unit name, e.g. "docker-registry/0"
 	Address string // address the unit serves on
 	Port    int
@@ -21,12 +21,12 @@ type Backend struct {
 // private-address; ingress-address is the fallback for a bag without one.
 // Peers whose bag carries no address yet are left out, since there is
 // nothing to route to, and so are peers whose address is not an IP address
-// or host name (IsHost; reported in ignored): the address goes into the
+// or host name (isHost; reported in ignored): the address goes into the
 // haproxy stanza, and one bad peer must not cost the others their place in
 // it. The list is in unit-number order, so the oldest unit comes first
 // (the reference sorted names as strings, making "docker-registry/10" older
 // than "docker-registry/2").
-func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, port int) (backends []Backend, ignored []Ignored) {
+func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, port int) (backends []PeerBackend, ignored []Ignored) {
 	addrs := map[string]string{}
 	for _, unit := range SortUnits(keysOf(peers)) {
 		a, bad := peerAddress(unit, peers[unit])
@@ -39,7 +39,7 @@ func PeerAddresses(self, selfAddr string, peers map[string]map[string]string, po
 		addrs[self] = selfAddr
 	}
 	for _, unit := range SortUnits(keysOf(addrs)) {
-		backends = append(backends, Backend{Unit: unit, Address: addrs[unit], Port: port})
+		backends = append(backends, PeerBackend{Unit: unit, Address: addrs[unit], Port: port})
 	}
 	return backends, ignored
 }
@@ -51,7 +51,7 @@ func peerAddress(unit string, bag map[string]string) (string, []Ignored) {
 		if a == "" {
 			continue
 		}
-		if IsHost(a) {
+		if isHost(a) {
 			return a, ignored
 		}
 		ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
