@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -157,7 +157,7 @@ var genericGroups = object{{"groups", []any{object{
 // metrics, the generic groups) then as_dict(): {"groups": [...]} or {}
 // when there is no group at all.
 func (c COSAgent) alertRules(files []COSAgentFile, generic bool) (object, error) {
-	sorted := sortedFiles(files)
+	sorted := slices.SortedStableFunc(slices.Values(files), func(a, b COSAgentFile) int { return strings.Compare(a.Path, b.Path) })
 	var groups []any
 	for _, f := range sorted {
 		doc, err := decodeOrderedYAML(f.Data)
@@ -368,18 +368,12 @@ func (c COSAgent) scrapeJobs() ([]any, error) {
 		name := fmt.Sprintf("%s_%s_%s", c.Topology.App, j.Name, hex.EncodeToString(h.Sum(nil)))
 		jobs = append(jobs, named{name, append(object{{"job_name", name}}, body...)})
 	}
-	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
+	slices.SortStableFunc(jobs, func(a, b named) int { return strings.Compare(a.name, b.name) })
 	out := []any{}
 	for _, j := range jobs {
 		out = append(out, j.job)
 	}
 	return out, nil
-}
-
-func sortedFiles(files []COSAgentFile) []COSAgentFile {
-	out := append([]COSAgentFile(nil), files...)
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Path < out[b].Path })
-	return out
 }
 
 // dedupe drops groups equal to an earlier one, as _dedupe_list does.
@@ -392,14 +386,7 @@ func dedupe(groups []any) []any {
 			out = append(out, g)
 			continue
 		}
-		dup := false
-		for _, s := range seen {
-			if bytes.Equal(s, key) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !slices.ContainsFunc(seen, func(s []byte) bool { return bytes.Equal(s, key) }) {
 			seen = append(seen, key)
 			out = append(out, g)
 		}

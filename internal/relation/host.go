@@ -78,3 +78,20 @@ func isNagiosName(s string) bool {
 	}
 	return true
 }
+
+// hostIn is the first of keys that holds an IP address or host name in
+// unit's bag (trimmed), with the keys before it that held something else.
+func hostIn(unit string, bag map[string]string, keys ...string) (string, []Ignored) {
+	var ignored []Ignored
+	for _, key := range keys {
+		a := strings.TrimSpace(bag[key])
+		if a == "" {
+			continue
+		}
+		if isHost(a) {
+			return a, ignored
+		}
+		ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
+	}
+	return "", ignored
+}

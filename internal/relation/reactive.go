@@ -210,19 +210,11 @@ func reactiveDecode(raw string) any {
 // what "lowest unit" means and only differs from reactive past ten units.
 func mergeUnits(remote map[string]map[string]string) map[string]string {
 	merged := map[string]string{}
-	units := SortUnits(keysOf(remote))
+	units := sortedUnits(remote)
 	for i := len(units) - 1; i >= 0; i-- {
 		for k, v := range remote[units[i]] {
 			merged[k] = v
 		}
 	}
 	return merged
-}
-
-func keysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }

@@ -5,7 +5,8 @@ import (
 	"crypto/sha1"
 	"encoding/pem"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -69,9 +70,7 @@ func normalizeSANs(sans []string) []string {
 			set[s] = true
 		}
 	}
-	out := keysOf(set)
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Bag is the full requirer bag. unit_name, common_name and
@@ -193,7 +192,7 @@ type TLSCertsIssued struct {
 func ReadTLSCertsIssued(unitName string, remote map[string]map[string]string) (TLSCertsIssued, bool) {
 	prefix := certUnitName(unitName)
 	var is TLSCertsIssued
-	for _, unit := range SortUnits(keysOf(remote)) {
+	for _, unit := range sortedUnits(remote) {
 		bag := remote[unit]
 		if is.CA == "" {
 			is.CA = pemCerts(bag[keyCA])

@@ -66,7 +66,7 @@ func WebsiteServices(name string, backends []PeerBackend, tls bool, caPath strin
 		mode = "mode tcp"
 	}
 	var servers []*yaml.Node
-	for i, unit := range SortUnits(keysOf(byUnit)) {
+	for i, unit := range sortedUnits(byUnit) {
 		b := byUnit[unit]
 		opts := serverOpts
 		if i > 0 && !activeActive {
@@ -202,17 +202,11 @@ func WebsiteFollowerBag() map[string]string {
 // containerd configuration: an address that is not an IP address or host
 // name (isHost) is ignored, reported in ignored, and the next one tried.
 func WebsiteProxyAddress(remote map[string]map[string]string) (addr string, ignored []Ignored) {
-	for _, unit := range SortUnits(keysOf(remote)) {
-		bag := remote[unit]
-		for _, key := range []string{"ingress-address", keyPrivateAddress} {
-			a := strings.TrimSpace(bag[key])
-			if a == "" {
-				continue
-			}
-			if isHost(a) {
-				return a, ignored
-			}
-			ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
+	for _, unit := range sortedUnits(remote) {
+		a, bad := hostIn(unit, remote[unit], "ingress-address", keyPrivateAddress)
+		ignored = append(ignored, bad...)
+		if a != "" {
+			return a, ignored
 		}
 	}
 	return "", ignored
