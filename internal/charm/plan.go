@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -304,13 +303,4 @@ func httpHostName(httpHost string) string {
 
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, fmt.Sprint(port))
-}
-
-func sortedKeys(m map[string]Bag) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
