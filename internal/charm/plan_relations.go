@@ -3,6 +3,7 @@ package charm
 import (
 	"bytes"
 	"fmt"
+	"maps"
 
 	"github.com/canonical/docker-registry-charm/internal/relation"
 )
@@ -159,9 +160,7 @@ func planNRPE(o *Observed, d *Desired) {
 	if !bytes.Equal(o.Host.NRPECheck, d.NRPE.Check) {
 		// The nrpe charm re-reads check files when our relation data
 		// changes: a new timestamp tells it to.
-		for k, v := range relation.NRPETouch(o.Now) {
-			want[k] = v
-		}
+		maps.Copy(want, relation.NRPETouch(o.Now))
 	}
 	setDiff(d.UnitBags, r.ID, r.Local, want)
 }

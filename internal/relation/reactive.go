@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -212,9 +213,7 @@ func mergeUnits(remote map[string]map[string]string) map[string]string {
 	merged := map[string]string{}
 	units := sortedUnits(remote)
 	for i := len(units) - 1; i >= 0; i-- {
-		for k, v := range remote[units[i]] {
-			merged[k] = v
-		}
+		maps.Copy(merged, remote[units[i]])
 	}
 	return merged
 }
