@@ -37,13 +37,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	c := newCharm(env)
-	var err error
-	if ev.Kind == juju.KindAction {
-		err = c.Action(ctx, ev.Name)
-	} else {
-		err = c.Hook(ctx, ev.Name)
-	}
-	if err != nil {
+	if err := c.Dispatch(ctx, ev); err != nil {
 		// Only bugs and broken machines get here: Juju shows the hook as
 		// failed and retries it on `juju resolve`.
 		fmt.Fprintf(os.Stderr, "%s: %v\n", ev.Name, err)

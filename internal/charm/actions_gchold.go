@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -184,13 +185,9 @@ func readOnlyOf(cfg *configuration.Configuration) bool {
 func withReadOnly(cfg *configuration.Configuration, enabled bool) *configuration.Configuration {
 	out := *cfg
 	out.Storage = configuration.Storage{}
-	for k, v := range cfg.Storage {
-		out.Storage[k] = v
-	}
+	maps.Copy(out.Storage, cfg.Storage)
 	maint := configuration.Parameters{}
-	for k, v := range cfg.Storage["maintenance"] {
-		maint[k] = v
-	}
+	maps.Copy(maint, cfg.Storage["maintenance"])
 	maint["readonly"] = map[any]any{"enabled": enabled}
 	out.Storage["maintenance"] = maint
 	return &out

@@ -112,26 +112,13 @@ func tlsSource(d *Desired) string {
 	return d.TLS.Source
 }
 
-func writeAll(fs []files.File) (bool, error) {
-	changed := false
-	for _, f := range fs {
-		ch, err := files.Write(f)
-		if err != nil {
-			return changed, err
+// applyAll runs op (files.Write, files.Remove) on every item in order and
+// stops at the first error.
+func applyAll[T any](items []T, op func(T) (bool, error)) error {
+	for _, it := range items {
+		if _, err := op(it); err != nil {
+			return err
 		}
-		changed = changed || ch
 	}
-	return changed, nil
-}
-
-func removeAll(paths []string) (bool, error) {
-	changed := false
-	for _, p := range paths {
-		ch, err := files.Remove(p)
-		if err != nil {
-			return changed, err
-		}
-		changed = changed || ch
-	}
-	return changed, nil
+	return nil
 }

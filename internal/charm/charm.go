@@ -44,6 +44,15 @@ type Charm struct {
 // agent, where the status the charm remembers may be stale).
 var jujuSetsStatus = map[string]bool{"install": true, "start": true, "upgrade-charm": true, "post-series-upgrade": true}
 
+// Dispatch runs what Juju dispatched to the charm: the action or the hook
+// ev names. Errors are Action's and Hook's.
+func (c *Charm) Dispatch(ctx context.Context, ev juju.Event) error {
+	if ev.Kind == juju.KindAction {
+		return c.Action(ctx, ev.Name)
+	}
+	return c.Hook(ctx, ev.Name)
+}
+
 // Hook runs one hook. It returns an error only for a bug or a machine
 // failure; everything an operator can fix ends in a status.
 func (c *Charm) Hook(ctx context.Context, name string) error {

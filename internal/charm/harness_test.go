@@ -56,13 +56,7 @@ func (h *harness) dispatch(ctx context.Context, env map[string]string, r juju.Ru
 	e := juju.LoadEnv(func(k string) string { return env[k] }, "dispatch")
 	c := h.charm(e, r)
 	ev := e.Event()
-	var err error
-	if ev.Kind == juju.KindAction {
-		err = c.Action(ctx, ev.Name)
-	} else {
-		err = c.Hook(ctx, ev.Name)
-	}
-	if err != nil {
+	if err := c.Dispatch(ctx, ev); err != nil {
 		h.t.Logf("%s on %s: %v", ev.Name, e.UnitName, err)
 		return 1
 	}

@@ -94,7 +94,7 @@ func (c *Charm) forget(ctx context.Context) error {
 	paths = append(paths,
 		filepath.Join(c.Paths.UnitDir(), service.ServiceUnit), filepath.Join(c.Paths.UnitDir(), service.SocketUnit),
 		c.Paths.Binary(), c.Paths.StateFile())
-	if _, err := removeAll(paths); err != nil {
+	if err := applyAll(paths, files.Remove); err != nil {
 		return err
 	}
 	for _, dir := range []string{c.Paths.ConfigDir(), filepath.Dir(c.Paths.Binary()), filepath.Dir(filepath.Dir(c.Paths.Binary())), c.Paths.StateDir()} {
@@ -125,16 +125,16 @@ func (c *Charm) applyNRPE(d *Desired, st *LocalState) error {
 		for _, p := range st.NRPEFiles {
 			paths = append(paths, c.Paths.At(p))
 		}
-		_, err := removeAll(paths)
+		err := applyAll(paths, files.Remove)
 		if err == nil {
 			st.NRPEFiles = nil
 		}
 		return err
 	}
-	_, err := writeAll([]files.File{
+	err := applyAll([]files.File{
 		{Path: c.Paths.At(d.NRPE.CheckPath), Content: d.NRPE.Check, Mode: 0o644},
 		{Path: c.Paths.At(d.NRPE.ExportPath), Content: d.NRPE.Export, Mode: 0o644},
-	})
+	}, files.Write)
 	if err == nil {
 		st.NRPEFiles = []string{d.NRPE.CheckPath, d.NRPE.ExportPath}
 	}

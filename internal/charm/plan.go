@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -252,13 +251,13 @@ func (o *Observed) names() []string {
 	return []string{o.PrivateAddress, o.PublicAddress, o.Hostname, httpHostName(o.Config.HTTPHost)}
 }
 
-func issuedCert(o *Observed) (relation.Issued, bool) {
+func issuedCert(o *Observed) (relation.TLSCertsIssued, bool) {
 	for _, r := range o.Certs {
-		if issued, ok := relation.ReadIssued(unitNameForCerts(o.Unit), r.Remote); ok {
+		if issued, ok := relation.ReadTLSCertsIssued(unitNameForCerts(o.Unit), r.Remote); ok {
 			return issued, true
 		}
 	}
-	return relation.Issued{}, false
+	return relation.TLSCertsIssued{}, false
 }
 
 func blobMaterial(cfg config.Config) (TLSMaterial, error) {
@@ -332,15 +331,6 @@ func httpHostName(httpHost string) string {
 
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, fmt.Sprint(port))
-}
-
-func sortedKeys(m map[string]Bag) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // binaryDiffers says whether the running charm binary must be copied to

@@ -29,12 +29,12 @@ func planCOSAgent(o *Observed, d *Desired) {
 
 func cosAgentConfig(o *Observed) (string, error) {
 	return relation.COSAgent{
-		Topology: relation.Topology{
+		Topology: relation.COSAgentTopology{
 			Model: o.Model, ModelUUID: o.ModelUUID, App: o.App, Unit: o.Unit, Charm: charmName,
 		},
 		MetricsRules: cos.MetricsRules(),
 		LogRules:     cos.LogRules(),
 		Dashboards:   cos.Dashboards(),
-		ScrapeJobs:   []relation.ScrapeJob{relation.RegistryScrapeJob(o.Config.DebugPort)},
+		ScrapeJobs:   []relation.COSAgentScrapeJob{relation.COSAgentRegistryScrapeJob(o.Config.DebugPort)},
 	}.Config()
 }

@@ -3,6 +3,7 @@ package charm
 import (
 	"bytes"
 	"fmt"
+	"maps"
 
 	"github.com/canonical/docker-registry-charm/internal/relation"
 )
@@ -34,7 +35,7 @@ func readyMessage(o *Observed, d *Desired) string {
 func firstProxy(o *Observed) (string, []relation.Ignored) {
 	var all []relation.Ignored
 	for _, r := range o.Websites {
-		addr, ignored := relation.FirstProxyAddress(r.Remote)
+		addr, ignored := relation.WebsiteProxyAddress(r.Remote)
 		all = append(all, ignored...)
 		if addr != "" {
 			return addr, all
@@ -44,7 +45,7 @@ func firstProxy(o *Observed) (string, []relation.Ignored) {
 }
 
 func netloc(o *Observed, proxy, ingress string) string {
-	n, err := relation.Netloc(o.Config.HTTPHost, proxy, ingress, o.Config.RegistryPort)
+	n, err := relation.DockerRegistryNetloc(o.Config.HTTPHost, proxy, ingress, o.Config.RegistryPort)
 	if err != nil {
 		// http-host was validated; fall back to the unit's own address.
 		return hostPort(ingress, o.Config.RegistryPort)
@@ -77,8 +78,8 @@ func planClients(o *Observed, d *Desired, proxy string) {
 	}
 }
 
-func clientConfig(o *Observed, d *Desired, nl string) relation.ClientConfig {
-	cc := relation.ClientConfig{Netloc: nl, URL: relation.URL(o.Config.HTTPHost, d.Scheme, nl)}
+func clientConfig(o *Observed, d *Desired, nl string) relation.DockerRegistryClientConfig {
+	cc := relation.DockerRegistryClientConfig{Netloc: nl, URL: relation.DockerRegistryURL(o.Config.HTTPHost, d.Scheme, nl)}
 	if o.Config.BasicAuth() {
 		user, pw := o.Config.AuthBasicUser, o.Config.AuthBasicPassword
 		cc.BasicUser, cc.BasicPassword = &user, &pw
@@ -102,13 +103,13 @@ func planWebsite(o *Observed, d *Desired) {
 	if o.Leader {
 		backends, ignored := relation.PeerAddresses(o.Unit, o.PrivateAddress, peerBags(o), o.Config.RegistryPort)
 		d.Ignored = append(d.Ignored, ignored...)
-		services, err := relation.Services(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.SharedStorage())
+		services, err := relation.WebsiteServices(o.App, backends, d.TLS != nil, o.Config.TLSCAPath, o.Config.SharedStorage())
 		if err != nil {
 			return
 		}
-		want = relation.LeaderBag(o.PrivateAddress, o.Config.RegistryPort, services)
+		want = relation.WebsiteLeaderBag(o.PrivateAddress, o.Config.RegistryPort, services)
 	} else {
-		want = relation.FollowerBag()
+		want = relation.WebsiteFollowerBag()
 	}
 	for _, r := range o.Websites {
 		setDiff(d.UnitBags, r.ID, r.Local, want)
@@ -140,18 +141,18 @@ func planNRPE(o *Observed, d *Desired) {
 		remoteUnit = units[0]
 		remote = r.Remote[remoteUnit]
 	}
-	check := relation.HTTPCheck(d.Scheme, o.Config.RegistryPort)
+	check := relation.NRPEHTTPCheck(d.Scheme, o.Config.RegistryPort)
 	if d.TLS != nil && d.TLS.ClientCAs {
 		// The nagios user has no client certificate to present: probe
 		// that the port accepts connections instead.
-		check = relation.MutualTLSCheck(o.Config.RegistryPort, "", "")
+		check = relation.NRPEMutualTLSCheck(o.Config.RegistryPort, "", "")
 	}
-	host, ctxName, ignored := relation.RemoteContext(remoteUnit, remote)
+	host, ctxName, ignored := relation.NRPERemoteContext(remoteUnit, remote)
 	d.Ignored = append(d.Ignored, ignored...)
-	exportPath, export := relation.ExportFile(o.Unit, host, ctxName, "", check)
+	exportPath, export := relation.NRPEExportFile(o.Unit, host, ctxName, "", check)
 	d.NRPE = &NRPEPlan{
-		CheckPath:  relation.CheckPath(check),
-		Check:      relation.CheckFile(check),
+		CheckPath:  relation.NRPECheckPath(check),
+		Check:      relation.NRPECheckFile(check),
 		ExportPath: exportPath,
 		Export:     export,
 	}
@@ -159,9 +160,7 @@ func planNRPE(o *Observed, d *Desired) {
 	if !bytes.Equal(o.Host.NRPECheck, d.NRPE.Check) {
 		// The nrpe charm re-reads check files when our relation data
 		// changes: a new timestamp tells it to.
-		for k, v := range relation.NRPETouch(o.Now) {
-			want[k] = v
-		}
+		maps.Copy(want, relation.NRPETouch(o.Now))
 	}
 	setDiff(d.UnitBags, r.ID, r.Local, want)
 }

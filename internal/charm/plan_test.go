@@ -77,13 +77,13 @@ func v4Answered(t *testing.T, o *Observed, entry string) {
 		t.Fatal(err)
 	}
 	o.CertKey = &CertKey{Signer: key}
-	csr, err := relation.NewCSR(certRequest(o, ""), key, nil)
+	csr, err := relation.NewTLSCertsV4CSR(certRequest(o, ""), key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q, _ := json.Marshal(csr)
 	o.Certs = []Relation{{ID: "cert-provider:3", Units: []string{"vault/0"}, Remote: map[string]Bag{"vault/0": {}},
-		Local:     relation.CSRBag(csr),
+		Local:     relation.TLSCertsV4Bag(csr),
 		RemoteApp: Bag{"certificates": `[{"certificate_signing_request": ` + string(q) + `, ` + entry + `}]`}}}
 }
 

@@ -18,14 +18,14 @@ import (
 // looked at first because its key never travelled.
 
 // newCSR signs a CSR; a seam for tests that count signatures.
-var newCSR = relation.NewCSR
+var newCSR = relation.NewTLSCertsV4CSR
 
 // certRequest is what the unit asks any provider for: its address as CN,
 // and as SANs every name clients may use (addresses, hostname, http-host's
 // host, a proxy in front).
-func certRequest(o *Observed, proxy string) relation.CertRequest {
+func certRequest(o *Observed, proxy string) relation.TLSCertsRequest {
 	sans := []string{o.PrivateAddress, o.PublicAddress, o.Hostname, httpHostName(o.Config.HTTPHost), proxy}
-	return relation.NewCertRequest(o.Unit, o.PrivateAddress, sans)
+	return relation.NewTLSCertsRequest(o.Unit, o.PrivateAddress, sans)
 }
 
 // planCSR is this hook's CSR, decided once per hook: the one already
@@ -41,8 +41,8 @@ func planCSR(o *Observed, d *Desired) string {
 	req := certRequest(o, proxy)
 	pub := o.CertKey.Signer.Public()
 	for _, r := range o.Certs {
-		for _, csr := range relation.PublishedCSRs(r.Local) {
-			if relation.CSRAsks(csr, req, pub) && !dueForRenewal(v4Answer(o, csr), o.Now) {
+		for _, csr := range relation.TLSCertsV4PublishedCSRs(r.Local) {
+			if relation.TLSCertsV4CSRAsks(csr, req, pub) && !dueForRenewal(v4Answer(o, csr), o.Now) {
 				d.CSR = csr
 				return csr
 			}
@@ -66,7 +66,7 @@ func planCSRBags(o *Observed, d *Desired) {
 	if csr == "" {
 		return
 	}
-	want := relation.CSRBag(csr)
+	want := relation.TLSCertsV4Bag(csr)
 	for _, r := range o.Certs {
 		setDiff(d.UnitBags, r.ID, r.Local, want)
 	}
@@ -87,16 +87,16 @@ func planTLSFromCSR(o *Observed, d *Desired, now time.Time, served bool,
 	}
 	a := v4Answer(o, csr)
 	switch a.State {
-	case relation.V4None:
+	case relation.TLSCertsV4None:
 		return nil, false, false
-	case relation.V4Revoked:
+	case relation.TLSCertsV4Revoked:
 		msg := fmt.Sprintf("Certificate from %s was revoked; waiting for the provider to issue a new one", epCerts)
 		if !served {
 			return &juju.Status{Name: juju.StatusWaiting, Message: msg + "; serving http"}, false, true
 		}
 		hold, keep = blocked(msg)
 		return hold, keep, true
-	case relation.V4Invalid:
+	case relation.TLSCertsV4Invalid:
 		hold, keep = blocked(fmt.Sprintf("Certificate from %s is unusable (%s): renew it on the provider", epCerts, a.Reason))
 		return hold, keep, true
 	}
@@ -119,8 +119,8 @@ func planTLSFromCSR(o *Observed, d *Desired, now time.Time, served bool,
 // certificate and answers the new CSR, and the old one serves until then.
 const renewalPoint = 0.9
 
-func dueForRenewal(a relation.V4Answer, now time.Time) bool {
-	if a.State != relation.V4Issued {
+func dueForRenewal(a relation.TLSCertsV4Answer, now time.Time) bool {
+	if a.State != relation.TLSCertsV4Issued {
 		return false
 	}
 	certs, err := pki.ParseCertificates([]byte(a.Cert))
@@ -133,14 +133,14 @@ func dueForRenewal(a relation.V4Answer, now time.Time) bool {
 }
 
 // v4Answer is the first answer to csr among the cert-provider relations.
-func v4Answer(o *Observed, csr string) relation.V4Answer {
-	best := relation.V4Answer{}
+func v4Answer(o *Observed, csr string) relation.TLSCertsV4Answer {
+	best := relation.TLSCertsV4Answer{}
 	for _, r := range o.Certs {
-		a := relation.FindV4Answer(r.RemoteApp, csr, o.CertKey.Signer.Public())
-		if a.State == relation.V4Issued {
+		a := relation.FindTLSCertsV4Answer(r.RemoteApp, csr, o.CertKey.Signer.Public())
+		if a.State == relation.TLSCertsV4Issued {
 			return a
 		}
-		if a.State != relation.V4None && best.State == relation.V4None {
+		if a.State != relation.TLSCertsV4None && best.State == relation.TLSCertsV4None {
 			best = a
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -263,7 +264,7 @@ func (c *Charm) applyPorts(ctx context.Context, o *Observed, d *Desired) error {
 			}
 		}
 	}
-	for _, k := range sortedPortKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if !have[k] {
 			if err := c.Juju.OpenPort(ctx, want[k]); err != nil {
 				return err
@@ -273,23 +274,14 @@ func (c *Charm) applyPorts(ctx context.Context, o *Observed, d *Desired) error {
 	return nil
 }
 
-func sortedPortKeys(m map[string]juju.Port) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // publish writes relation data that differs from what is published.
 func (c *Charm) publish(ctx context.Context, d *Desired) error {
-	for _, id := range sortedKeys(d.AppBags) {
+	for _, id := range slices.Sorted(maps.Keys(d.AppBags)) {
 		if err := c.Juju.RelationSet(ctx, id, true, d.AppBags[id]); err != nil {
 			return err
 		}
 	}
-	for _, id := range sortedKeys(d.UnitBags) {
+	for _, id := range slices.Sorted(maps.Keys(d.UnitBags)) {
 		if err := c.Juju.RelationSet(ctx, id, false, d.UnitBags[id]); err != nil {
 			return err
 		}

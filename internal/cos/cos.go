@@ -26,31 +26,31 @@ var Dirs = map[string]string{
 
 // MetricsRules are the Prometheus rule files, named by their path in the
 // packed charm.
-func MetricsRules() []relation.File { return read("prometheus_alert_rules") }
+func MetricsRules() []relation.COSAgentFile { return read("prometheus_alert_rules") }
 
 // Dashboards are the Grafana dashboards, named by their path in the packed
 // charm (which their uid derives from).
-func Dashboards() []relation.File { return read("grafana_dashboards") }
+func Dashboards() []relation.COSAgentFile { return read("grafana_dashboards") }
 
 // LogRules are Loki rules: none. Under both collectors the registry's log
 // lines (its journal) reach Loki labelled with the collector's own
 // application, or not at all (opentelemetry-collector reads /var/log files
 // and snap log slots only), while the library scopes every log rule to
 // this application's labels: a rule here could never fire.
-func LogRules() []relation.File { return nil }
+func LogRules() []relation.COSAgentFile { return nil }
 
-func read(dir string) []relation.File {
+func read(dir string) []relation.COSAgentFile {
 	entries, err := fs.ReadDir(files, dir)
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	var out []relation.File
+	var out []relation.COSAgentFile
 	for _, e := range entries {
 		data, err := fs.ReadFile(files, path.Join(dir, e.Name()))
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, relation.File{Path: path.Join(Dirs[dir], e.Name()), Data: data})
+		out = append(out, relation.COSAgentFile{Path: path.Join(Dirs[dir], e.Name()), Data: data})
 	}
 	return out
 }

@@ -57,10 +57,10 @@ func TestPrometheusAlertsWhenTheRegistryStops(t *testing.T) {
 	cfgPath := writeRegistryConfig(t, dir, regPort, debugPort)
 	reg := startRegistry(t, cfgPath)
 
-	topo := relation.Topology{Model: "cdk", ModelUUID: "9d0f6b1e-4c2a-4d8e-8a51-3f6c2b7d1e00",
+	topo := relation.COSAgentTopology{Model: "cdk", ModelUUID: "9d0f6b1e-4c2a-4d8e-8a51-3f6c2b7d1e00",
 		App: "docker-registry", Unit: "docker-registry/0", Charm: "docker-registry"}
 	value, err := relation.COSAgent{Topology: topo, MetricsRules: MetricsRules(), Dashboards: Dashboards(),
-		ScrapeJobs: []relation.ScrapeJob{relation.RegistryScrapeJob(debugPort)}}.Config()
+		ScrapeJobs: []relation.COSAgentScrapeJob{relation.COSAgentRegistryScrapeJob(debugPort)}}.Config()
 	if err != nil {
 		t.Fatal(err)
 	}

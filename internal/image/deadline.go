@@ -54,17 +54,7 @@ func (s stallGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
 		armWait := func() { w.sent(wait, waitWhat) }
-		out.Body = &watchedBody{rc: req.Body, w: w, atEOF: armWait}
-		if req.GetBody != nil {
-			getBody := req.GetBody
-			out.GetBody = func() (io.ReadCloser, error) {
-				rc, err := getBody()
-				if err != nil {
-					return nil, err
-				}
-				return &watchedBody{rc: rc, w: w, atEOF: armWait}, nil
-			}
-		}
+		wrapBody(out, func(rc io.ReadCloser) io.ReadCloser { return &watchedBody{rc: rc, w: w, atEOF: armWait} })
 		w.arm(idleTimeout, "sent nothing for %s")
 	} else {
 		w.arm(wait, waitWhat)

@@ -3,12 +3,13 @@ package image
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/storage"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+
+	"github.com/canonical/docker-registry-charm/internal/storagewait"
 
 	// The drivers the charm configures (internal/registry registers the same
 	// set for the server; importing them here keeps this package whole).
@@ -37,7 +38,9 @@ type GCResult struct {
 // between mark and sweep is deleted), and must be reloaded afterwards so no
 // cached blob descriptor outlives its blob; see the package doc.
 func GarbageCollect(ctx context.Context, cfg *configuration.Configuration, opts GCOptions, log func(string)) (GCResult, error) {
-	boundStorageWaits()
+	// S3 that went silent would otherwise hold the sweep, and the action,
+	// for ever.
+	storagewait.Bound(storageAnswerTimeout)
 	d, err := factory.Create(ctx, cfg.Storage.Type(), cfg.Storage.Parameters())
 	if err != nil {
 		return GCResult{}, fmt.Errorf("cannot open %s storage: %w", cfg.Storage.Type(), err)
@@ -79,22 +82,3 @@ func GarbageCollect(ctx context.Context, cfg *configuration.Configuration, opts 
 // to begin answering one request. Per request, not for the sweep, which
 // walks the whole bucket and may rightly take hours.
 var storageAnswerTimeout = 60 * time.Second
-
-// boundStorageWaits gives the HTTP clients distribution's s3 driver sends
-// through (http.DefaultClient, or a clone of http.DefaultTransport) the
-// response timeout they lack, as the registry process does for itself
-// (internal/registry/transport.go, which explains the AWS SDK's part): S3
-// that went silent would otherwise hold the sweep, and the action, for
-// ever. It runs before the driver is created; a timeout already set stays.
-func boundStorageWaits() {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return
-	}
-	if t.ResponseHeaderTimeout == 0 {
-		t.ResponseHeaderTimeout = storageAnswerTimeout
-	}
-	if http.DefaultClient.Transport == nil {
-		http.DefaultClient.Transport = t.Clone()
-	}
-}

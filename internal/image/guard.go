@@ -52,18 +52,23 @@ func isBlobUpload(req *http.Request) bool {
 // counted returns a copy of req whose body adds what it sends to g.count.
 func (g *guard) counted(req *http.Request) *http.Request {
 	out := req.Clone(req.Context())
-	out.Body = &countingBody{rc: req.Body, n: g.count}
-	if req.GetBody != nil {
-		getBody := req.GetBody
-		out.GetBody = func() (io.ReadCloser, error) {
+	wrapBody(out, func(rc io.ReadCloser) io.ReadCloser { return &countingBody{rc: rc, n: g.count} })
+	return out
+}
+
+// wrapBody wraps the body of req, a clone the caller made, and every body
+// its GetBody makes for a retry, so that a resent body is wrapped too.
+func wrapBody(req *http.Request, wrap func(io.ReadCloser) io.ReadCloser) {
+	req.Body = wrap(req.Body)
+	if getBody := req.GetBody; getBody != nil {
+		req.GetBody = func() (io.ReadCloser, error) {
 			rc, err := getBody()
 			if err != nil {
 				return nil, err
 			}
-			return &countingBody{rc: rc, n: g.count}, nil
+			return wrap(rc), nil
 		}
 	}
-	return out
 }
 
 type countingBody struct {

@@ -88,8 +88,8 @@ func normalise(ref string) string {
 	if registryPart(ref) == "" {
 		ref = "docker.io/" + ref
 	}
-	if strings.HasPrefix(ref, "docker.io/") && !strings.Contains(strings.TrimPrefix(ref, "docker.io/"), "/") {
-		ref = "docker.io/library/" + strings.TrimPrefix(ref, "docker.io/")
+	if rest, ok := strings.CutPrefix(ref, "docker.io/"); ok && !strings.Contains(rest, "/") {
+		ref = "docker.io/library/" + rest
 	}
 	if _, tag, dg := splitRef(ref); tag == "" && dg == "" {
 		ref += ":latest"

@@ -18,6 +18,8 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/sirupsen/logrus"
+
+	"github.com/canonical/docker-registry-charm/internal/storagewait"
 )
 
 // ServeOptions says where the registry's configuration is and where it logs.
@@ -111,7 +113,7 @@ func NewServer(ctx context.Context, opts ServeOptions) (*Server, error) {
 	}
 	logrus.SetOutput(opts.Stderr)
 	installFieldsHook()
-	boundStorageWaits()
+	storagewait.Bound(storageResponseTimeout)
 
 	cfg, err := readConfig(opts.ConfigPath)
 	if err != nil {

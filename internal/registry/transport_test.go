@@ -33,7 +33,7 @@ func silentStorage(t *testing.T) string {
 }
 
 // withShortStorageTimeout puts the process's HTTP defaults back as they
-// were before boundStorageWaits, with a short timeout for it to apply,
+// were before storagewait.Bound, with a short timeout for it to apply,
 // and restores them after the test.
 func withShortStorageTimeout(t *testing.T) {
 	tr := http.DefaultTransport.(*http.Transport)

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,15 +30,15 @@ import (
 // COSAgentKey is the unit bag key the collector reads.
 const COSAgentKey = "config"
 
-// Topology is the Juju topology the library stamps on rules and scrape
+// COSAgentTopology is the Juju topology the library stamps on rules and scrape
 // jobs (cosl JujuTopology.from_charm).
-type Topology struct {
+type COSAgentTopology struct {
 	Model, ModelUUID, App, Unit, Charm string
 }
 
 // identifier is JujuTopology.identifier: model, short model uuid and
 // application, "/" replaced.
-func (t Topology) identifier() string {
+func (t COSAgentTopology) identifier() string {
 	short := t.ModelUUID
 	if len(short) > 8 {
 		short = short[:8]
@@ -48,7 +48,7 @@ func (t Topology) identifier() string {
 
 // labels is JujuTopology.label_matcher_dict: the labels every rule gets,
 // in the library's order, empty values left out.
-func (t Topology) labels() object {
+func (t COSAgentTopology) labels() object {
 	var o object
 	for _, m := range []member{
 		{"juju_model", t.Model}, {"juju_model_uuid", t.ModelUUID},
@@ -61,28 +61,28 @@ func (t Topology) labels() object {
 	return o
 }
 
-// File is one file the library would read, by its path relative to the
+// COSAgentFile is one file the library would read, by its path relative to the
 // charm directory (e.g. "src/grafana_dashboards/registry.json").
-type File struct {
+type COSAgentFile struct {
 	Path string
 	Data []byte
 }
 
 // COSAgent is what this unit publishes on cos-agent.
 type COSAgent struct {
-	Topology Topology
+	Topology COSAgentTopology
 	// MetricsRules and LogRules are the rule files (Prometheus rule file
 	// format), read in path order as the library globs them.
-	MetricsRules, LogRules []File
-	Dashboards             []File
+	MetricsRules, LogRules []COSAgentFile
+	Dashboards             []COSAgentFile
 	// ScrapeJobs are Prometheus scrape_configs; the library renames each
 	// job to <app>_<job_name>_<hash>.
-	ScrapeJobs []ScrapeJob
+	ScrapeJobs []COSAgentScrapeJob
 }
 
-// ScrapeJob is the subset of a Prometheus scrape_config we publish: a
+// COSAgentScrapeJob is the subset of a Prometheus scrape_config we publish: a
 // static target list on this machine.
-type ScrapeJob struct {
+type COSAgentScrapeJob struct {
 	Name        string
 	MetricsPath string
 	Targets     []string
@@ -156,8 +156,8 @@ var genericGroups = object{{"groups", []any{object{
 // alertRules is cosl AlertRules(topology).add_path(dir) (plus, for
 // metrics, the generic groups) then as_dict(): {"groups": [...]} or {}
 // when there is no group at all.
-func (c COSAgent) alertRules(files []File, generic bool) (object, error) {
-	sorted := sortedFiles(files)
+func (c COSAgent) alertRules(files []COSAgentFile, generic bool) (object, error) {
+	sorted := slices.SortedStableFunc(slices.Values(files), func(a, b COSAgentFile) int { return strings.Compare(a.Path, b.Path) })
 	var groups []any
 	for _, f := range sorted {
 		doc, err := decodeOrderedYAML(f.Data)
@@ -293,13 +293,13 @@ func (c COSAgent) dashboards() ([]any, error) {
 		if !ok {
 			return nil, fmt.Errorf("dashboard %s is not a JSON object", f.Path)
 		}
-		dash.set("uid", DashboardUID(c.Topology.Charm, f.Path))
+		dash.set("uid", dashboardUID(c.Topology.Charm, f.Path))
 		dash.set("tags", charmTag(dash, c.Topology.Charm))
 		text, err := jsonDumps.encode(dash)
 		if err != nil {
 			return nil, fmt.Errorf("cannot encode dashboard %s: %w", f.Path, err)
 		}
-		packed, err := LZMABase64(text)
+		packed, err := lzmaBase64(text)
 		if err != nil {
 			return nil, fmt.Errorf("cannot compress dashboard %s: %w", f.Path, err)
 		}
@@ -319,15 +319,15 @@ func charmTag(dash object, charm string) []any {
 	return append(tags, "charm: "+charm)
 }
 
-// DashboardUID is cosl DashboardPath40UID.generate(charm, path): 40 hex
+// dashboardUID is cosl DashboardPath40UID.generate(charm, path): 40 hex
 // digits of SHAKE-256 over "<charm>-<path>".
-func DashboardUID(charm, path string) string {
+func dashboardUID(charm, path string) string {
 	return hex.EncodeToString(sha3.SumSHAKE256([]byte(charm+"-"+path), 20))
 }
 
-// LZMABase64 is cosl LZMABase64.compress: Python's lzma.compress (the xz
+// lzmaBase64 is cosl lzmaBase64.compress: Python's lzma.compress (the xz
 // container, CRC64 check) then standard base64.
-func LZMABase64(data []byte) (string, error) {
+func lzmaBase64(data []byte) (string, error) {
 	var buf bytes.Buffer
 	w, err := xz.NewWriter(&buf)
 	if err != nil {
@@ -368,18 +368,12 @@ func (c COSAgent) scrapeJobs() ([]any, error) {
 		name := fmt.Sprintf("%s_%s_%s", c.Topology.App, j.Name, hex.EncodeToString(h.Sum(nil)))
 		jobs = append(jobs, named{name, append(object{{"job_name", name}}, body...)})
 	}
-	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].name < jobs[b].name })
+	slices.SortStableFunc(jobs, func(a, b named) int { return strings.Compare(a.name, b.name) })
 	out := []any{}
 	for _, j := range jobs {
 		out = append(out, j.job)
 	}
 	return out, nil
-}
-
-func sortedFiles(files []File) []File {
-	out := append([]File(nil), files...)
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Path < out[b].Path })
-	return out
 }
 
 // dedupe drops groups equal to an earlier one, as _dedupe_list does.
@@ -392,14 +386,7 @@ func dedupe(groups []any) []any {
 			out = append(out, g)
 			continue
 		}
-		dup := false
-		for _, s := range seen {
-			if bytes.Equal(s, key) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !slices.ContainsFunc(seen, func(s []byte) bool { return bytes.Equal(s, key) }) {
 			seen = append(seen, key)
 			out = append(out, g)
 		}
@@ -430,10 +417,10 @@ func cloneValue(v any) any {
 	return v
 }
 
-// RegistryScrapeJob is the registry's /metrics on the debug port of this
+// COSAgentRegistryScrapeJob is the registry's /metrics on the debug port of this
 // machine, where the collector runs beside it.
-func RegistryScrapeJob(debugPort int) ScrapeJob {
-	return ScrapeJob{
+func COSAgentRegistryScrapeJob(debugPort int) COSAgentScrapeJob {
+	return COSAgentScrapeJob{
 		Name:        "registry",
 		MetricsPath: "/metrics",
 		Targets:     []string{"localhost:" + strconv.Itoa(debugPort)},

@@ -14,10 +14,10 @@ import (
 // (COSAgentProvider, CosAgentProviderUnitData, LIBPATCH 26), with cosl's
 // src/cosl/rules.py (Rules._from_dict), src/cosl/juju_topology.py,
 // src/cosl/grafana_dashboard.py (DashboardPath40UID) and src/cosl/utils.py
-// (LZMABase64) from github:canonical/cos-lib; the schema is
+// (lzmaBase64) from github:canonical/cos-lib; the schema is
 // github:canonical/charm-relation-interfaces interfaces/cos_agent/v0/schema.py.
 
-var testTopology = Topology{
+var testTopology = COSAgentTopology{
 	Model: "cdk", ModelUUID: "9d0f6b1e-4c2a-4d8e-8a51-3f6c2b7d1e00",
 	App: "docker-registry", Unit: "docker-registry/0", Charm: "docker-registry",
 }
@@ -42,9 +42,9 @@ const testDashboard = `{"title": "Registry", "uid": "mine", "panels": [{"id": 1,
 func testAgent() COSAgent {
 	return COSAgent{
 		Topology:     testTopology,
-		MetricsRules: []File{{Path: "src/prometheus_alert_rules/z.rules", Data: []byte(testRules)}},
-		Dashboards:   []File{{Path: "src/grafana_dashboards/registry.json", Data: []byte(testDashboard)}},
-		ScrapeJobs:   []ScrapeJob{RegistryScrapeJob(5001)},
+		MetricsRules: []COSAgentFile{{Path: "src/prometheus_alert_rules/z.rules", Data: []byte(testRules)}},
+		Dashboards:   []COSAgentFile{{Path: "src/grafana_dashboards/registry.json", Data: []byte(testDashboard)}},
+		ScrapeJobs:   []COSAgentScrapeJob{COSAgentRegistryScrapeJob(5001)},
 	}
 }
 
@@ -92,7 +92,7 @@ func TestCOSAgentConfigCases(t *testing.T) {
 	}{
 		{"no files: generic rules only, no dashboards", func(c *COSAgent) { c.MetricsRules, c.Dashboards = nil, nil },
 			[]string{`{"metrics_alert_rules":{"groups":[{"name":"cdk_9d0f6b1e_docker_registry_HostHealth_rules"`, `"dashboards":[]`}, ""},
-		{"debug-port moves the target and the job hash", func(c *COSAgent) { c.ScrapeJobs = []ScrapeJob{RegistryScrapeJob(6001)} },
+		{"debug-port moves the target and the job hash", func(c *COSAgent) { c.ScrapeJobs = []COSAgentScrapeJob{COSAgentRegistryScrapeJob(6001)} },
 			[]string{`"targets":["localhost:6001"]`}, ""},
 		{"group already carrying topology keeps its name", func(c *COSAgent) {
 			c.MetricsRules[0].Data = []byte("groups:\n- name: m_0123abcd_x_rules\n  rules: []\n")
@@ -111,8 +111,8 @@ func TestCOSAgentConfigCases(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testAgent()
-			c.MetricsRules = append([]File(nil), c.MetricsRules...)
-			c.Dashboards = append([]File(nil), c.Dashboards...)
+			c.MetricsRules = append([]COSAgentFile(nil), c.MetricsRules...)
+			c.Dashboards = append([]COSAgentFile(nil), c.Dashboards...)
 			tc.edit(&c)
 			v, err := c.Config()
 			if tc.wantErr != "" {

@@ -22,10 +22,10 @@ const (
 	keyTLSCA         = "tls_ca"
 )
 
-// ClientConfig is what registry clients are told. A nil pointer is
+// DockerRegistryClientConfig is what registry clients are told. A nil pointer is
 // Python's None: published as the JSON literal null, never as "" (the
 // requirer tests "is not None", so "" would mean "set, and empty").
-type ClientConfig struct {
+type DockerRegistryClientConfig struct {
 	Netloc        string // host[:port] clients pull from, e.g. "10.0.0.5:5000"
 	URL           string // registry_url
 	BasicUser     *string
@@ -33,15 +33,16 @@ type ClientConfig struct {
 	TLSCA         *string // PEM of the CA that signed our certificate
 }
 
-// ErrNotReady is returned by ParseClientConfig while the provider has not
-// published a netloc (reactive's is_ready is false).
-var ErrNotReady = errors.New("registry has published no registry_netloc")
+// ErrDockerRegistryNotReady is returned by ParseDockerRegistryClientConfig
+// while the provider has not published a netloc (reactive's is_ready is
+// false).
+var ErrDockerRegistryNotReady = errors.New("registry has published no registry_netloc")
 
 // Bag is the provider bag. All five keys are always present so a client
 // sees a removed setting turn into null. Basic auth is all or nothing, as
 // in the reference: unless both user and password are non-empty, both are
 // null. An empty CA is null too.
-func (c ClientConfig) Bag() (map[string]string, error) {
+func (c DockerRegistryClientConfig) Bag() (map[string]string, error) {
 	if c.Netloc == "" {
 		return nil, errors.New("cannot publish client config: empty registry_netloc")
 	}
@@ -59,7 +60,7 @@ func (c ClientConfig) Bag() (map[string]string, error) {
 	}
 	bag := make(map[string]string, len(values))
 	for k, v := range values {
-		enc, err := ReactiveJSON(v)
+		enc, err := reactiveJSON(v)
 		if err != nil {
 			// The error names the key only: the value may be a password.
 			return nil, fmt.Errorf("cannot publish client config %s: %w", k, err)
@@ -70,18 +71,20 @@ func (c ClientConfig) Bag() (map[string]string, error) {
 }
 
 // HasAuthBasic is requires.py's has_auth_basic: both user and password set.
-func (c ClientConfig) HasAuthBasic() bool { return c.BasicUser != nil && c.BasicPassword != nil }
+func (c DockerRegistryClientConfig) HasAuthBasic() bool {
+	return c.BasicUser != nil && c.BasicPassword != nil
+}
 
 // HasTLS is requires.py's has_tls: a CA was published.
-func (c ClientConfig) HasTLS() bool { return c.TLSCA != nil }
+func (c DockerRegistryClientConfig) HasTLS() bool { return c.TLSCA != nil }
 
-// ParseClientConfig reads a provider bag as the reactive requirer does
+// ParseDockerRegistryClientConfig reads a provider bag as the reactive requirer does
 // (json.loads with fallback to the raw string, missing or null = None).
-// ErrNotReady means is_ready is false. A value that decodes to something
+// ErrDockerRegistryNotReady means is_ready is false. A value that decodes to something
 // other than a string is an error; the message never quotes the value.
 // A URL of None comes back as "" (has_custom_url is URL != "").
-func ParseClientConfig(bag map[string]string) (ClientConfig, error) {
-	var c ClientConfig
+func ParseDockerRegistryClientConfig(bag map[string]string) (DockerRegistryClientConfig, error) {
+	var c DockerRegistryClientConfig
 	fields := []struct {
 		key string
 		dst **string
@@ -90,29 +93,29 @@ func ParseClientConfig(bag map[string]string) (ClientConfig, error) {
 	}
 	netloc, err := receivedString(bag, keyNetloc)
 	if err != nil {
-		return ClientConfig{}, err
+		return DockerRegistryClientConfig{}, err
 	}
 	if netloc == nil {
-		return ClientConfig{}, ErrNotReady
+		return DockerRegistryClientConfig{}, ErrDockerRegistryNotReady
 	}
 	c.Netloc = *netloc
 	u, err := receivedString(bag, keyURL)
 	if err != nil {
-		return ClientConfig{}, err
+		return DockerRegistryClientConfig{}, err
 	}
 	if u != nil {
 		c.URL = *u
 	}
 	for _, f := range fields {
 		if *f.dst, err = receivedString(bag, f.key); err != nil {
-			return ClientConfig{}, err
+			return DockerRegistryClientConfig{}, err
 		}
 	}
 	return c, nil
 }
 
 func receivedString(bag map[string]string, key string) (*string, error) {
-	switch v := ReactiveDecode(bag[key]).(type) {
+	switch v := reactiveDecode(bag[key]).(type) {
 	case nil:
 		return nil, nil
 	case string:
@@ -122,7 +125,7 @@ func receivedString(bag map[string]string, key string) (*string, error) {
 	}
 }
 
-// Netloc is the registry_netloc clients are told, in the reference's
+// DockerRegistryNetloc is the registry_netloc clients are told, in the reference's
 // order of preference:
 //
 //  1. http-host's host[:port], as urlparse(http-host).netloc: an explicit
@@ -136,7 +139,7 @@ func receivedString(bag map[string]string, key string) (*string, error) {
 //
 // IPv6 addresses are bracketed. A proxy or ingress address that is not an
 // IP address or host name counts as not given.
-func Netloc(httpHost, proxyAddr, ingress string, port int) (string, error) {
+func DockerRegistryNetloc(httpHost, proxyAddr, ingress string, port int) (string, error) {
 	if httpHost != "" {
 		u, err := url.Parse(httpHost)
 		if err != nil || u.Host == "" {
@@ -166,17 +169,17 @@ func bareHost(s string) string {
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
 		s = s[1 : len(s)-1]
 	}
-	if !IsHost(s) {
+	if !isHost(s) {
 		return ""
 	}
 	return s
 }
 
-// URL is registry_url: http-host verbatim when set, since the operator
+// DockerRegistryURL is registry_url: http-host verbatim when set, since the operator
 // knows best how clients reach us, else scheme://netloc. (The reference
 // read a misspelt option, "http_config", so it always sent
 // scheme://netloc; http-host is what its code meant.)
-func URL(httpHost, scheme, netloc string) string {
+func DockerRegistryURL(httpHost, scheme, netloc string) string {
 	if httpHost != "" {
 		return httpHost
 	}

@@ -25,7 +25,7 @@ func FuzzClientConfig(f *testing.F) {
 			"registry_netloc": netloc, "registry_url": url,
 			"basic_user": user, "basic_password": password, "tls_ca": ca,
 		}
-		c, err := ParseClientConfig(in)
+		c, err := ParseDockerRegistryClientConfig(in)
 		if err != nil {
 			for _, v := range []string{user, password, ca} {
 				if len(v) > 3 && strings.Contains(err.Error(), v) {
@@ -49,7 +49,7 @@ func FuzzClientConfig(f *testing.F) {
 				t.Fatalf("unexpected key %q", k)
 			}
 		}
-		back, err := ParseClientConfig(bag)
+		back, err := ParseDockerRegistryClientConfig(bag)
 		if err != nil {
 			t.Fatalf("our own bag does not parse: %v", err)
 		}
@@ -61,7 +61,7 @@ func FuzzClientConfig(f *testing.F) {
 
 // normalClientConfig is what Bag keeps of c: auth all or nothing, an
 // empty CA as none.
-func normalClientConfig(c ClientConfig) ClientConfig {
+func normalClientConfig(c DockerRegistryClientConfig) DockerRegistryClientConfig {
 	if c.BasicUser == nil || c.BasicPassword == nil || *c.BasicUser == "" || *c.BasicPassword == "" {
 		c.BasicUser, c.BasicPassword = nil, nil
 	}
@@ -82,12 +82,12 @@ func FuzzNetloc(f *testing.F) {
 	f.Add("10.0.0.9\n[plugins]", "10.0.0.5", 5000)
 	f.Add("a:b", "", 0)
 	f.Fuzz(func(t *testing.T, proxy, ingress string, port int) {
-		nl, err := Netloc("", proxy, ingress, port)
+		nl, err := DockerRegistryNetloc("", proxy, ingress, port)
 		if err != nil {
 			return
 		}
 		host, p, err := net.SplitHostPort(nl)
-		if err != nil || !IsHost(host) || p != strconv.Itoa(port) {
+		if err != nil || !isHost(host) || p != strconv.Itoa(port) {
 			t.Fatalf("Netloc = %q: host %q port %q (%v)", nl, host, p, err)
 		}
 		if want := bareHost(proxy); want != "" && host != want {

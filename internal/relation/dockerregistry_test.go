@@ -13,12 +13,12 @@ func TestClientConfigBag(t *testing.T) {
 	const netloc = `"10.0.0.5:5000"`
 	tests := []struct {
 		name string
-		in   ClientConfig
+		in   DockerRegistryClientConfig
 		want map[string]string
 	}{
 		{
 			name: "plain http, no auth: every absent value is null",
-			in:   ClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000"},
+			in:   DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000"},
 			want: map[string]string{
 				"registry_netloc": netloc, "registry_url": `"http://10.0.0.5:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null",
@@ -26,7 +26,7 @@ func TestClientConfigBag(t *testing.T) {
 		},
 		{
 			name: "TLS and basic auth, escaped as json.dumps does",
-			in: ClientConfig{
+			in: DockerRegistryClientConfig{
 				Netloc: "10.0.0.5:5000", URL: "https://10.0.0.5:5000",
 				BasicUser: ptr("admin"), BasicPassword: ptr("p\u00e4ss\"<&>\\"),
 				TLSCA: ptr("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n"),
@@ -39,7 +39,7 @@ func TestClientConfigBag(t *testing.T) {
 		},
 		{
 			name: "user without password: both null",
-			in:   ClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000", BasicUser: ptr("admin")},
+			in:   DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000", BasicUser: ptr("admin")},
 			want: map[string]string{
 				"registry_netloc": netloc, "registry_url": `"http://10.0.0.5:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null",
@@ -47,7 +47,7 @@ func TestClientConfigBag(t *testing.T) {
 		},
 		{
 			name: "empty password: both null, never an empty string",
-			in:   ClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000", BasicUser: ptr("admin"), BasicPassword: ptr("")},
+			in:   DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000", BasicUser: ptr("admin"), BasicPassword: ptr("")},
 			want: map[string]string{
 				"registry_netloc": netloc, "registry_url": `"http://10.0.0.5:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null",
@@ -55,7 +55,7 @@ func TestClientConfigBag(t *testing.T) {
 		},
 		{
 			name: "empty CA is null",
-			in:   ClientConfig{Netloc: "10.0.0.5:5000", URL: "https://10.0.0.5:5000", TLSCA: ptr("")},
+			in:   DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "https://10.0.0.5:5000", TLSCA: ptr("")},
 			want: map[string]string{
 				"registry_netloc": netloc, "registry_url": `"https://10.0.0.5:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null",
@@ -63,7 +63,7 @@ func TestClientConfigBag(t *testing.T) {
 		},
 		{
 			name: "IPv6 netloc",
-			in:   ClientConfig{Netloc: "[fd00::5]:5000", URL: "http://[fd00::5]:5000"},
+			in:   DockerRegistryClientConfig{Netloc: "[fd00::5]:5000", URL: "http://[fd00::5]:5000"},
 			want: map[string]string{
 				"registry_netloc": `"[fd00::5]:5000"`, "registry_url": `"http://[fd00::5]:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null",
@@ -92,10 +92,10 @@ func TestClientConfigBagErrors(t *testing.T) {
 	const secret = "s3cret\xff"
 	tests := []struct {
 		name string
-		in   ClientConfig
+		in   DockerRegistryClientConfig
 	}{
-		{"no netloc", ClientConfig{URL: "http://x"}},
-		{"invalid UTF-8 password", ClientConfig{Netloc: "h:1", URL: "http://h:1", BasicUser: ptr("u"), BasicPassword: ptr(secret)}},
+		{"no netloc", DockerRegistryClientConfig{URL: "http://x"}},
+		{"invalid UTF-8 password", DockerRegistryClientConfig{Netloc: "h:1", URL: "http://h:1", BasicUser: ptr("u"), BasicPassword: ptr(secret)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,44 +115,44 @@ func TestParseClientConfig(t *testing.T) {
 	tests := []struct {
 		name      string
 		bag       map[string]string
-		want      ClientConfig
+		want      DockerRegistryClientConfig
 		err       error
 		auth, tls bool
 	}{
-		{"nothing published", map[string]string{"private-address": "10.0.0.5"}, ClientConfig{}, ErrNotReady, false, false},
-		{"netloc null", map[string]string{"registry_netloc": "null"}, ClientConfig{}, ErrNotReady, false, false},
+		{"nothing published", map[string]string{"private-address": "10.0.0.5"}, DockerRegistryClientConfig{}, ErrDockerRegistryNotReady, false, false},
+		{"netloc null", map[string]string{"registry_netloc": "null"}, DockerRegistryClientConfig{}, ErrDockerRegistryNotReady, false, false},
 		{
 			"ready, plain",
 			map[string]string{"registry_netloc": `"10.0.0.5:5000"`, "registry_url": `"http://10.0.0.5:5000"`,
 				"basic_user": "null", "basic_password": "null", "tls_ca": "null"},
-			ClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000"}, nil, false, false,
+			DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "http://10.0.0.5:5000"}, nil, false, false,
 		},
 		{
 			"raw netloc still reads (json.loads falls back)",
 			map[string]string{"registry_netloc": "10.0.0.5:5000"},
-			ClientConfig{Netloc: "10.0.0.5:5000"}, nil, false, false,
+			DockerRegistryClientConfig{Netloc: "10.0.0.5:5000"}, nil, false, false,
 		},
 		{
 			"auth and TLS",
 			map[string]string{"registry_netloc": `"10.0.0.5:5000"`, "registry_url": `"https://10.0.0.5:5000"`,
 				"basic_user": `"admin"`, "basic_password": `"p\u00e4ss"`, "tls_ca": `"-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n"`},
-			ClientConfig{Netloc: "10.0.0.5:5000", URL: "https://10.0.0.5:5000", BasicUser: ptr("admin"), BasicPassword: ptr("päss"),
+			DockerRegistryClientConfig{Netloc: "10.0.0.5:5000", URL: "https://10.0.0.5:5000", BasicUser: ptr("admin"), BasicPassword: ptr("päss"),
 				TLSCA: ptr("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n")}, nil, true, true,
 		},
 		{
 			"user without password is no auth",
 			map[string]string{"registry_netloc": `"h:1"`, "basic_user": `"admin"`},
-			ClientConfig{Netloc: "h:1", BasicUser: ptr("admin")}, nil, false, false,
+			DockerRegistryClientConfig{Netloc: "h:1", BasicUser: ptr("admin")}, nil, false, false,
 		},
 		{
 			"JSON empty strings are set (has_auth_basic is true in Python too)",
 			map[string]string{"registry_netloc": `"h:1"`, "basic_user": `""`, "basic_password": `""`},
-			ClientConfig{Netloc: "h:1", BasicUser: ptr(""), BasicPassword: ptr("")}, nil, true, false,
+			DockerRegistryClientConfig{Netloc: "h:1", BasicUser: ptr(""), BasicPassword: ptr("")}, nil, true, false,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseClientConfig(tt.bag)
+			got, err := ParseDockerRegistryClientConfig(tt.bag)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
@@ -167,20 +167,20 @@ func TestParseClientConfig(t *testing.T) {
 }
 
 func TestParseClientConfigRefusesNonStrings(t *testing.T) {
-	_, err := ParseClientConfig(map[string]string{"registry_netloc": `"h:1"`, "basic_password": "12345"})
+	_, err := ParseDockerRegistryClientConfig(map[string]string{"registry_netloc": `"h:1"`, "basic_password": "12345"})
 	if err == nil || strings.Contains(err.Error(), "12345") {
 		t.Errorf("err = %v, want an error that does not quote the value", err)
 	}
 }
 
 func TestClientConfigRoundTrip(t *testing.T) {
-	in := ClientConfig{Netloc: "[fd00::5]:5000", URL: "https://[fd00::5]:5000", BasicUser: ptr("ädmin"),
+	in := DockerRegistryClientConfig{Netloc: "[fd00::5]:5000", URL: "https://[fd00::5]:5000", BasicUser: ptr("ädmin"),
 		BasicPassword: ptr("a\"b\\c\n😀"), TLSCA: ptr("-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n")}
 	bag, err := in.Bag()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseClientConfig(bag)
+	got, err := ParseDockerRegistryClientConfig(bag)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestNetloc(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Netloc(tt.httpHost, tt.proxy, tt.ingress, tt.port)
+			got, err := DockerRegistryNetloc(tt.httpHost, tt.proxy, tt.ingress, tt.port)
 			if err != nil {
 				t.Fatalf("Netloc: %v", err)
 			}
@@ -235,7 +235,7 @@ func TestNetlocErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Netloc(tt.httpHost, tt.proxy, tt.ingress, tt.port)
+			got, err := DockerRegistryNetloc(tt.httpHost, tt.proxy, tt.ingress, tt.port)
 			if err == nil {
 				t.Fatalf("Netloc = %q, want an error", got)
 			}
@@ -253,7 +253,7 @@ func TestURL(t *testing.T) {
 		{"https://registry.example.com/", "http", "registry.example.com", "https://registry.example.com/"},
 	}
 	for _, tt := range tests {
-		if got := URL(tt.httpHost, tt.scheme, tt.netloc); got != tt.want {
+		if got := DockerRegistryURL(tt.httpHost, tt.scheme, tt.netloc); got != tt.want {
 			t.Errorf("URL(%q, %q, %q) = %q, want %q", tt.httpHost, tt.scheme, tt.netloc, got, tt.want)
 		}
 	}

@@ -28,12 +28,12 @@ func (i Ignored) String() string {
 	return "ignoring " + i.Key + " from " + i.Unit + ": " + i.Reason
 }
 
-// IsHost reports whether s is an IP address (no zone, no brackets) or a
+// isHost reports whether s is an IP address (no zone, no brackets) or a
 // host name: dot-separated labels of letters, digits, "-" and "_" (Unicode
 // letters too, for internationalised names), none empty or starting with
 // "-", at most 63 bytes each and 253 in all. Nothing else can be put into a
 // URL, a TOML key or a SAN without quoting.
-func IsHost(s string) bool {
+func isHost(s string) bool {
 	if s == "" || len(s) > maxHostLen || !utf8.ValidString(s) {
 		return false
 	}
@@ -60,12 +60,12 @@ func isHostLabel(l string) bool {
 	return true
 }
 
-// IsNagiosName reports whether s can be a nagios object name (host_name,
+// isNagiosName reports whether s can be a nagios object name (host_name,
 // a servicegroup) on one line of an object file: ASCII letters, digits,
 // ".", "-", "_", at most 253 bytes. Nagios itself refuses more characters
 // in names (illegal_object_name_chars) and splits lists on commas; the nrpe
 // charm builds names from a context and a unit or host name, which fit.
-func IsNagiosName(s string) bool {
+func isNagiosName(s string) bool {
 	if s == "" || len(s) > maxHostLen {
 		return false
 	}
@@ -77,4 +77,21 @@ func IsNagiosName(s string) bool {
 		}
 	}
 	return true
+}
+
+// hostIn is the first of keys that holds an IP address or host name in
+// unit's bag (trimmed), with the keys before it that held something else.
+func hostIn(unit string, bag map[string]string, keys ...string) (string, []Ignored) {
+	var ignored []Ignored
+	for _, key := range keys {
+		a := strings.TrimSpace(bag[key])
+		if a == "" {
+			continue
+		}
+		if isHost(a) {
+			return a, ignored
+		}
+		ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
+	}
+	return "", ignored
 }

@@ -81,36 +81,36 @@ func checkExportFile(t *testing.T, content []byte, wantHost, wantGroups string) 
 // serves to nagios over rsync (templates/rsync-juju.d.tmpl): our file
 // there must stay one well-formed object.
 func TestNRPEHostileRemoteValues(t *testing.T) {
-	check := HTTPCheck("http", 5000)
+	check := NRPEHTTPCheck("http", 5000)
 	for name, v := range hostileValues {
 		t.Run("hostname: "+name, func(t *testing.T) {
 			bag := map[string]string{"nagios_hostname": v, "nagios_host_context": "prod"}
-			host, ctx, ignored := RemoteContext("nrpe/0", bag)
+			host, ctx, ignored := NRPERemoteContext("nrpe/0", bag)
 			if host != "" || ctx != "prod" || len(ignored) != 1 || ignored[0].Key != "nagios_hostname" {
 				t.Fatalf("RemoteContext = %.80q, %q, %v; want the hostname ignored", host, ctx, ignored)
 			}
 			noValueIn(t, ignored, v)
-			_, content := ExportFile("docker-registry/0", host, ctx, "", check)
+			_, content := NRPEExportFile("docker-registry/0", host, ctx, "", check)
 			checkExportFile(t, content, "prod-docker-registry-0", "prod")
 		})
 		t.Run("context: "+name, func(t *testing.T) {
 			bag := map[string]string{"nagios_host_context": v}
-			host, ctx, ignored := RemoteContext("nrpe/0", bag)
+			host, ctx, ignored := NRPERemoteContext("nrpe/0", bag)
 			if ctx != "" || len(ignored) != 1 || ignored[0].Key != "nagios_host_context" {
 				t.Fatalf("RemoteContext = %q, %.80q, %v; want the context ignored", host, ctx, ignored)
 			}
 			noValueIn(t, ignored, v)
-			_, content := ExportFile("docker-registry/0", host, ctx, "", check)
+			_, content := NRPEExportFile("docker-registry/0", host, ctx, "", check)
 			checkExportFile(t, content, "juju-docker-registry-0", "juju")
 		})
-		// ExportFile refuses by itself, for any caller that skips
-		// RemoteContext.
+		// NRPEExportFile refuses by itself, for any caller that skips
+		// NRPERemoteContext.
 		t.Run("rendered directly: "+name, func(t *testing.T) {
 			groups := "juju"
 			if v == "juju,admins" {
 				groups = v // a list is what servicegroups is; each name is checked
 			}
-			_, content := ExportFile("docker-registry/3", v, v, v, check)
+			_, content := NRPEExportFile("docker-registry/3", v, v, v, check)
 			checkExportFile(t, content, "juju-docker-registry-3", groups)
 		})
 	}
@@ -123,11 +123,11 @@ func TestNRPERealRemoteValues(t *testing.T) {
 		{"nagios_hostname": "juju-docker-registry-0", "nagios_host_context": "juju"},
 		{"nagios_hostname": "prod_site.b-juju-machine-3.maas", "nagios_host_context": "prod_site.b"},
 	} {
-		host, ctx, ignored := RemoteContext("nrpe/0", bag)
+		host, ctx, ignored := NRPERemoteContext("nrpe/0", bag)
 		if host != bag["nagios_hostname"] || ctx != bag["nagios_host_context"] || len(ignored) != 0 {
 			t.Errorf("RemoteContext(%v) = %q, %q, %v", bag, host, ctx, ignored)
 		}
-		_, content := ExportFile("docker-registry/0", host, ctx, "", HTTPCheck("https", 5000))
+		_, content := NRPEExportFile("docker-registry/0", host, ctx, "", NRPEHTTPCheck("https", 5000))
 		checkExportFile(t, content, host, ctx)
 	}
 }
@@ -144,22 +144,22 @@ func TestProxyAddressHostileValues(t *testing.T) {
 				"haproxy/0": {"ingress-address": v, "private-address": v},
 				"haproxy/1": {"ingress-address": "10.0.0.9"},
 			}
-			addr, ignored := FirstProxyAddress(remote)
+			addr, ignored := WebsiteProxyAddress(remote)
 			if addr != "10.0.0.9" || len(ignored) != 2 {
 				t.Fatalf("FirstProxyAddress = %.80q, %v; want haproxy/1's address, haproxy/0's two keys ignored", addr, ignored)
 			}
 			noValueIn(t, ignored, v)
 
 			alone := map[string]map[string]string{"haproxy/0": {"ingress-address": v}}
-			if addr, _ := FirstProxyAddress(alone); addr != "" {
+			if addr, _ := WebsiteProxyAddress(alone); addr != "" {
 				t.Fatalf("FirstProxyAddress = %.80q, want none", addr)
 			}
-			// Even handed straight to Netloc, the proxy counts as absent.
-			nl, err := Netloc("", v, "10.0.0.5", 5000)
+			// Even handed straight to DockerRegistryNetloc, the proxy counts as absent.
+			nl, err := DockerRegistryNetloc("", v, "10.0.0.5", 5000)
 			if err != nil || nl != "10.0.0.5:5000" {
 				t.Errorf("Netloc = %.80q, %v; want our own address", nl, err)
 			}
-			req := NewCertRequest("docker-registry/0", "10.0.0.5", []string{v, "registry.internal"})
+			req := NewTLSCertsRequest("docker-registry/0", "10.0.0.5", []string{v, "registry.internal"})
 			if strings.Join(req.SANs, " ") != "10.0.0.5 registry.internal" {
 				t.Errorf("SANs = %.200q", req.SANs)
 			}
@@ -176,7 +176,7 @@ func TestProxyAddressHostileValues(t *testing.T) {
 				t.Fatalf("PeerAddresses = %.200v, %v", backends, ignored)
 			}
 			noValueIn(t, ignored, v)
-			stanza, err := Services("docker-registry", backends, false, "", false)
+			stanza, err := WebsiteServices("docker-registry", backends, false, "", false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestProxyAddressHostileValues(t *testing.T) {
 
 // servicesFor2 is the stanza of two plain backends, for its line count.
 var servicesFor2 = func() string {
-	s, err := Services("docker-registry", []Backend{{"docker-registry/0", "10.0.0.5", 5000}, {"docker-registry/1", "10.0.0.6", 5000}}, false, "", false)
+	s, err := WebsiteServices("docker-registry", []PeerBackend{{"docker-registry/0", "10.0.0.5", 5000}, {"docker-registry/1", "10.0.0.6", 5000}}, false, "", false)
 	if err != nil {
 		panic(err)
 	}
@@ -200,10 +200,10 @@ var servicesFor2 = func() string {
 // MAAS and LXD host names.
 func TestProxyAddressRealValues(t *testing.T) {
 	for _, a := range []string{"10.0.0.9", "fd00::9", "juju-abc-0.lxd", "node-7.maas", "[fd00::9]"} {
-		got, ignored := FirstProxyAddress(map[string]map[string]string{"haproxy/0": {"ingress-address": a}})
+		got, ignored := WebsiteProxyAddress(map[string]map[string]string{"haproxy/0": {"ingress-address": a}})
 		if a == "[fd00::9]" {
-			// Brackets are URL syntax, not an address: Netloc takes them.
-			if nl, err := Netloc("", a, "10.0.0.5", 5000); err != nil || nl != "[fd00::9]:5000" {
+			// Brackets are URL syntax, not an address: DockerRegistryNetloc takes them.
+			if nl, err := DockerRegistryNetloc("", a, "10.0.0.5", 5000); err != nil || nl != "[fd00::9]:5000" {
 				t.Errorf("Netloc(%q) = %q, %v", a, nl, err)
 			}
 			continue
@@ -219,19 +219,19 @@ func TestIsHost(t *testing.T) {
 	bad := []string{"", " ", "a b", "a,b", "a\nb", "-lead", "a..b", ".", "a.", "fe80::1%eth0", "[fd00::5]", "10.0.0.5:5000",
 		"host/path", "x;y", strings.Repeat("a", 64), strings.Repeat("a.", 127) + "a", "host\xff"}
 	for _, s := range good {
-		if !IsHost(s) {
+		if !isHost(s) {
 			t.Errorf("IsHost(%q) = false", s)
 		}
 	}
 	for _, s := range bad {
-		if IsHost(s) {
+		if isHost(s) {
 			t.Errorf("IsHost(%.80q) = true", s)
 		}
 	}
 }
 
 // A provider that appends to a certificate, or sends something else after
-// it, gets only its PEM blocks through: the files written from Issued and
+// it, gets only its PEM blocks through: the files written from TLSCertsIssued and
 // the tls_ca we forward to workers hold PEM and nothing else.
 func TestReadIssuedKeepsOnlyPEM(t *testing.T) {
 	const sc, sk = "docker-registry_0.server.cert", "docker-registry_0.server.key"
@@ -241,14 +241,14 @@ func TestReadIssuedKeepsOnlyPEM(t *testing.T) {
 		sc:   testCert + appended + testKey, // a key inside a certificate value is not a certificate
 		sk:   testCert + testKey + appended,
 	}}
-	got, ok := ReadIssued("docker-registry/0", remote)
-	want := Issued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey}
+	got, ok := ReadTLSCertsIssued("docker-registry/0", remote)
+	want := TLSCertsIssued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey}
 	if !ok || got != want {
 		t.Fatalf("ReadIssued = %.300q, %v; want only the PEM blocks", got, ok)
 	}
 	encrypted := "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nS0VZ\n-----END RSA PRIVATE KEY-----\n"
 	remote["easyrsa/0"][sk] = encrypted
-	if got, ok := ReadIssued("docker-registry/0", remote); ok || got.ServerKey != "" {
+	if got, ok := ReadTLSCertsIssued("docker-registry/0", remote); ok || got.ServerKey != "" {
 		t.Errorf("an encrypted key was taken: %q", got.ServerKey)
 	}
 }

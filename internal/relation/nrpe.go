@@ -36,9 +36,9 @@ const (
 	keyTimestamp = "timestamp"
 )
 
-// DefaultNagiosContext is charmhelpers' and layer:nagios's default
+// defaultNagiosContext is charmhelpers' and layer:nagios's default
 // nagios_context, used when neither config nor the nrpe unit gives one.
-const DefaultNagiosContext = "juju"
+const defaultNagiosContext = "juju"
 
 const pluginsDir = "/usr/lib/nagios/plugins"
 
@@ -49,42 +49,42 @@ const (
 	checkDescription = "Verify docker-registry is responding"
 )
 
-// Check is one NRPE check: Name is the nrpe command name (command[Name])
+// NRPECheck is one NRPE check: Name is the nrpe command name (command[Name])
 // and nagios's check_nrpe!Name.
-type Check struct {
+type NRPECheck struct {
 	Name        string
 	Description string
 	Command     string
 }
 
-// HTTPCheck probes the registry on 127.0.0.1:<port> over the scheme it
+// NRPEHTTPCheck probes the registry on 127.0.0.1:<port> over the scheme it
 // really serves ("https", anything else meaning http); the reference
 // always probed plain http, which failed as soon as TLS was on. It expects
 // "200 OK" for GET /, which distribution answers without authentication.
 // nrpe runs the command through /bin/sh, so the expectation is
 // single-quoted (the reference's unquoted " 200 OK" only worked by
 // accident: -e got "200" and "OK" became a host name). When the registry
-// requires client certificates, use MutualTLSCheck instead.
-func HTTPCheck(scheme string, port int) Check {
+// requires client certificates, use NRPEMutualTLSCheck instead.
+func NRPEHTTPCheck(scheme string, port int) NRPECheck {
 	tls := ""
 	if scheme == "https" {
 		tls = " -S"
 	}
-	return Check{
+	return NRPECheck{
 		Name:        checkName,
 		Description: checkDescription,
 		Command:     pluginsDir + "/check_http -I 127.0.0.1 -p " + strconv.Itoa(port) + tls + " -e '200 OK' -u /",
 	}
 }
 
-// MutualTLSCheck probes a registry that requires client certificates.
+// NRPEMutualTLSCheck probes a registry that requires client certificates.
 // check_http presents certFile/keyFile (-J/-K): a pair the registry
 // accepts (easyrsa's client certificate), readable by the nagios user nrpe
 // runs as. Without a usable pair the TLS handshake would be refused, so
 // the most we can check is that the port accepts TCP connections.
-func MutualTLSCheck(port int, certFile, keyFile string) Check {
+func NRPEMutualTLSCheck(port int, certFile, keyFile string) NRPECheck {
 	p := strconv.Itoa(port)
-	c := Check{Name: checkName, Description: checkDescription}
+	c := NRPECheck{Name: checkName, Description: checkDescription}
 	if isShellSafePath(certFile) && isShellSafePath(keyFile) {
 		c.Command = pluginsDir + "/check_http -I 127.0.0.1 -p " + p + " -S -J " + certFile + " -K " + keyFile + " -e '200 OK' -u /"
 	} else {
@@ -113,30 +113,30 @@ const jujuManagedHeader = "\n" +
 	"# This file is Juju managed\n" +
 	"#---------------------------------------------------\n"
 
-// CheckPath is the nrpe command file of c. The reactive interface prefixed
+// NRPECheckPath is the nrpe command file of c. The reactive interface prefixed
 // "check_" to a name that already had it: check_check_http.cfg.
-func CheckPath(c Check) string { return "/etc/nagios/nrpe.d/check_" + c.Name + ".cfg" }
+func NRPECheckPath(c NRPECheck) string { return "/etc/nagios/nrpe.d/check_" + c.Name + ".cfg" }
 
-// CheckFile is the content of CheckPath(c), byte for byte the reactive
+// NRPECheckFile is the content of NRPECheckPath(c), byte for byte the reactive
 // interface's (which starts with an empty line).
-func CheckFile(c Check) []byte {
+func NRPECheckFile(c NRPECheck) []byte {
 	return []byte(jujuManagedHeader + "command[" + c.Name + "]=" + c.Command + "\n")
 }
 
-// ExportFile is the nagios service definition of c for unit. hostname is
+// NRPEExportFile is the nagios service definition of c for unit. hostname is
 // the nrpe unit's nagios_hostname, or "" for <context>-<unit-dash>;
 // servicegroups "" means the context; context "" means
-// DefaultNagiosContext. Each of the three goes onto one line of a nagios
-// object file, so a value that is not a nagios name (IsNagiosName; a
+// defaultNagiosContext. Each of the three goes onto one line of a nagios
+// object file, so a value that is not a nagios name (isNagiosName; a
 // comma-separated list of them for servicegroups) is replaced by its
-// default rather than written: RemoteContext already refused such values
+// default rather than written: NRPERemoteContext already refused such values
 // from the relation, and this keeps any other caller from adding a line.
-func ExportFile(unit, hostname, context, servicegroups string, c Check) (path string, content []byte) {
+func NRPEExportFile(unit, hostname, context, servicegroups string, c NRPECheck) (path string, content []byte) {
 	dash := strings.ReplaceAll(unit, "/", "-")
-	if !IsNagiosName(context) {
-		context = DefaultNagiosContext
+	if !isNagiosName(context) {
+		context = defaultNagiosContext
 	}
-	if !IsNagiosName(hostname) {
+	if !isNagiosName(hostname) {
 		hostname = context + "-" + dash
 	}
 	if !isNagiosList(servicegroups) {
@@ -156,14 +156,14 @@ func ExportFile(unit, hostname, context, servicegroups string, c Check) (path st
 
 func isNagiosList(s string) bool {
 	for _, name := range strings.Split(s, ",") {
-		if !IsNagiosName(name) {
+		if !isNagiosName(name) {
 			return false
 		}
 	}
 	return true
 }
 
-// RemoteContext reads the nrpe unit's nagios_hostname and
+// NRPERemoteContext reads the nrpe unit's nagios_hostname and
 // nagios_host_context ("" when not sent). Its context, when set, overrides
 // ours, as the reactive interface's get_remote did. The nrpe charm builds
 // nagios_hostname as "<nagios_host_context>-<principal unit or host name>"
@@ -172,10 +172,10 @@ func isNagiosList(s string) bool {
 // provide_data), so either may hold anything its operator typed: a value
 // that is not a nagios name is ignored (reported in ignored, by key only)
 // and the default used instead.
-func RemoteContext(unit string, bag map[string]string) (hostname, context string, ignored []Ignored) {
+func NRPERemoteContext(unit string, bag map[string]string) (hostname, context string, ignored []Ignored) {
 	read := func(key string) string {
 		v := strings.TrimSpace(bag[key])
-		if v != "" && !IsNagiosName(v) {
+		if v != "" && !isNagiosName(v) {
 			ignored = append(ignored, Ignored{Unit: unit, Key: key,
 				Reason: "not a nagios object name (letters, digits, '.', '-', '_', at most 253)"})
 			return ""
@@ -191,7 +191,7 @@ func RemoteContext(unit string, bag map[string]string) (hostname, context string
 // dumps it ({"monitors": {"remote": {"nrpe": {<name>: {"command":
 // <name>}}}}}, block-style YAML, keys sorted). It only names the checks,
 // so it does not change when a check's command does: see NRPETouch.
-func NRPEBag(checks ...Check) map[string]string {
+func NRPEBag(checks ...NRPECheck) map[string]string {
 	nrpe := map[string]map[string]string{}
 	for _, c := range checks {
 		nrpe[c.Name] = map[string]string{"command": c.Name}
@@ -212,12 +212,12 @@ func NRPEBag(checks ...Check) map[string]string {
 // rewritten check file; so publish NRPETouch(now) whenever a check file
 // changes, and only then, or the bag would churn on every hook.
 func NRPETouch(now time.Time) map[string]string {
-	return map[string]string{keyTimestamp: Timestamp(now)}
+	return map[string]string{keyTimestamp: isoformat(now)}
 }
 
-// Timestamp formats t as Python's datetime.isoformat() does for a naive
+// isoformat formats t as Python's datetime.isoformat() does for a naive
 // local time, the reactive interface's timestamp format.
-func Timestamp(t time.Time) string {
+func isoformat(t time.Time) string {
 	if t.Nanosecond()/1000 == 0 {
 		return t.Format("2006-01-02T15:04:05")
 	}

@@ -24,20 +24,20 @@ func FuzzNRPE(f *testing.F) {
 	f.Add("", "\x00", "\u2028", 70000, "", "relative", "/k'.key")
 	f.Fuzz(func(t *testing.T, hostname, context, groups string, port int, scheme, certFile, keyFile string) {
 		bag := map[string]string{"nagios_hostname": hostname, "nagios_host_context": context}
-		host, ctx, ignored := RemoteContext("nrpe/0", bag)
+		host, ctx, ignored := NRPERemoteContext("nrpe/0", bag)
 		for _, i := range ignored {
 			checkIgnoredLine(t, i, hostname, context)
 		}
-		for _, c := range []Check{HTTPCheck(scheme, port), MutualTLSCheck(port, certFile, keyFile)} {
-			path, content := ExportFile("docker-registry/0", host, ctx, groups, c)
+		for _, c := range []NRPECheck{NRPEHTTPCheck(scheme, port), NRPEMutualTLSCheck(port, certFile, keyFile)} {
+			path, content := NRPEExportFile("docker-registry/0", host, ctx, groups, c)
 			if path != "/var/lib/nagios/export/service__docker-registry-0_check_http.cfg" {
 				t.Fatalf("export path %q", path)
 			}
 			checkExportObject(t, string(content))
-			checkCheckFile(t, string(CheckFile(c)), certFile, keyFile)
+			checkCheckFile(t, string(NRPECheckFile(c)), certFile, keyFile)
 		}
 		var monitors map[string]map[string]map[string]map[string]map[string]string
-		if err := yaml.Unmarshal([]byte(NRPEBag(HTTPCheck(scheme, port))["monitors"]), &monitors); err != nil ||
+		if err := yaml.Unmarshal([]byte(NRPEBag(NRPEHTTPCheck(scheme, port))["monitors"]), &monitors); err != nil ||
 			monitors["monitors"]["remote"]["nrpe"]["check_http"]["command"] != "check_http" {
 			t.Fatalf("monitors = %v (%v)", monitors, err)
 		}
@@ -67,7 +67,7 @@ func checkExportObject(t *testing.T, content string) {
 		}
 	}
 	host := strings.TrimPrefix(lines[6], exportPrefixes[6])
-	if !IsNagiosName(host) {
+	if !isNagiosName(host) {
 		t.Fatalf("host_name %q", host)
 	}
 	if !isNagiosList(strings.TrimPrefix(lines[9], exportPrefixes[9])) {

@@ -22,8 +22,8 @@ func TestHTTPCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
-			if got := HTTPCheck(tt.scheme, tt.port); got != want {
+			want := NRPECheck{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
+			if got := NRPEHTTPCheck(tt.scheme, tt.port); got != want {
 				t.Errorf("HTTPCheck =\n%+v\nwant\n%+v", got, want)
 			}
 		})
@@ -49,8 +49,8 @@ func TestMutualTLSCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
-			if got := MutualTLSCheck(5000, tt.cert, tt.key); got != want {
+			want := NRPECheck{Name: "check_http", Description: "Verify docker-registry is responding", Command: tt.want}
+			if got := NRPEMutualTLSCheck(5000, tt.cert, tt.key); got != want {
 				t.Errorf("MutualTLSCheck =\n%+v\nwant\n%+v", got, want)
 			}
 		})
@@ -60,20 +60,20 @@ func TestMutualTLSCheck(t *testing.T) {
 // Expected bytes come from the reactive interface's own templates
 // (canonical/nrpe-external-master-interface provides.py), rendered by Python.
 func TestCheckFile(t *testing.T) {
-	c := HTTPCheck("http", 5000)
+	c := NRPEHTTPCheck("http", 5000)
 	want := "\n#---------------------------------------------------\n# This file is Juju managed\n" +
 		"#---------------------------------------------------\n" +
 		"command[check_http]=/usr/lib/nagios/plugins/check_http -I 127.0.0.1 -p 5000 -e '200 OK' -u /\n"
-	if got := string(CheckFile(c)); got != want {
+	if got := string(NRPECheckFile(c)); got != want {
 		t.Errorf("CheckFile =\n%q\nwant\n%q", got, want)
 	}
-	if got := CheckPath(c); got != "/etc/nagios/nrpe.d/check_check_http.cfg" {
+	if got := NRPECheckPath(c); got != "/etc/nagios/nrpe.d/check_check_http.cfg" {
 		t.Errorf("CheckPath = %q", got)
 	}
 }
 
 func TestExportFile(t *testing.T) {
-	c := Check{Name: "check_http", Description: "Verify docker-registry is responding", Command: "x"}
+	c := NRPECheck{Name: "check_http", Description: "Verify docker-registry is responding", Command: "x"}
 	body := func(host, groups string) string {
 		return "\n#---------------------------------------------------\n# This file is Juju managed\n" +
 			"#---------------------------------------------------\n" +
@@ -101,7 +101,7 @@ func TestExportFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path, content := ExportFile(tt.unit, tt.hostname, tt.context, tt.groups, c)
+			path, content := NRPEExportFile(tt.unit, tt.hostname, tt.context, tt.groups, c)
 			if path != tt.wantPath {
 				t.Errorf("path = %q, want %q", path, tt.wantPath)
 			}
@@ -127,7 +127,7 @@ func TestRemoteContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host, context, ignored := RemoteContext("nrpe/0", tt.bag)
+			host, context, ignored := NRPERemoteContext("nrpe/0", tt.bag)
 			if len(ignored) != 0 {
 				t.Errorf("ignored = %v, want none", ignored)
 			}
@@ -143,13 +143,13 @@ func TestRemoteContext(t *testing.T) {
 func TestNRPEBag(t *testing.T) {
 	tests := []struct {
 		name     string
-		checks   []Check
+		checks   []NRPECheck
 		monitors string
 	}{
-		{"one check", []Check{{Name: "check_http", Command: "x"}},
+		{"one check", []NRPECheck{{Name: "check_http", Command: "x"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n"},
 		{"no checks", nil, "monitors:\n  remote:\n    nrpe: {}\n"},
-		{"sorted names", []Check{{Name: "check_tcp"}, {Name: "check_http"}},
+		{"sorted names", []NRPECheck{{Name: "check_tcp"}, {Name: "check_http"}},
 			"monitors:\n  remote:\n    nrpe:\n      check_http:\n        command: check_http\n      check_tcp:\n        command: check_tcp\n"},
 	}
 	for _, tt := range tests {
@@ -190,7 +190,7 @@ func TestTimestamp(t *testing.T) {
 		{time.Date(2026, 1, 2, 3, 4, 5, 1000, time.UTC), "2026-01-02T03:04:05.000001"},
 	}
 	for _, tt := range tests {
-		if got := Timestamp(tt.in); got != tt.want {
+		if got := isoformat(tt.in); got != tt.want {
 			t.Errorf("Timestamp(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}

@@ -37,11 +37,11 @@ func TestPeerAddresses(t *testing.T) {
 		self     string
 		selfAddr string
 		peers    map[string]map[string]string
-		want     []Backend
+		want     []PeerBackend
 	}{
 		{
 			name: "alone", self: "docker-registry/0", selfAddr: "10.0.0.5",
-			want: []Backend{{"docker-registry/0", "10.0.0.5", 5000}},
+			want: []PeerBackend{{"docker-registry/0", "10.0.0.5", 5000}},
 		},
 		{
 			name: "ourselves among peers, unit-number order",
@@ -50,7 +50,7 @@ func TestPeerAddresses(t *testing.T) {
 				"docker-registry/10": {"private-address": "10.0.0.9", "ingress-address": "192.168.0.9"},
 				"docker-registry/1":  {"private-address": "10.0.0.6"},
 			},
-			want: []Backend{
+			want: []PeerBackend{
 				{"docker-registry/1", "10.0.0.6", 5000},
 				{"docker-registry/2", "10.0.0.7", 5000},
 				{"docker-registry/10", "10.0.0.9", 5000},
@@ -64,19 +64,19 @@ func TestPeerAddresses(t *testing.T) {
 				"r/2": {"egress-subnets": "10.0.0.8/32"},
 				"r/3": {"private-address": "  "},
 			},
-			want: []Backend{{"r/0", "10.0.0.5", 5000}, {"r/1", "fd00::6", 5000}},
+			want: []PeerBackend{{"r/0", "10.0.0.5", 5000}, {"r/1", "fd00::6", 5000}},
 		},
 		{
 			name: "our own bag in peers is overridden by selfAddr",
 			self: "r/0", selfAddr: "10.0.0.5",
 			peers: map[string]map[string]string{"r/0": {"private-address": "10.9.9.9"}},
-			want:  []Backend{{"r/0", "10.0.0.5", 5000}},
+			want:  []PeerBackend{{"r/0", "10.0.0.5", 5000}},
 		},
 		{
 			name:  "no address of our own yet",
 			self:  "r/0",
 			peers: map[string]map[string]string{"r/1": {"private-address": "10.0.0.6"}},
-			want:  []Backend{{"r/1", "10.0.0.6", 5000}},
+			want:  []PeerBackend{{"r/1", "10.0.0.6", 5000}},
 		},
 	}
 	for _, tt := range tests {

@@ -98,7 +98,7 @@ for v in json.load(sys.stdin):
 		t.Fatalf("python printed %d lines for %d values", len(want), len(values))
 	}
 	for i, v := range values {
-		got, err := ReactiveJSON(v)
+		got, err := reactiveJSON(v)
 		if err != nil {
 			t.Fatalf("ReactiveJSON(%#v): %v", v, err)
 		}
@@ -153,13 +153,13 @@ func pyInput(t *testing.T, v any) []byte {
 }
 
 func TestYAMLReadByPyYAML(t *testing.T) {
-	services, err := Services("docker-registry", []Backend{
+	services, err := WebsiteServices("docker-registry", []PeerBackend{
 		{"docker-registry/10", "fd00::7", 5000}, {"docker-registry/2", "10.0.0.6", 5000},
 	}, true, "/etc/docker/registry/ca.crt", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := json.Marshal(map[string]string{"services": services, "monitors": NRPEBag(HTTPCheck("http", 5000))["monitors"]})
+	in, err := json.Marshal(map[string]string{"services": services, "monitors": NRPEBag(NRPEHTTPCheck("http", 5000))["monitors"]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
@@ -20,7 +21,7 @@ import (
 	"unicode/utf8"
 )
 
-// ReactiveJSON encodes v exactly as Python's json.dumps(v, sort_keys=True)
+// reactiveJSON encodes v exactly as Python's json.dumps(v, sort_keys=True)
 // does, which is what charms.reactive stores for every to_publish[key] = v:
 // separators ", " and ": ", keys sorted at every level, every character
 // outside printable ASCII escaped as \uXXXX (surrogate pairs above U+FFFF),
@@ -28,9 +29,9 @@ import (
 // escape < > &, and a peer comparing bytes would then see a change).
 //
 // It takes nil, strings, booleans, integers, floats, json.Number (as the
-// number it holds, so that what ReactiveDecode read re-encodes as Python
+// number it holds, so that what reactiveDecode read re-encodes as Python
 // would), pointers to those, slices, arrays and maps with string keys.
-func ReactiveJSON(v any) (string, error) {
+func reactiveJSON(v any) (string, error) {
 	var b strings.Builder
 	if err := encodePy(&b, reflect.ValueOf(v)); err != nil {
 		return "", fmt.Errorf("cannot encode as reactive JSON: %w", err)
@@ -137,7 +138,7 @@ func encodePyString(b *strings.Builder, s string) error {
 	return nil
 }
 
-// encodePyNumber writes a number ReactiveDecode read (json.Number is a Go
+// encodePyNumber writes a number reactiveDecode read (json.Number is a Go
 // string type, but it stands for what json.loads makes of the literal):
 // an integer literal is a Python int, printed exactly whatever its size;
 // anything else a float, printed as Python's repr.
@@ -179,14 +180,14 @@ func pyFloatRepr(f float64, bits int) string {
 	return s
 }
 
-// ReactiveDecode reads a raw relation value the way charms.reactive's
+// reactiveDecode reads a raw relation value the way charms.reactive's
 // received[key] does: json.loads, falling back to the raw string when it is
 // not JSON. An empty value is nil: Juju deletes a key set to "", so empty
 // and missing are the same thing on the wire. Numbers come back as
 // json.Number so that nothing is rounded. One known difference: Python
 // also accepts NaN and Infinity, which here stay raw strings; nobody
 // publishes them on these relations.
-func ReactiveDecode(raw string) any {
+func reactiveDecode(raw string) any {
 	if raw == "" {
 		return nil
 	}
@@ -203,26 +204,16 @@ func ReactiveDecode(raw string) any {
 	return v
 }
 
-// MergeUnits merges the bags of all remote units of one relation the way
+// mergeUnits merges the bags of all remote units of one relation the way
 // reactive's all_joined_units.received_raw does: every key comes from the
 // lowest unit that has it. Reactive sorts unit names as strings, so there
 // "easyrsa/10" would beat "easyrsa/2"; we compare unit numbers, which is
 // what "lowest unit" means and only differs from reactive past ten units.
-func MergeUnits(remote map[string]map[string]string) map[string]string {
+func mergeUnits(remote map[string]map[string]string) map[string]string {
 	merged := map[string]string{}
-	units := SortUnits(keysOf(remote))
+	units := sortedUnits(remote)
 	for i := len(units) - 1; i >= 0; i-- {
-		for k, v := range remote[units[i]] {
-			merged[k] = v
-		}
+		maps.Copy(merged, remote[units[i]])
 	}
 	return merged
-}
-
-func keysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }

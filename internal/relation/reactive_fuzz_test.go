@@ -28,7 +28,7 @@ func FuzzReactiveDecode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		v := ReactiveDecode(raw)
+		v := reactiveDecode(raw)
 		if raw == "" {
 			if v != nil {
 				t.Fatalf("empty value decoded to %#v", v)
@@ -39,7 +39,7 @@ func FuzzReactiveDecode(f *testing.F) {
 			// Not JSON: reactive hands the raw string over.
 			return
 		}
-		enc, err := ReactiveJSON(v)
+		enc, err := reactiveJSON(v)
 		if err != nil {
 			t.Fatalf("decoded value does not re-encode: %v", err)
 		}
@@ -47,14 +47,14 @@ func FuzzReactiveDecode(f *testing.F) {
 		if strings.Contains(enc, "Infinity") || strings.Contains(enc, "NaN") {
 			// A literal past float64's range is inf to Python too, which
 			// writes Infinity; json.loads would read that back, we keep
-			// the raw string (ReactiveDecode's known difference).
+			// the raw string (reactiveDecode's known difference).
 			return
 		}
-		again := ReactiveDecode(enc)
+		again := reactiveDecode(enc)
 		if !sameJSON(again, v) {
 			t.Fatalf("round trip changed the value:\nraw   %q\nfirst %#v\nenc   %q\nagain %#v", raw, v, enc, again)
 		}
-		if enc2, _ := ReactiveJSON(again); enc2 != enc {
+		if enc2, _ := reactiveJSON(again); enc2 != enc {
 			t.Fatalf("encoding is not stable: %q then %q", enc, enc2)
 		}
 	})
@@ -68,7 +68,7 @@ func FuzzReactiveJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		enc, err := ReactiveJSON(s)
+		enc, err := reactiveJSON(s)
 		if !utf8.ValidString(s) {
 			if err == nil {
 				t.Fatalf("invalid UTF-8 encoded as %q", enc)
@@ -79,7 +79,7 @@ func FuzzReactiveJSONString(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkReactiveJSONLine(t, enc)
-		if got := ReactiveDecode(enc); got != s {
+		if got := reactiveDecode(enc); got != s {
 			t.Fatalf("decode(encode(%q)) = %#v", s, got)
 		}
 	})

@@ -61,7 +61,7 @@ func TestReactiveJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReactiveJSON(tt.in)
+			got, err := reactiveJSON(tt.in)
 			if err != nil {
 				t.Fatalf("ReactiveJSON: %v", err)
 			}
@@ -87,7 +87,7 @@ func TestReactiveJSONRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, err := ReactiveJSON(tt.in); err == nil {
+			if got, err := reactiveJSON(tt.in); err == nil {
 				t.Errorf("ReactiveJSON = %q, want an error", got)
 			}
 		})
@@ -118,7 +118,7 @@ func TestReactiveDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ReactiveDecode(tt.raw); !reflect.DeepEqual(got, tt.want) {
+			if got := reactiveDecode(tt.raw); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ReactiveDecode(%q) = %#v, want %#v", tt.raw, got, tt.want)
 			}
 		})
@@ -127,11 +127,11 @@ func TestReactiveDecode(t *testing.T) {
 
 func TestReactiveRoundTrip(t *testing.T) {
 	for _, v := range []any{"", "x", "é😀\n<&>", []any{"a", nil, true}, map[string]any{"k": []any{}}} {
-		enc, err := ReactiveJSON(v)
+		enc, err := reactiveJSON(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ReactiveDecode(enc)
+		got := reactiveDecode(enc)
 		if s, ok := v.(string); ok && s == "" {
 			// `""` is a present empty string for json.loads.
 			if got != "" {
@@ -165,7 +165,7 @@ func TestMergeUnits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MergeUnits(tt.remote); !reflect.DeepEqual(got, tt.want) {
+			if got := mergeUnits(tt.remote); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("MergeUnits = %v, want %v", got, tt.want)
 			}
 		})

@@ -5,7 +5,8 @@ import (
 	"crypto/sha1"
 	"encoding/pem"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -31,29 +32,29 @@ const (
 	suffixKey     = ".server.key"
 )
 
-// CertRequest is our request for one server certificate.
-type CertRequest struct {
+// TLSCertsRequest is our request for one server certificate.
+type TLSCertsRequest struct {
 	UnitName   string // local unit name with "/" replaced by "_"
 	CommonName string
 	SANs       []string // sorted, unique, non-empty, includes CommonName
 }
 
-// NewCertRequest builds the request for the local unit. SANs are trimmed,
+// NewTLSCertsRequest builds the request for the local unit. SANs are trimmed,
 // deduplicated and sorted, so that the same set of names always publishes
 // the same bytes (easyrsa revokes and reissues when the SAN set changes).
-// Only IP addresses and host names (IsHost) are kept: easyrsa joins SANs
+// Only IP addresses and host names (isHost) are kept: easyrsa joins SANs
 // with commas into one shell-split argument, so a name with a space, a
 // comma or a newline would break every other one, and some SANs (a
 // proxy's address) come from another charm's relation data. The CN is kept
 // among the SANs because clients match SANs only and ignore the CN. A CN
 // that is not a host is dropped, which leaves no request at all (the
 // provider ignores a bag without common_name).
-func NewCertRequest(unit, commonName string, sans []string) CertRequest {
+func NewTLSCertsRequest(unit, commonName string, sans []string) TLSCertsRequest {
 	cn := strings.TrimSpace(commonName)
-	if !IsHost(cn) {
+	if !isHost(cn) {
 		cn = ""
 	}
-	return CertRequest{
+	return TLSCertsRequest{
 		UnitName:   certUnitName(unit),
 		CommonName: cn,
 		SANs:       normalizeSANs(append([]string{cn}, sans...)),
@@ -65,49 +66,47 @@ func certUnitName(unit string) string { return strings.ReplaceAll(unit, "/", "_"
 func normalizeSANs(sans []string) []string {
 	set := map[string]bool{}
 	for _, s := range sans {
-		if s = strings.TrimSpace(s); IsHost(s) {
+		if s = strings.TrimSpace(s); isHost(s) {
 			set[s] = true
 		}
 	}
-	out := keysOf(set)
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // Bag is the full requirer bag. unit_name, common_name and
 // certificate_name are raw (a JSON-quoted CN would put the quotes in the
 // certificate); sans is a JSON list, which easyrsa iterates (a bare string
 // would be read one character at a time).
-func (r CertRequest) Bag() map[string]string {
+func (r TLSCertsRequest) Bag() map[string]string {
 	return map[string]string{
 		keyUnitName:        r.UnitName,
 		keyCommonName:      r.CommonName,
 		keySANs:            r.sansJSON(),
-		keyCertificateName: CertificateName(r.UnitName),
+		keyCertificateName: certificateName(r.UnitName),
 	}
 }
 
-func (r CertRequest) sansJSON() string {
+func (r TLSCertsRequest) sansJSON() string {
 	sans := make([]string, 0, len(r.SANs))
 	for _, s := range r.SANs {
 		// Invalid UTF-8 cannot come from Juju or the kernel; replacing it
 		// keeps the encoding total instead of failing the hook.
 		sans = append(sans, strings.ToValidUTF8(s, "\uFFFD"))
 	}
-	out, err := ReactiveJSON(sans)
+	out, err := reactiveJSON(sans)
 	if err != nil {
 		panic("relation: a list of valid strings failed to encode: " + err.Error())
 	}
 	return out
 }
 
-// CertificateName is the certificate_name we publish: a UUID-shaped id
+// certificateName is the certificate_name we publish: a UUID-shaped id
 // derived from the unit name, so it is the same in every hook. Reactive
 // sent uuid4 once and then kept it; a fresh id per hook would change our
 // bag on every hook, firing relation-changed on every provider unit, and a
 // provider keying requests on the name would issue a new certificate each
 // time. easyrsa itself names its files after the CN and ignores this key.
-func CertificateName(unitName string) string {
+func certificateName(unitName string) string {
 	sum := sha1.Sum([]byte("docker-registry-charm certificate_name\x00" + certUnitName(unitName)))
 	sum[6] = sum[6]&0x0f | 0x50 // version 5 (name-based, SHA-1)
 	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
@@ -119,7 +118,7 @@ func CertificateName(unitName string) string {
 // a set, so a bag written by the reactive charm with the same names is left
 // alone. A certificate_name already published is kept, as reactive does,
 // so a unit upgraded from the reactive charm keeps its uuid4.
-func (r CertRequest) Changes(published map[string]string) map[string]string {
+func (r TLSCertsRequest) Changes(published map[string]string) map[string]string {
 	want := r.Bag()
 	changes := map[string]string{}
 	for _, k := range []string{keyUnitName, keyCommonName} {
@@ -142,12 +141,12 @@ func (r CertRequest) Changes(published map[string]string) map[string]string {
 // Differs reports whether the request published in our bag is not this
 // one, e.g. after an address or http-host change added a SAN: the charm
 // then publishes Changes and easyrsa reissues.
-func (r CertRequest) Differs(published map[string]string) bool {
+func (r TLSCertsRequest) Differs(published map[string]string) bool {
 	return r.Changes(published) != nil
 }
 
 func sameSANs(raw string, want []string) bool {
-	list, ok := ReactiveDecode(raw).([]any)
+	list, ok := reactiveDecode(raw).([]any)
 	if !ok {
 		return false
 	}
@@ -171,10 +170,10 @@ func sameSANs(raw string, want []string) bool {
 	return true
 }
 
-// Issued is what the provider gave us, each value PEM only: easyrsa puts
+// TLSCertsIssued is what the provider gave us, each value PEM only: easyrsa puts
 // an OpenSSL text dump before the PEM block of its certificates, which we
 // drop. Client pair fields are empty when the provider publishes none.
-type Issued struct {
+type TLSCertsIssued struct {
 	CA         string
 	ServerCert string
 	ServerKey  string
@@ -182,18 +181,18 @@ type Issued struct {
 	ClientKey  string
 }
 
-// ReadIssued reads the answer to our request from the provider units of
+// ReadTLSCertsIssued reads the answer to our request from the provider units of
 // one relation. unitName is our unit name, with "/" or already "_".
 // Like reactive's all_joined_units.received_raw the lowest unit wins (by
-// unit number, see MergeUnits), but a certificate and its key are always
+// unit number, see mergeUnits), but a certificate and its key are always
 // taken from the same unit, so a half-written answer on a lower unit
 // cannot pair one unit's certificate with another's key. ok is true only
 // when the CA, the server certificate and its key are all there; anything
 // less means the provider is still working on it.
-func ReadIssued(unitName string, remote map[string]map[string]string) (Issued, bool) {
+func ReadTLSCertsIssued(unitName string, remote map[string]map[string]string) (TLSCertsIssued, bool) {
 	prefix := certUnitName(unitName)
-	var is Issued
-	for _, unit := range SortUnits(keysOf(remote)) {
+	var is TLSCertsIssued
+	for _, unit := range sortedUnits(remote) {
 		bag := remote[unit]
 		if is.CA == "" {
 			is.CA = pemCerts(bag[keyCA])
@@ -250,33 +249,33 @@ func pemBlocks(s string, wanted func(string) bool) string {
 // The provider's side, for simulated providers in tests: what easyrsa's
 // interface reads from a requirer bag and what it writes back.
 
-// ParseCertRequest reads the top-level server-certificate request from a
+// parseCertRequest reads the top-level server-certificate request from a
 // requirer unit's bag as the provider does: none unless common_name is
 // set; unit_name falls back to the Juju unit name (resolve_unit_name); sans
 // is decoded as JSON and anything but a list of strings counts as none.
-func ParseCertRequest(remoteUnit string, bag map[string]string) (CertRequest, bool) {
+func parseCertRequest(remoteUnit string, bag map[string]string) (TLSCertsRequest, bool) {
 	cn := bag[keyCommonName]
 	if cn == "" {
-		return CertRequest{}, false
+		return TLSCertsRequest{}, false
 	}
 	unit := bag[keyUnitName]
 	if unit == "" {
 		unit = remoteUnit
 	}
 	var sans []string
-	if list, ok := ReactiveDecode(bag[keySANs]).([]any); ok {
+	if list, ok := reactiveDecode(bag[keySANs]).([]any); ok {
 		for _, v := range list {
 			if s, ok := v.(string); ok {
 				sans = append(sans, s)
 			}
 		}
 	}
-	return CertRequest{UnitName: certUnitName(unit), CommonName: cn, SANs: sans}, true
+	return TLSCertsRequest{UnitName: certUnitName(unit), CommonName: cn, SANs: sans}, true
 }
 
-// IssuedBag is what a provider publishes in answer to r: raw PEM under
+// issuedBag is what a provider publishes in answer to r: raw PEM under
 // ca and <unit_name>.server.cert/.key.
-func IssuedBag(r CertRequest, ca, cert, key string) map[string]string {
+func issuedBag(r TLSCertsRequest, ca, cert, key string) map[string]string {
 	return map[string]string{
 		keyCA:                   ca,
 		r.UnitName + suffixCert: cert,

@@ -30,7 +30,7 @@ func FuzzReadIssued(f *testing.F) {
 			"ca": caPEM, "docker-registry_0.server.cert": cert, "docker-registry_0.server.key": key,
 			"client.cert": cert, "client.key": key,
 		}}
-		got, ok := ReadIssued("docker-registry/0", remote)
+		got, ok := ReadTLSCertsIssued("docker-registry/0", remote)
 		if ok != (got.CA != "" && got.ServerCert != "" && got.ServerKey != "") {
 			t.Fatalf("ok = %v with %q", ok, got)
 		}
@@ -41,7 +41,7 @@ func FuzzReadIssued(f *testing.F) {
 			t.Fatalf("a half pair came through: %q", got)
 		}
 		// What we read, published again by a provider, reads the same.
-		again, ok2 := ReadIssued("docker-registry_0", map[string]map[string]string{"easyrsa/0": {
+		again, ok2 := ReadTLSCertsIssued("docker-registry_0", map[string]map[string]string{"easyrsa/0": {
 			"ca": got.CA, "docker-registry_0.server.cert": got.ServerCert, "docker-registry_0.server.key": got.ServerKey,
 			"client.cert": got.ClientCert, "client.key": got.ClientKey,
 		}})
@@ -87,16 +87,16 @@ func FuzzCertRequest(f *testing.F) {
 	f.Add("docker-registry/12", "fd00::5", "bücher.example", "a b", "x,y")
 	f.Add("r/0", " 10.0.0.5 ", "host\nExecStart=evil", "$(id)", "")
 	f.Fuzz(func(t *testing.T, unit, cn, san1, san2, san3 string) {
-		r := NewCertRequest(unit, cn, []string{san1, san2, san3})
+		r := NewTLSCertsRequest(unit, cn, []string{san1, san2, san3})
 		for _, s := range r.SANs {
-			if !IsHost(s) {
+			if !isHost(s) {
 				t.Fatalf("SAN %q is not a host", s)
 			}
 		}
 		if !slices.IsSorted(r.SANs) || len(slices.Compact(slices.Clone(r.SANs))) != len(r.SANs) {
 			t.Fatalf("SANs not sorted and unique: %q", r.SANs)
 		}
-		if r.CommonName != "" && !IsHost(r.CommonName) {
+		if r.CommonName != "" && !isHost(r.CommonName) {
 			t.Fatalf("CN %q is not a host", r.CommonName)
 		}
 		if r.CommonName != "" && !slices.Contains(r.SANs, r.CommonName) {
@@ -110,7 +110,7 @@ func FuzzCertRequest(f *testing.F) {
 		if r.CommonName == "" {
 			return
 		}
-		back, ok := ParseCertRequest(unit, bag)
+		back, ok := parseCertRequest(unit, bag)
 		if !ok || !slices.Equal(back.SANs, r.SANs) || back.UnitName != r.UnitName || back.CommonName != r.CommonName {
 			t.Fatalf("provider reads %#v, we sent %#v", back, r)
 		}

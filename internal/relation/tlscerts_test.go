@@ -24,14 +24,14 @@ func TestNewCertRequest(t *testing.T) {
 		unit  string
 		cn    string
 		sans  []string
-		want  CertRequest
+		want  TLSCertsRequest
 		wantJ string // the published sans
 	}{
 		{
 			name: "CN kept among SANs, sorted, deduplicated, empties dropped",
 			unit: "docker-registry/0", cn: "10.0.0.5",
 			sans: []string{"registry.internal", "", "10.0.0.5", " 192.168.1.5 ", "registry.internal", "juju-abc-0"},
-			want: CertRequest{
+			want: TLSCertsRequest{
 				UnitName: "docker-registry_0", CommonName: "10.0.0.5",
 				SANs: []string{"10.0.0.5", "192.168.1.5", "juju-abc-0", "registry.internal"},
 			},
@@ -40,25 +40,25 @@ func TestNewCertRequest(t *testing.T) {
 		{
 			name: "names easyrsa cannot take are dropped", unit: "r/0", cn: "10.0.0.5",
 			sans:  []string{"a b.example", "x.example,y.example", "ok.example", "tab\there"},
-			want:  CertRequest{UnitName: "r_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "ok.example"}},
+			want:  TLSCertsRequest{UnitName: "r_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "ok.example"}},
 			wantJ: `["10.0.0.5", "ok.example"]`,
 		},
 		{
 			name: "no SANs given", unit: "docker-registry/12", cn: "10.0.0.5",
-			want:  CertRequest{UnitName: "docker-registry_12", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5"}},
+			want:  TLSCertsRequest{UnitName: "docker-registry_12", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5"}},
 			wantJ: `["10.0.0.5"]`,
 		},
 		{
 			name: "IPv6 and non-ASCII host names", unit: "r/0", cn: "fd00::5",
 			sans: []string{"bücher.example", "fd00::5"},
-			want: CertRequest{UnitName: "r_0", CommonName: "fd00::5", SANs: []string{"bücher.example", "fd00::5"}},
+			want: TLSCertsRequest{UnitName: "r_0", CommonName: "fd00::5", SANs: []string{"bücher.example", "fd00::5"}},
 			// Go and Python both sort by code point.
 			wantJ: `["b\u00fccher.example", "fd00::5"]`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := NewCertRequest(tt.unit, tt.cn, tt.sans)
+			got := NewTLSCertsRequest(tt.unit, tt.cn, tt.sans)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("NewCertRequest = %#v, want %#v", got, tt.want)
 			}
@@ -70,12 +70,12 @@ func TestNewCertRequest(t *testing.T) {
 }
 
 func TestCertRequestBag(t *testing.T) {
-	r := NewCertRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"})
+	r := NewTLSCertsRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"})
 	want := map[string]string{
 		"unit_name":        "docker-registry_0",
 		"common_name":      "10.0.0.5",
 		"sans":             `["10.0.0.5", "registry.internal"]`,
-		"certificate_name": CertificateName("docker-registry/0"),
+		"certificate_name": certificateName("docker-registry/0"),
 	}
 	if got := r.Bag(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Bag = %v, want %v", got, want)
@@ -84,23 +84,23 @@ func TestCertRequestBag(t *testing.T) {
 
 func TestCertificateName(t *testing.T) {
 	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	a := CertificateName("docker-registry/0")
+	a := certificateName("docker-registry/0")
 	if !uuid.MatchString(a) {
 		t.Errorf("CertificateName = %q, not a version 5 UUID", a)
 	}
-	if b := CertificateName("docker-registry/0"); b != a {
+	if b := certificateName("docker-registry/0"); b != a {
 		t.Errorf("CertificateName not stable: %q then %q", a, b)
 	}
-	if b := CertificateName("docker-registry_0"); b != a {
+	if b := certificateName("docker-registry_0"); b != a {
 		t.Errorf("CertificateName differs for the \"_\" spelling: %q vs %q", a, b)
 	}
-	if b := CertificateName("docker-registry/1"); b == a {
+	if b := certificateName("docker-registry/1"); b == a {
 		t.Errorf("CertificateName same for two units: %q", a)
 	}
 }
 
 func TestCertRequestChanges(t *testing.T) {
-	r := NewCertRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"})
+	r := NewTLSCertsRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"})
 	full := r.Bag()
 	with := func(kv ...string) map[string]string {
 		b := map[string]string{"private-address": "10.0.0.5"}
@@ -164,25 +164,25 @@ func TestReadIssued(t *testing.T) {
 		return b
 	}
 	const sc, sk = "docker-registry_0.server.cert", "docker-registry_0.server.key"
-	full := Issued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey}
+	full := TLSCertsIssued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey}
 	tests := []struct {
 		name   string
 		unit   string
 		remote map[string]map[string]string
-		want   Issued
+		want   TLSCertsIssued
 		ok     bool
 	}{
-		{"no provider units", "docker-registry/0", nil, Issued{}, false},
-		{"provider joined, nothing sent", "docker-registry/0", map[string]map[string]string{"easyrsa/0": bag()}, Issued{}, false},
+		{"no provider units", "docker-registry/0", nil, TLSCertsIssued{}, false},
+		{"provider joined, nothing sent", "docker-registry/0", map[string]map[string]string{"easyrsa/0": bag()}, TLSCertsIssued{}, false},
 		{"CA only: waiting", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA)},
-			Issued{CA: testCA + "\n"}, false},
+			TLSCertsIssued{CA: testCA + "\n"}, false},
 		{"certificate without key: waiting", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, testCert)},
-			Issued{CA: testCA + "\n"}, false},
+			TLSCertsIssued{CA: testCA + "\n"}, false},
 		{"pair without CA: waiting", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag(sc, testCert, sk, testKey)},
-			Issued{ServerCert: testCert, ServerKey: testKey}, false},
+			TLSCertsIssued{ServerCert: testCert, ServerKey: testKey}, false},
 		{"complete", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, testCert, sk, testKey)},
 			full, true},
@@ -191,17 +191,17 @@ func TestReadIssued(t *testing.T) {
 			full, true},
 		{"another unit's certificate is not ours", "docker-registry/1",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, testCert, sk, testKey)},
-			Issued{CA: testCA + "\n"}, false},
+			TLSCertsIssued{CA: testCA + "\n"}, false},
 		{"text dump before the PEM is dropped", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, textDump+testCert, sk, testKey,
 				"client.cert", textDump+testCliCert, "client.key", testCliKey)},
-			Issued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey, ClientCert: testCliCert, ClientKey: testCliKey}, true},
+			TLSCertsIssued{CA: testCA + "\n", ServerCert: testCert, ServerKey: testKey, ClientCert: testCliCert, ClientKey: testCliKey}, true},
 		{"text without PEM is no certificate", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, textDump, sk, testKey)},
-			Issued{CA: testCA + "\n"}, false},
+			TLSCertsIssued{CA: testCA + "\n"}, false},
 		{"broken PEM is no certificate", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag("ca", testCA, sc, "-----BEGIN CERTIFICATE-----\n!!!\n", sk, testKey)},
-			Issued{CA: testCA + "\n"}, false},
+			TLSCertsIssued{CA: testCA + "\n"}, false},
 		{"CA from the leader, pair from another unit", "docker-registry/0",
 			map[string]map[string]string{"easyrsa/0": bag(sc, testCert, sk, testKey), "easyrsa/1": bag("ca", testCA)},
 			full, true},
@@ -226,7 +226,7 @@ func TestReadIssued(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := ReadIssued(tt.unit, tt.remote)
+			got, ok := ReadTLSCertsIssued(tt.unit, tt.remote)
 			if ok != tt.ok {
 				t.Errorf("ok = %v, want %v", ok, tt.ok)
 			}
@@ -243,22 +243,22 @@ func TestParseCertRequest(t *testing.T) {
 		name string
 		unit string
 		bag  map[string]string
-		want CertRequest
+		want TLSCertsRequest
 		ok   bool
 	}{
-		{"nothing requested", "docker-registry/0", map[string]string{"unit_name": "docker-registry_0"}, CertRequest{}, false},
+		{"nothing requested", "docker-registry/0", map[string]string{"unit_name": "docker-registry_0"}, TLSCertsRequest{}, false},
 		{"our own bag reads back", "docker-registry/0",
-			NewCertRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"}).Bag(),
-			CertRequest{UnitName: "docker-registry_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "registry.internal"}}, true},
+			NewTLSCertsRequest("docker-registry/0", "10.0.0.5", []string{"registry.internal"}).Bag(),
+			TLSCertsRequest{UnitName: "docker-registry_0", CommonName: "10.0.0.5", SANs: []string{"10.0.0.5", "registry.internal"}}, true},
 		{"unit_name missing: Juju's unit name", "docker-registry/3",
 			map[string]string{"common_name": "10.0.0.8", "sans": `["10.0.0.8"]`},
-			CertRequest{UnitName: "docker-registry_3", CommonName: "10.0.0.8", SANs: []string{"10.0.0.8"}}, true},
+			TLSCertsRequest{UnitName: "docker-registry_3", CommonName: "10.0.0.8", SANs: []string{"10.0.0.8"}}, true},
 		{"sans not a list", "r/0", map[string]string{"common_name": "h", "sans": "h"},
-			CertRequest{UnitName: "r_0", CommonName: "h"}, true},
+			TLSCertsRequest{UnitName: "r_0", CommonName: "h"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := ParseCertRequest(tt.unit, tt.bag)
+			got, ok := parseCertRequest(tt.unit, tt.bag)
 			if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseCertRequest = %#v, %v; want %#v, %v", got, ok, tt.want, tt.ok)
 			}
@@ -267,13 +267,13 @@ func TestParseCertRequest(t *testing.T) {
 }
 
 func TestIssuedBagReadsBack(t *testing.T) {
-	req := NewCertRequest("docker-registry/0", "10.0.0.5", nil)
-	bag := IssuedBag(req, testCA, textDump+testCert, testKey)
+	req := NewTLSCertsRequest("docker-registry/0", "10.0.0.5", nil)
+	bag := issuedBag(req, testCA, textDump+testCert, testKey)
 	want := map[string]string{"ca": testCA, "docker-registry_0.server.cert": textDump + testCert, "docker-registry_0.server.key": testKey}
 	if !reflect.DeepEqual(bag, want) {
 		t.Fatalf("IssuedBag = %v, want %v", bag, want)
 	}
-	got, ok := ReadIssued("docker-registry/0", map[string]map[string]string{"easyrsa/0": bag})
+	got, ok := ReadTLSCertsIssued("docker-registry/0", map[string]map[string]string{"easyrsa/0": bag})
 	if !ok || got.ServerCert != testCert || got.ServerKey != testKey {
 		t.Errorf("ReadIssued of IssuedBag = %#v, %v", got, ok)
 	}

@@ -43,12 +43,12 @@ const (
 	maxV4Chain           = 16
 )
 
-// NewCSR signs a certificate signing request for r with key: the CN, the
+// NewTLSCertsV4CSR signs a certificate signing request for r with key: the CN, the
 // SANs split into IP and DNS names, a fresh unique identifier, and the
 // extended key usages serverAuth and clientAuth (providers copy the CSR's
 // extensions; clientAuth lets the charm's own client present the unit's
 // certificate to a registry that requires client certificates).
-func NewCSR(r CertRequest, key crypto.Signer, rnd io.Reader) (string, error) {
+func NewTLSCertsV4CSR(r TLSCertsRequest, key crypto.Signer, rnd io.Reader) (string, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
@@ -99,12 +99,12 @@ func isASCII(s string) bool {
 	return true
 }
 
-// CSRAsks reports whether csrPEM is a valid request, signed by the key
+// TLSCertsV4CSRAsks reports whether csrPEM is a valid request, signed by the key
 // whose public half is pub, for exactly what r asks: its CN, its SANs as a
 // set, with a unique identifier. A published CSR that still does is kept;
 // otherwise a new one replaces it (the library's cleanup compares the
 // same attributes and the key).
-func CSRAsks(csrPEM string, r CertRequest, pub crypto.PublicKey) bool {
+func TLSCertsV4CSRAsks(csrPEM string, r TLSCertsRequest, pub crypto.PublicKey) bool {
 	csr := parseCSR(csrPEM)
 	if csr == nil || csr.CheckSignature() != nil || !publicKeyEqual(pub, csr.PublicKey) {
 		return false
@@ -167,10 +167,10 @@ func parseCSR(s string) *x509.CertificateRequest {
 	return nil
 }
 
-// SameCSR reports whether two PEM texts hold the same request. The
+// sameCSR reports whether two PEM texts hold the same request. The
 // library compares re-encoded PEM, which is comparing the DER; whitespace
 // or a missing final newline does not make another request.
-func SameCSR(a, b string) bool {
+func sameCSR(a, b string) bool {
 	ca, cb := parseCSR(a), parseCSR(b)
 	return ca != nil && cb != nil && bytes.Equal(ca.Raw, cb.Raw)
 }
@@ -182,10 +182,10 @@ type csrEntry struct {
 	CA  *bool  `json:"ca"`
 }
 
-// CSRsValue is the certificate_signing_requests value publishing csrPEM as
+// csrsValue is the certificate_signing_requests value publishing csrPEM as
 // our only request (not for a CA), encoded as the library's json.dumps
 // does: `[{"certificate_signing_request": "...", "ca": false}]`.
-func CSRsValue(csrPEM string) string {
+func csrsValue(csrPEM string) string {
 	var b strings.Builder
 	b.WriteString(`[{"certificate_signing_request": `)
 	if err := encodePyString(&b, strings.ToValidUTF8(csrPEM, "\uFFFD")); err != nil {
@@ -195,14 +195,14 @@ func CSRsValue(csrPEM string) string {
 	return b.String()
 }
 
-// CSRBag is the key of our unit bag that publishes csrPEM.
-func CSRBag(csrPEM string) map[string]string {
-	return map[string]string{keyCSRs: CSRsValue(csrPEM)}
+// TLSCertsV4Bag is the key of our unit bag that publishes csrPEM.
+func TLSCertsV4Bag(csrPEM string) map[string]string {
+	return map[string]string{keyCSRs: csrsValue(csrPEM)}
 }
 
-// PublishedCSRs are the non-CA requests in a requirer bag, PEM as found;
+// TLSCertsV4PublishedCSRs are the non-CA requests in a requirer bag, PEM as found;
 // nil when the key is absent or not the list the spec describes.
-func PublishedCSRs(bag map[string]string) []string {
+func TLSCertsV4PublishedCSRs(bag map[string]string) []string {
 	raw := bag[keyCSRs]
 	if raw == "" || len(raw) > maxCertificatesValue {
 		return nil
@@ -222,23 +222,23 @@ func PublishedCSRs(bag map[string]string) []string {
 	return out
 }
 
-// V4State is what a provider's bag says about one CSR.
-type V4State int
+// TLSCertsV4State is what a provider's bag says about one CSR.
+type TLSCertsV4State int
 
 const (
-	V4None    V4State = iota // no answer yet
-	V4Issued                 // a certificate for our key
-	V4Revoked                // the provider revoked its certificate
-	V4Invalid                // an answer we cannot use (Reason says why)
+	TLSCertsV4None    TLSCertsV4State = iota // no answer yet
+	TLSCertsV4Issued                         // a certificate for our key
+	TLSCertsV4Revoked                        // the provider revoked its certificate
+	TLSCertsV4Invalid                        // an answer we cannot use (Reason says why)
 )
 
-// V4Answer is the provider's answer to our CSR. Cert is the leaf followed
+// TLSCertsV4Answer is the provider's answer to our CSR. Cert is the leaf followed
 // by the intermediates of the chain, PEM; CA the certificate clients trust.
-type V4Answer struct {
-	State  V4State
+type TLSCertsV4Answer struct {
+	State  TLSCertsV4State
 	Cert   string
 	CA     string
-	Reason string // V4Invalid: a fixed sentence, never key material
+	Reason string // TLSCertsV4Invalid: a fixed sentence, never key material
 }
 
 // v4Certificate is one element of the provider's certificates list.
@@ -250,24 +250,24 @@ type v4Certificate struct {
 	Revoked     *bool    `json:"revoked"`
 }
 
-// FindV4Answer looks up the answer to csrPEM in the provider's application
+// FindTLSCertsV4Answer looks up the answer to csrPEM in the provider's application
 // bag. The list holds the certificates of every unit of our application:
 // only an element whose CSR is ours counts. A usable certificate wins over
 // a revoked one, which wins over one we cannot use (not for our key, a CA
 // certificate, garbage). Elements that do not decode are skipped, as are
 // over-long fields; the library would drop the whole list, which would not
 // be safer here, since what we use is checked against our own key.
-func FindV4Answer(app map[string]string, csrPEM string, pub crypto.PublicKey) V4Answer {
+func FindTLSCertsV4Answer(app map[string]string, csrPEM string, pub crypto.PublicKey) TLSCertsV4Answer {
 	ours := parseCSR(csrPEM)
 	raw := app[keyCertificates]
 	if ours == nil || raw == "" || len(raw) > maxCertificatesValue {
-		return V4Answer{}
+		return TLSCertsV4Answer{}
 	}
 	var entries []json.RawMessage
 	if json.Unmarshal([]byte(raw), &entries) != nil {
-		return V4Answer{}
+		return TLSCertsV4Answer{}
 	}
-	best := V4Answer{}
+	best := TLSCertsV4Answer{}
 	for _, e := range entries {
 		var c v4Certificate
 		if json.Unmarshal(e, &c) != nil {
@@ -277,21 +277,21 @@ func FindV4Answer(app map[string]string, csrPEM string, pub crypto.PublicKey) V4
 			continue
 		}
 		a := c.answer(pub)
-		if a.State == V4Issued {
+		if a.State == TLSCertsV4Issued {
 			return a
 		}
-		if best.State == V4None || a.State == V4Revoked {
+		if best.State == TLSCertsV4None || a.State == TLSCertsV4Revoked {
 			best = a
 		}
 	}
 	return best
 }
 
-func (c v4Certificate) answer(pub crypto.PublicKey) V4Answer {
+func (c v4Certificate) answer(pub crypto.PublicKey) TLSCertsV4Answer {
 	if c.Revoked != nil && *c.Revoked {
-		return V4Answer{State: V4Revoked}
+		return TLSCertsV4Answer{State: TLSCertsV4Revoked}
 	}
-	invalid := func(why string) V4Answer { return V4Answer{State: V4Invalid, Reason: why} }
+	invalid := func(why string) TLSCertsV4Answer { return TLSCertsV4Answer{State: TLSCertsV4Invalid, Reason: why} }
 	if len(c.Certificate) > maxV4Field || len(c.CA) > maxV4Field || len(c.Chain) > maxV4Chain {
 		return invalid("the answer is too large")
 	}
@@ -321,7 +321,7 @@ func (c v4Certificate) answer(pub crypto.PublicKey) V4Answer {
 		}
 		out += pemCert(cert)
 	}
-	return V4Answer{State: V4Issued, Cert: out, CA: pemCert(ca)}
+	return TLSCertsV4Answer{State: TLSCertsV4Issued, Cert: out, CA: pemCert(ca)}
 }
 
 func firstCert(s string) *x509.Certificate {

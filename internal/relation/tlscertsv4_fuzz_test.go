@@ -32,20 +32,20 @@ func FuzzTLSCertificatesV4(f *testing.F) {
 	good := ca.sign(f, csr, key.Public(), false)
 	foreign := ca.sign(f, csr, other.Public(), false)
 	seed := func(e ...entry) string { return certificatesBag(f, e...)["certificates"] }
-	f.Add(seed(entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, ca.pem}}), CSRsValue(csr))
+	f.Add(seed(entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, ca.pem}}), csrsValue(csr))
 	f.Add(seed(entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "revoked": true}), "[]")
 	f.Add(seed(entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": foreign}), `[{"certificate_signing_request": 1}]`)
 	f.Add(`[{"certificate_signing_request": `+jsonString(csr)+`, "certificate": "-----BEGIN CERTIFICATE-----\n"}]`, "{")
 	f.Add("", "")
 	f.Fuzz(func(t *testing.T, certificates, csrs string) {
-		a := FindV4Answer(map[string]string{"certificates": certificates}, csr, key.Public())
+		a := FindTLSCertsV4Answer(map[string]string{"certificates": certificates}, csr, key.Public())
 		switch a.State {
-		case V4Issued:
+		case TLSCertsV4Issued:
 			leaf := firstCert(a.Cert)
 			if leaf == nil || !key.PublicKey.Equal(leaf.PublicKey) || firstCert(a.CA) == nil || a.Reason != "" {
 				t.Fatalf("a usable answer that is not for our key or has no CA: %+v", a)
 			}
-		case V4Invalid:
+		case TLSCertsV4Invalid:
 			if a.Reason == "" || a.Cert != "" || a.CA != "" {
 				t.Fatalf("an unusable answer with material or no reason: %+v", a)
 			}
@@ -57,7 +57,7 @@ func FuzzTLSCertificatesV4(f *testing.F) {
 		if strings.Contains(a.Reason, "PRIVATE") || strings.Contains(a.Reason, "BEGIN") {
 			t.Fatalf("the reason quotes PEM: %q", a.Reason)
 		}
-		for _, c := range PublishedCSRs(map[string]string{"certificate_signing_requests": csrs}) {
+		for _, c := range TLSCertsV4PublishedCSRs(map[string]string{"certificate_signing_requests": csrs}) {
 			if c == "" {
 				t.Fatal("an empty CSR was read as published")
 			}

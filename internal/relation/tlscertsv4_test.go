@@ -49,11 +49,11 @@ func rsaKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	return testKeys[0], testKeys[1]
 }
 
-var v4Req = NewCertRequest("docker-registry/0", "10.1.2.3", []string{"10.1.2.3", "203.0.113.7", "juju-abc-0", "registry.example.com"})
+var v4Req = NewTLSCertsRequest("docker-registry/0", "10.1.2.3", []string{"10.1.2.3", "203.0.113.7", "juju-abc-0", "registry.example.com"})
 
-func mustCSR(t testing.TB, r CertRequest, key crypto.Signer) string {
+func mustCSR(t testing.TB, r TLSCertsRequest, key crypto.Signer) string {
 	t.Helper()
-	csr, err := NewCSR(r, key, nil)
+	csr, err := NewTLSCertsV4CSR(r, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,27 +135,27 @@ func TestCSRAsks(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		csr  string
-		req  CertRequest
+		req  TLSCertsRequest
 		pub  crypto.PublicKey
 		want bool
 	}{
 		"same":                   {csr, v4Req, key.Public(), true},
-		"names in another order": {csr, NewCertRequest("docker-registry/0", "10.1.2.3", []string{"registry.example.com", "juju-abc-0", "203.0.113.7"}), key.Public(), true},
-		"a new SAN":              {csr, NewCertRequest("docker-registry/0", "10.1.2.3", append(v4Req.SANs, "10.9.9.9")), key.Public(), false},
-		"a SAN fewer":            {csr, NewCertRequest("docker-registry/0", "10.1.2.3", []string{"juju-abc-0"}), key.Public(), false},
-		"another CN":             {csr, NewCertRequest("docker-registry/0", "10.1.2.4", v4Req.SANs), key.Public(), false},
+		"names in another order": {csr, NewTLSCertsRequest("docker-registry/0", "10.1.2.3", []string{"registry.example.com", "juju-abc-0", "203.0.113.7"}), key.Public(), true},
+		"a new SAN":              {csr, NewTLSCertsRequest("docker-registry/0", "10.1.2.3", append(v4Req.SANs, "10.9.9.9")), key.Public(), false},
+		"a SAN fewer":            {csr, NewTLSCertsRequest("docker-registry/0", "10.1.2.3", []string{"juju-abc-0"}), key.Public(), false},
+		"another CN":             {csr, NewTLSCertsRequest("docker-registry/0", "10.1.2.4", v4Req.SANs), key.Public(), false},
 		"another key":            {csr, v4Req, other.Public(), false},
 		"garbage":                {"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----", v4Req, key.Public(), false},
 		"empty":                  {"", v4Req, key.Public(), false},
 		"without unique id":      {csrWithoutUniqueID(t, v4Req, key), v4Req, key.Public(), false},
 	} {
-		if got := CSRAsks(tc.csr, tc.req, tc.pub); got != tc.want {
+		if got := TLSCertsV4CSRAsks(tc.csr, tc.req, tc.pub); got != tc.want {
 			t.Errorf("%s: CSRAsks = %v, want %v", name, got, tc.want)
 		}
 	}
 }
 
-func csrWithoutUniqueID(t *testing.T, r CertRequest, key crypto.Signer) string {
+func csrWithoutUniqueID(t *testing.T, r TLSCertsRequest, key crypto.Signer) string {
 	dns, ips := splitSANs(r.SANs)
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: r.CommonName}, DNSNames: dns, IPAddresses: ips}, key)
@@ -169,12 +169,12 @@ func csrWithoutUniqueID(t *testing.T, r CertRequest, key crypto.Signer) string {
 // left out instead of failing every hook.
 func TestCSRSkipsNamesACertificateCannotHold(t *testing.T) {
 	key, _ := rsaKeys(t)
-	req := NewCertRequest("docker-registry/0", "10.1.2.3", []string{"héhé", "ok.example"})
+	req := NewTLSCertsRequest("docker-registry/0", "10.1.2.3", []string{"héhé", "ok.example"})
 	csr := mustCSR(t, req, key)
 	if got := parseCSR(csr).DNSNames; len(got) != 1 || got[0] != "ok.example" {
 		t.Errorf("DNS SANs %q", got)
 	}
-	if !CSRAsks(csr, req, key.Public()) {
+	if !TLSCertsV4CSRAsks(csr, req, key.Public()) {
 		t.Error("the CSR made for a request does not ask for it")
 	}
 }
@@ -182,12 +182,12 @@ func TestCSRSkipsNamesACertificateCannotHold(t *testing.T) {
 // The bag value is what the library's dump writes: json.dumps of the
 // model, fields in declaration order, Python's separators.
 func TestCSRsValue(t *testing.T) {
-	got := CSRsValue("-----BEGIN CERTIFICATE REQUEST-----\nAB/+\n-----END CERTIFICATE REQUEST-----")
+	got := csrsValue("-----BEGIN CERTIFICATE REQUEST-----\nAB/+\n-----END CERTIFICATE REQUEST-----")
 	want := `[{"certificate_signing_request": "-----BEGIN CERTIFICATE REQUEST-----\nAB/+\n-----END CERTIFICATE REQUEST-----", "ca": false}]`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if back := PublishedCSRs(map[string]string{"certificate_signing_requests": got}); len(back) != 1 || !strings.Contains(back[0], "AB/+") {
+	if back := TLSCertsV4PublishedCSRs(map[string]string{"certificate_signing_requests": got}); len(back) != 1 || !strings.Contains(back[0], "AB/+") {
 		t.Errorf("read back %q", back)
 	}
 }
@@ -204,7 +204,7 @@ func TestPublishedCSRsHostile(t *testing.T) {
 		`[{"certificate_signing_request": ""}]`:                                                     0,
 		"[" + strings.Repeat(`{"certificate_signing_request": "a"},`, 300000) + "1]":                0, // over the bound
 	} {
-		if got := PublishedCSRs(map[string]string{"certificate_signing_requests": raw}); len(got) != want {
+		if got := TLSCertsV4PublishedCSRs(map[string]string{"certificate_signing_requests": raw}); len(got) != want {
 			t.Errorf("%.60q: %d CSRs, want %d", raw, len(got), want)
 		}
 	}
@@ -216,7 +216,7 @@ func TestPublishedCSRsHostile(t *testing.T) {
 func TestFindV4Answer(t *testing.T) {
 	key, other := rsaKeys(t)
 	csr := mustCSR(t, v4Req, key)
-	otherCSR := mustCSR(t, NewCertRequest("docker-registry/1", "10.1.2.4", []string{"10.1.2.4"}), other)
+	otherCSR := mustCSR(t, NewTLSCertsRequest("docker-registry/1", "10.1.2.4", []string{"10.1.2.4"}), other)
 	ca := newV4CA(t, "self-signed-certificates")
 	good := ca.sign(t, csr, key.Public(), false)
 	forOther := ca.sign(t, otherCSR, other.Public(), false)
@@ -232,38 +232,38 @@ func TestFindV4Answer(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		bag    map[string]string
-		state  V4State
+		state  TLSCertsV4State
 		reason string
 	}{
-		"no answer yet":                {map[string]string{}, V4None, ""},
-		"garbage JSON":                 {map[string]string{"certificates": "[{"}, V4None, ""},
-		"not a list":                   {map[string]string{"certificates": `{"certificate": "x"}`}, V4None, ""},
-		"only another unit's":          {certificatesBag(t, mk(otherCSR, forOther, nil)), V4None, ""},
-		"ours among others":            {certificatesBag(t, mk(otherCSR, forOther, nil), mk(csr, good, nil)), V4Issued, ""},
-		"ours with a trailing newline": {certificatesBag(t, mk(csr+"\n", good, nil)), V4Issued, ""},
-		"revoked false":                {certificatesBag(t, mk(csr, good, false)), V4Issued, ""},
-		"revoked":                      {certificatesBag(t, mk(csr, good, true)), V4Revoked, ""},
-		"revoked then reissued":        {certificatesBag(t, mk(csr, notOurKey, true), mk(csr, good, nil)), V4Issued, ""},
-		"not for our key":              {certificatesBag(t, mk(csr, notOurKey, nil)), V4Invalid, "not for the unit's private key"},
-		"a CA certificate":             {certificatesBag(t, mk(csr, caCert, nil)), V4Invalid, "CA certificate"},
-		"certificate garbage":          {certificatesBag(t, mk(csr, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", nil)), V4Invalid, "does not parse"},
-		"unusable, then revoked":       {certificatesBag(t, mk(csr, notOurKey, nil), mk(csr, good, true)), V4Revoked, ""},
-		"another CSR for the same key": {certificatesBag(t, mk(mustCSR(t, v4Req, key), good, nil)), V4None, ""},
-		"wrong types skipped":          {map[string]string{"certificates": `[{"certificate": 5, "certificate_signing_request": ` + jsonString(csr) + `}]`}, V4None, ""},
-		"ca garbage":                   {certificatesBag(t, entry{"ca": "x", "certificate_signing_request": csr, "certificate": good}), V4Invalid, "CA certificate does not parse"},
-		"chain garbage":                {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, "junk"}}), V4Invalid, "chain"},
-		"no chain":                     {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good}), V4Issued, ""},
-		"huge field":                   {certificatesBag(t, entry{"ca": ca.pem + strings.Repeat("x", maxV4Field), "certificate_signing_request": csr, "certificate": good}), V4Invalid, "too large"},
-		"huge value":                   {map[string]string{"certificates": "[" + strings.Repeat(" ", maxCertificatesValue) + "]"}, V4None, ""},
-		"long chain":                   {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": make([]string, 100)}), V4Invalid, "too large"},
-		"an intermediate in the chain": {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, inter.pem, ca.pem}}), V4Issued, ""},
+		"no answer yet":                {map[string]string{}, TLSCertsV4None, ""},
+		"garbage JSON":                 {map[string]string{"certificates": "[{"}, TLSCertsV4None, ""},
+		"not a list":                   {map[string]string{"certificates": `{"certificate": "x"}`}, TLSCertsV4None, ""},
+		"only another unit's":          {certificatesBag(t, mk(otherCSR, forOther, nil)), TLSCertsV4None, ""},
+		"ours among others":            {certificatesBag(t, mk(otherCSR, forOther, nil), mk(csr, good, nil)), TLSCertsV4Issued, ""},
+		"ours with a trailing newline": {certificatesBag(t, mk(csr+"\n", good, nil)), TLSCertsV4Issued, ""},
+		"revoked false":                {certificatesBag(t, mk(csr, good, false)), TLSCertsV4Issued, ""},
+		"revoked":                      {certificatesBag(t, mk(csr, good, true)), TLSCertsV4Revoked, ""},
+		"revoked then reissued":        {certificatesBag(t, mk(csr, notOurKey, true), mk(csr, good, nil)), TLSCertsV4Issued, ""},
+		"not for our key":              {certificatesBag(t, mk(csr, notOurKey, nil)), TLSCertsV4Invalid, "not for the unit's private key"},
+		"a CA certificate":             {certificatesBag(t, mk(csr, caCert, nil)), TLSCertsV4Invalid, "CA certificate"},
+		"certificate garbage":          {certificatesBag(t, mk(csr, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", nil)), TLSCertsV4Invalid, "does not parse"},
+		"unusable, then revoked":       {certificatesBag(t, mk(csr, notOurKey, nil), mk(csr, good, true)), TLSCertsV4Revoked, ""},
+		"another CSR for the same key": {certificatesBag(t, mk(mustCSR(t, v4Req, key), good, nil)), TLSCertsV4None, ""},
+		"wrong types skipped":          {map[string]string{"certificates": `[{"certificate": 5, "certificate_signing_request": ` + jsonString(csr) + `}]`}, TLSCertsV4None, ""},
+		"ca garbage":                   {certificatesBag(t, entry{"ca": "x", "certificate_signing_request": csr, "certificate": good}), TLSCertsV4Invalid, "CA certificate does not parse"},
+		"chain garbage":                {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, "junk"}}), TLSCertsV4Invalid, "chain"},
+		"no chain":                     {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good}), TLSCertsV4Issued, ""},
+		"huge field":                   {certificatesBag(t, entry{"ca": ca.pem + strings.Repeat("x", maxV4Field), "certificate_signing_request": csr, "certificate": good}), TLSCertsV4Invalid, "too large"},
+		"huge value":                   {map[string]string{"certificates": "[" + strings.Repeat(" ", maxCertificatesValue) + "]"}, TLSCertsV4None, ""},
+		"long chain":                   {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": make([]string, 100)}), TLSCertsV4Invalid, "too large"},
+		"an intermediate in the chain": {certificatesBag(t, entry{"ca": ca.pem, "certificate_signing_request": csr, "certificate": good, "chain": []string{good, inter.pem, ca.pem}}), TLSCertsV4Issued, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := FindV4Answer(tc.bag, csr, key.Public())
+			a := FindTLSCertsV4Answer(tc.bag, csr, key.Public())
 			if a.State != tc.state || !strings.Contains(a.Reason, tc.reason) {
 				t.Fatalf("state %d reason %q, want %d %q", a.State, a.Reason, tc.state, tc.reason)
 			}
-			if a.State != V4Issued {
+			if a.State != TLSCertsV4Issued {
 				if a.Cert != "" || a.CA != "" {
 					t.Error("material returned with an answer that is not usable")
 				}
@@ -324,7 +324,7 @@ print(csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 print(",".join(sorted(san.get_values_for_type(x509.DNSName))))
 print(",".join(sorted(str(i) for i in san.get_values_for_type(x509.IPAddress))))
 print(len(csr.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)))
-`, []byte(CSRsValue(csr)))
+`, []byte(csrsValue(csr)))
 	want := "10.1.2.3\njuju-abc-0,registry.example.com\n10.1.2.3,203.0.113.7\n1\n"
 	if string(out) != want {
 		t.Errorf("python read:\n%s\nwant:\n%s", out, want)
@@ -336,10 +336,10 @@ print(len(csr.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)))
 func TestSameCSR(t *testing.T) {
 	key, _ := rsaKeys(t)
 	csr := mustCSR(t, v4Req, key)
-	if !SameCSR(csr, csr+"\n\n") || !SameCSR(csr, strings.ReplaceAll(csr, "\n", "\r\n")) {
+	if !sameCSR(csr, csr+"\n\n") || !sameCSR(csr, strings.ReplaceAll(csr, "\n", "\r\n")) {
 		t.Error("the same request with other whitespace is not the same CSR")
 	}
-	if SameCSR(csr, mustCSR(t, v4Req, key)) || SameCSR(csr, "") || SameCSR("", "") {
+	if sameCSR(csr, mustCSR(t, v4Req, key)) || sameCSR(csr, "") || sameCSR("", "") {
 		t.Error("different or empty requests compare equal")
 	}
 }

@@ -40,7 +40,7 @@ const (
 	serverTLSOpts = "check-ssl crt /var/lib/haproxy/default.pem ca-file %s verify required"
 )
 
-// Services renders the haproxy "services" YAML for one service listening
+// WebsiteServices renders the haproxy "services" YAML for one service listening
 // on 0.0.0.0:<port of the first backend>. Backends come in any order; the
 // lowest unit number is the primary and the others are "backup", because
 // each unit's filesystem storage is its own. With activeActive (shared
@@ -53,11 +53,11 @@ const (
 // YAML that haproxy's yaml.safe_load reads as a list of one service whose
 // servers are [name, address, port, options] lists, name being the unit
 // name with "/" replaced by "-".
-func Services(name string, backends []Backend, tls bool, caPath string, activeActive bool) (string, error) {
+func WebsiteServices(name string, backends []PeerBackend, tls bool, caPath string, activeActive bool) (string, error) {
 	if err := checkServicesInput(name, backends, tls, caPath); err != nil {
 		return "", err
 	}
-	byUnit := map[string]Backend{}
+	byUnit := map[string]PeerBackend{}
 	for _, b := range backends {
 		byUnit[b.Unit] = b
 	}
@@ -66,7 +66,7 @@ func Services(name string, backends []Backend, tls bool, caPath string, activeAc
 		mode = "mode tcp"
 	}
 	var servers []*yaml.Node
-	for i, unit := range SortUnits(keysOf(byUnit)) {
+	for i, unit := range sortedUnits(byUnit) {
 		b := byUnit[unit]
 		opts := serverOpts
 		if i > 0 && !activeActive {
@@ -91,7 +91,7 @@ func Services(name string, backends []Backend, tls bool, caPath string, activeAc
 // checkServicesInput refuses what haproxy could not take: the stanza is
 // turned into config lines split on spaces, and the haproxy charm runs
 // each server line through Python's str.format, so braces break it.
-func checkServicesInput(name string, backends []Backend, tls bool, caPath string) error {
+func checkServicesInput(name string, backends []PeerBackend, tls bool, caPath string) error {
 	if len(backends) == 0 {
 		return errors.New("cannot render haproxy services: no backends")
 	}
@@ -103,7 +103,7 @@ func checkServicesInput(name string, backends []Backend, tls bool, caPath string
 	}
 	port := backends[0].Port
 	for _, b := range backends {
-		if !isConfigWord(b.Unit) || !IsHost(b.Address) {
+		if !isConfigWord(b.Unit) || !isHost(b.Address) {
 			return fmt.Errorf("cannot render haproxy services: bad backend %q at %q", b.Unit, b.Address)
 		}
 		if b.Port != port || port < 1 || port > 65535 {
@@ -165,11 +165,11 @@ func encodeYAML(n *yaml.Node) (string, error) {
 	return buf.String(), nil
 }
 
-// LeaderBag is what the leader publishes, as interface-http's configure()
+// WebsiteLeaderBag is what the leader publishes, as interface-http's configure()
 // plus set_remote(services=...) wrote it: hostname and private-address are
 // our ingress address, port our registry port, services the stanza. It
 // also deletes all_services, left behind by early reactive revisions.
-func LeaderBag(hostname string, port int, services string) map[string]string {
+func WebsiteLeaderBag(hostname string, port int, services string) map[string]string {
 	return map[string]string{
 		keyHostname:       hostname,
 		keyPrivateAddress: hostname,
@@ -179,11 +179,11 @@ func LeaderBag(hostname string, port int, services string) map[string]string {
 	}
 }
 
-// FollowerBag deletes (empty value = delete in relation-set) what only the
+// WebsiteFollowerBag deletes (empty value = delete in relation-set) what only the
 // leader may publish, as the reference's validate_follower_reverseproxy
 // does: a follower advertising a port would become a haproxy server
 // outside the stanza, without the backup flag. Juju keeps private-address.
-func FollowerBag() map[string]string {
+func WebsiteFollowerBag() map[string]string {
 	return map[string]string{
 		keyHostname:    "",
 		keyPort:        "",
@@ -192,7 +192,7 @@ func FollowerBag() map[string]string {
 	}
 }
 
-// FirstProxyAddress is the address of the lowest related proxy unit, as
+// WebsiteProxyAddress is the address of the lowest related proxy unit, as
 // the reference's get_netloc took it (hookenv.ingress_address:
 // ingress-address, else private-address), or "" when none is known.
 // Juju sets both keys, but the proxy charm may overwrite them (the haproxy
@@ -200,19 +200,13 @@ func FollowerBag() map[string]string {
 // own public-address into the same bag), and the address becomes our
 // registry_netloc, a SAN of our certificate and a host in every worker's
 // containerd configuration: an address that is not an IP address or host
-// name (IsHost) is ignored, reported in ignored, and the next one tried.
-func FirstProxyAddress(remote map[string]map[string]string) (addr string, ignored []Ignored) {
-	for _, unit := range SortUnits(keysOf(remote)) {
-		bag := remote[unit]
-		for _, key := range []string{"ingress-address", keyPrivateAddress} {
-			a := strings.TrimSpace(bag[key])
-			if a == "" {
-				continue
-			}
-			if IsHost(a) {
-				return a, ignored
-			}
-			ignored = append(ignored, Ignored{Unit: unit, Key: key, Reason: "not an IP address or host name"})
+// name (isHost) is ignored, reported in ignored, and the next one tried.
+func WebsiteProxyAddress(remote map[string]map[string]string) (addr string, ignored []Ignored) {
+	for _, unit := range sortedUnits(remote) {
+		a, bad := hostIn(unit, remote[unit], "ingress-address", keyPrivateAddress)
+		ignored = append(ignored, bad...)
+		if a != "" {
+			return a, ignored
 		}
 	}
 	return "", ignored

@@ -24,10 +24,10 @@ func FuzzWebsite(f *testing.F) {
 	f.Add("10.0.0.9\nmode tcp", "$(id)", "10.0.0.6 backup", "app", "/a b", 443, true, false)
 	f.Add("", "", "{0}", "x", "#", 70000, false, true)
 	f.Fuzz(func(t *testing.T, proxyIngress, proxyPrivate, peerAddr, name, caPath string, port int, tls, activeActive bool) {
-		addr, ignored := FirstProxyAddress(map[string]map[string]string{
+		addr, ignored := WebsiteProxyAddress(map[string]map[string]string{
 			"haproxy/0": {"ingress-address": proxyIngress, "private-address": proxyPrivate},
 		})
-		if addr != "" && !IsHost(addr) {
+		if addr != "" && !isHost(addr) {
 			t.Fatalf("proxy address %q is not a host", addr)
 		}
 		for _, i := range ignored {
@@ -38,7 +38,7 @@ func FuzzWebsite(f *testing.F) {
 		for _, i := range ignored {
 			checkIgnoredLine(t, i, peerAddr)
 		}
-		stanza, err := Services(name, backends, tls, caPath, activeActive)
+		stanza, err := WebsiteServices(name, backends, tls, caPath, activeActive)
 		if err != nil {
 			return
 		}
@@ -119,7 +119,7 @@ func FuzzPeerAddresses(f *testing.F) {
 			units = append(units, b.Unit)
 			if b.Unit == "docker-registry/0" {
 				self = b.Address == "10.0.0.5"
-			} else if !IsHost(b.Address) {
+			} else if !isHost(b.Address) {
 				t.Fatalf("peer address %q is not a host", b.Address)
 			}
 		}

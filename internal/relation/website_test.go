@@ -20,14 +20,14 @@ const (
 func TestServices(t *testing.T) {
 	tests := []struct {
 		name         string
-		backends     []Backend
+		backends     []PeerBackend
 		tls          bool
 		activeActive bool
 		want         string
 	}{
 		{
 			name:     "one unit, http",
-			backends: []Backend{{"docker-registry/0", "10.0.0.5", 5000}},
+			backends: []PeerBackend{{"docker-registry/0", "10.0.0.5", 5000}},
 			want: `- service_name: docker-registry
   service_host: 0.0.0.0
   service_port: 5000
@@ -41,7 +41,7 @@ func TestServices(t *testing.T) {
 		},
 		{
 			name: "oldest unit by number is primary, others backup",
-			backends: []Backend{
+			backends: []PeerBackend{
 				{"docker-registry/10", "10.0.0.7", 5000},
 				{"docker-registry/2", "10.0.0.6", 5000},
 				{"docker-registry/11", "10.0.0.8", 5000},
@@ -61,7 +61,7 @@ func TestServices(t *testing.T) {
 		},
 		{
 			name: "TLS: mode tcp, ssl options on every server",
-			backends: []Backend{
+			backends: []PeerBackend{
 				{"docker-registry/0", "10.0.0.5", 5000},
 				{"docker-registry/1", "10.0.0.6", 5000},
 			},
@@ -80,7 +80,7 @@ func TestServices(t *testing.T) {
 		},
 		{
 			name: "shared storage: active/active, no backup",
-			backends: []Backend{
+			backends: []PeerBackend{
 				{"docker-registry/1", "10.0.0.6", 5000},
 				{"docker-registry/0", "10.0.0.5", 5000},
 			},
@@ -99,7 +99,7 @@ func TestServices(t *testing.T) {
 		},
 		{
 			name:     "IPv6 addresses are quoted in the flow list",
-			backends: []Backend{{"docker-registry/0", "fd00::5", 5443}},
+			backends: []PeerBackend{{"docker-registry/0", "fd00::5", 5443}},
 			want: `- service_name: docker-registry
   service_host: 0.0.0.0
   service_port: 5443
@@ -114,7 +114,7 @@ func TestServices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Services("docker-registry", tt.backends, tt.tls, "/etc/docker/registry/ca.crt", tt.activeActive)
+			got, err := WebsiteServices("docker-registry", tt.backends, tt.tls, "/etc/docker/registry/ca.crt", tt.activeActive)
 			if err != nil {
 				t.Fatalf("Services: %v", err)
 			}
@@ -128,7 +128,7 @@ func TestServices(t *testing.T) {
 
 // checkServicesStructure reads the stanza back as haproxy's yaml.safe_load
 // would and checks the structure the haproxy charm unpacks.
-func checkServicesStructure(t *testing.T, doc string, backends []Backend, tls, activeActive bool) {
+func checkServicesStructure(t *testing.T, doc string, backends []PeerBackend, tls, activeActive bool) {
 	t.Helper()
 	var services []map[string]any
 	if err := yaml.Unmarshal([]byte(doc), &services); err != nil {
@@ -170,7 +170,7 @@ func checkServicesStructure(t *testing.T, doc string, backends []Backend, tls, a
 	}
 }
 
-func unitsOf(backends []Backend) []string {
+func unitsOf(backends []PeerBackend) []string {
 	var out []string
 	for _, b := range backends {
 		out = append(out, b.Unit)
@@ -179,11 +179,11 @@ func unitsOf(backends []Backend) []string {
 }
 
 func TestServicesErrors(t *testing.T) {
-	ok := []Backend{{"r/0", "10.0.0.5", 5000}}
+	ok := []PeerBackend{{"r/0", "10.0.0.5", 5000}}
 	tests := []struct {
 		name     string
 		svc      string
-		backends []Backend
+		backends []PeerBackend
 		tls      bool
 		ca       string
 	}{
@@ -192,13 +192,13 @@ func TestServicesErrors(t *testing.T) {
 		{"name with space", "my registry", ok, false, ""},
 		{"TLS without CA path", "r", ok, true, ""},
 		{"CA path with braces (str.format in haproxy)", "r", ok, true, "/etc/{x}.crt"},
-		{"backend without address", "r", []Backend{{"r/0", "", 5000}}, false, ""},
-		{"ports differ", "r", []Backend{{"r/0", "10.0.0.5", 5000}, {"r/1", "10.0.0.6", 5001}}, false, ""},
-		{"port zero", "r", []Backend{{"r/0", "10.0.0.5", 0}}, false, ""},
+		{"backend without address", "r", []PeerBackend{{"r/0", "", 5000}}, false, ""},
+		{"ports differ", "r", []PeerBackend{{"r/0", "10.0.0.5", 5000}, {"r/1", "10.0.0.6", 5001}}, false, ""},
+		{"port zero", "r", []PeerBackend{{"r/0", "10.0.0.5", 0}}, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Services(tt.svc, tt.backends, tt.tls, tt.ca, false)
+			got, err := WebsiteServices(tt.svc, tt.backends, tt.tls, tt.ca, false)
 			if err == nil {
 				t.Fatalf("Services = %q, want an error", got)
 			}
@@ -217,7 +217,7 @@ func TestServicesHAProxyAccepts(t *testing.T) {
 	if err != nil {
 		t.Skip("haproxy not installed")
 	}
-	doc, err := Services("docker-registry", []Backend{
+	doc, err := WebsiteServices("docker-registry", []PeerBackend{
 		{"docker-registry/0", "10.0.0.5", 5000}, {"docker-registry/1", "fd00::6", 5000},
 	}, false, "", false)
 	if err != nil {
@@ -262,7 +262,7 @@ func TestLeaderAndFollowerBags(t *testing.T) {
 	}{
 		{
 			"leader: raw keys as interface-http configure + set_remote",
-			LeaderBag("10.0.0.5", 5000, stanza),
+			WebsiteLeaderBag("10.0.0.5", 5000, stanza),
 			map[string]string{
 				"hostname": "10.0.0.5", "private-address": "10.0.0.5", "port": "5000",
 				"services": stanza, "all_services": "",
@@ -270,7 +270,7 @@ func TestLeaderAndFollowerBags(t *testing.T) {
 		},
 		{
 			"follower: leader-only keys deleted",
-			FollowerBag(),
+			WebsiteFollowerBag(),
 			map[string]string{"hostname": "", "port": "", "services": "", "all_services": ""},
 		},
 	}
@@ -305,7 +305,7 @@ func TestFirstProxyAddress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ignored := FirstProxyAddress(tt.remote)
+			got, ignored := WebsiteProxyAddress(tt.remote)
 			if got != tt.want || len(ignored) != 0 {
 				t.Errorf("FirstProxyAddress = %q, %v; want %q, none ignored", got, ignored, tt.want)
 			}

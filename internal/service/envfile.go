@@ -2,7 +2,8 @@ package service
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -35,13 +36,8 @@ func EnvironmentFile(p Proxy) ([]byte, error) {
 	if len(env) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		v, err := envValue(env[k])
 		if err != nil {
 			return nil, fmt.Errorf("cannot write %s to the service's environment file: %w", k, err)
