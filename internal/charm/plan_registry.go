@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/htpasswd"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
@@ -53,10 +54,10 @@ func planAuth(o *Observed, d *Desired) error {
 		user, password := cfg.AuthBasicUser, cfg.AuthBasicPassword
 		memo := htpasswdMemo(d.Secret, o.Host.Htpasswd, user, password)
 		if hmac.Equal([]byte(memo), []byte(o.Host.State.HtpasswdMemo)) ||
-			registry.HtpasswdUpToDate(o.Host.Htpasswd, user, password) {
+			htpasswd.UpToDate(o.Host.Htpasswd, user, password) {
 			d.Htpasswd, d.HtpasswdKeep = o.Host.Htpasswd, true
 		} else {
-			entry, err := registry.HtpasswdEntry(user, password)
+			entry, err := htpasswd.OneUser(user, password)
 			if err != nil {
 				return err
 			}

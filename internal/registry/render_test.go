@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/htpasswd"
 )
 
 // charmDefaults decodes config.yaml's defaults as Juju hands them over.
@@ -190,7 +191,7 @@ func TestRenderOptions(t *testing.T) {
 		}},
 		{"auth-basic", func(in *RenderInput) { in.Config.AuthBasicPassword = "pw" },
 			func(c *configuration.Configuration) (any, any) {
-				return c.Auth, configuration.Auth{"htpasswd": {"realm": "docker-registry", "path": "/etc/docker/registry/htpasswd"}}
+				return c.Auth, configuration.Auth{"charm-htpasswd": {"realm": "docker-registry", "path": "/etc/docker/registry/htpasswd"}}
 			}},
 		{"auth-basic user only", func(in *RenderInput) { in.Config.AuthBasicUser = "admin" },
 			func(c *configuration.Configuration) (any, any) { return c.Auth.Type(), "" }},
@@ -363,7 +364,7 @@ func TestRenderedConfigRuns(t *testing.T) {
 	in.DataDir = t.TempDir()
 	in.HtpasswdPath = filepath.Join(t.TempDir(), "htpasswd")
 	in.Config.AuthBasicPassword = "pw"
-	entry, err := HtpasswdEntry("admin", "pw")
+	entry, err := htpasswd.OneUser("admin", "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +458,7 @@ func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
 // notRendered lists the options that cannot change config.yml, and why.
 // Every other option must.
 var notRendered = map[string]string{
-	"auth-basic-password":   "hashed into the htpasswd file (HtpasswdEntry)",
+	"auth-basic-password":   "hashed into the htpasswd file (htpasswd.OneUser)",
 	"auth-token-root-certs": "decoded into the bundle file (TokenRootCertBundle)",
 	"registry-http-proxy":   "process environment of the service",
 	"registry-https-proxy":  "process environment of the service",
