@@ -47,7 +47,7 @@ type Charm struct {
 	// after starting or reconfiguring it.
 	ReadyTimeout time.Duration
 	// CheckStorage asks object storage whether it lets a registry
-	// configuration in; nil means registry.CheckStorage. Tests without an
+	// configuration in; nil means registryconf.CheckStorage. Tests without an
 	// S3 service replace it.
 	CheckStorage func(ctx context.Context, cfg *configuration.Configuration) error
 

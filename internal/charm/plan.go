@@ -11,7 +11,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/pki"
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 )
 
@@ -236,14 +236,14 @@ func issuedCert(o *Observed) (relation.Issued, bool) {
 func blobMaterial(cfg config.Config) (TLSMaterial, error) {
 	var m TLSMaterial
 	var err error
-	if m.Cert, err = registry.DecodeBlob(cfg.TLSCertBlob); err != nil {
+	if m.Cert, err = registryconf.DecodeBlob(cfg.TLSCertBlob); err != nil {
 		return m, fmt.Errorf("tls-cert-blob: %w", err)
 	}
-	if m.Key, err = registry.DecodeBlob(cfg.TLSKeyBlob); err != nil {
+	if m.Key, err = registryconf.DecodeBlob(cfg.TLSKeyBlob); err != nil {
 		return m, fmt.Errorf("tls-key-blob: %w", err)
 	}
 	if cfg.TLSCABlob != "" {
-		if m.CA, err = registry.DecodeBlob(cfg.TLSCABlob); err != nil {
+		if m.CA, err = registryconf.DecodeBlob(cfg.TLSCABlob); err != nil {
 			return m, fmt.Errorf("tls-ca-blob: %w", err)
 		}
 	}
@@ -251,13 +251,13 @@ func blobMaterial(cfg config.Config) (TLSMaterial, error) {
 }
 
 func useTLS(d *Desired, cfg config.Config, source string, m TLSMaterial, now time.Time, addrs []string) error {
-	mat := registry.Material{CertPEM: m.Cert, KeyPEM: m.Key, CAPEM: m.CA}
-	if err := registry.CheckServing(mat, now, addrs); err != nil {
+	mat := registryconf.Material{CertPEM: m.Cert, KeyPEM: m.Key, CAPEM: m.CA}
+	if err := registryconf.CheckServing(mat, now, addrs); err != nil {
 		return err
 	}
-	clean := TLSMaterial{Cert: registry.NormalizePEM(m.Cert), Key: registry.NormalizePEM(m.Key)}
+	clean := TLSMaterial{Cert: registryconf.NormalizePEM(m.Cert), Key: registryconf.NormalizePEM(m.Key)}
 	if len(m.CA) > 0 {
-		clean.CA = registry.NormalizePEM(m.CA)
+		clean.CA = registryconf.NormalizePEM(m.CA)
 	}
 	if leaf, err := pki.ParseCertificates(clean.Cert); err == nil {
 		d.CertExpires = leaf[0].NotAfter

@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"bytes"
@@ -15,13 +15,16 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/auth"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	"github.com/ncw/swift/v2/swifttest"
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/htpasswd"
+	"github.com/canonical/docker-registry-charm/internal/registry/auth/charmhtpasswd"
 )
 
 // charmDefaults decodes config.yaml's defaults as Juju hands them over.
@@ -354,6 +357,14 @@ func TestRenderRefuses(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "cannot render registry config: ") {
 			t.Errorf("%s: got error %v", name, err)
 		}
+	}
+}
+
+// The name basic auth renders is the one the registry's own controller
+// registers (the service side; this package does not import it).
+func TestHtpasswdAuthIsTheCharmController(t *testing.T) {
+	if htpasswdAuth != charmhtpasswd.Name {
+		t.Errorf("config.yml names access controller %q, the registry registers %q", htpasswdAuth, charmhtpasswd.Name)
 	}
 }
 
