@@ -103,7 +103,7 @@ func (s *Server) retireLater(g *generation) {
 // pending is everything a configuration needs, built but not yet serving.
 type pending struct {
 	gen    *generation
-	tls    *tlsMaterial
+	tls    *loadedTLS
 	log    logSettings
 	debug  *debugServer
 	secret string
