@@ -120,7 +120,7 @@ func newSourceRegistry(t testing.TB, e *Env, private bool) *sourceRegistry {
 		}
 		configs["/etc/source/private.yml"] = sourceConfig(sourcePrivatePort, `  tls: {certificate: /etc/source/tls.crt, key: /etc/source/tls.key}
 auth:
-  charm-htpasswd: {realm: source, path: /etc/source/htpasswd}
+  htpasswd: {realm: source, path: /etc/source/htpasswd}
 `)
 	}
 	ctx := context.Background()
