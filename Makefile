@@ -227,6 +227,7 @@ FUZZ_TARGETS := \
 	./internal/relation:FuzzWebsite \
 	./internal/relation:FuzzPeerAddresses \
 	./internal/relation:FuzzNRPE \
+	./internal/htpasswd:FuzzParse \
 	./internal/pki:FuzzParseCertificates \
 	./internal/pki:FuzzParsePrivateKey \
 	./internal/config:FuzzConfig \

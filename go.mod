@@ -7,6 +7,7 @@ require (
 	github.com/distribution/distribution/v3 v3.1.2
 	github.com/google/go-containerregistry v0.22.1
 	github.com/gorilla/handlers v1.5.2
+	github.com/hashicorp/golang-lru/v2 v2.0.5
 	github.com/juju/charm/v12 v12.1.1
 	github.com/ncw/swift/v2 v2.0.3
 	github.com/opencontainers/go-digest v1.0.0
@@ -40,7 +41,6 @@ require (
 	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.29.0 // indirect
 	github.com/hashicorp/golang-lru/arc/v2 v2.0.5 // indirect
-	github.com/hashicorp/golang-lru/v2 v2.0.5 // indirect
 	github.com/jmespath/go-jmespath v0.4.0 // indirect
 	github.com/juju/clock v1.0.2 // indirect
 	github.com/juju/collections v1.0.4 // indirect

@@ -13,7 +13,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/image"
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 )
 
 // actGC reclaims disk with distribution's own mark-and-sweep. Writes are
@@ -73,11 +73,11 @@ func (c *Charm) actGC(ctx context.Context, env *actionEnv) (map[string]string, e
 }
 
 // checkGCStorage asks object storage the question the registry's health
-// check asks, bounded (registry.CheckStorage: 10 s); the unit's own
+// check asks, bounded (registryconf.CheckStorage: 10 s); the unit's own
 // filesystem needs no check.
 func (c *Charm) checkGCStorage(ctx context.Context, cfg *configuration.Configuration) error {
 	if err := c.Machine.CheckStorage(ctx, cfg); err != nil {
-		var se *registry.StorageError
+		var se *registryconf.StorageError
 		if errors.As(err, &se) {
 			return fmt.Errorf("cannot collect garbage: %s (nothing was changed)", se.Problem)
 		}

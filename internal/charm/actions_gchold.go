@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -92,7 +92,7 @@ func (c *Charm) holdWrites(ctx context.Context, cfg *configuration.Configuration
 			_ = c.Juju.ActionLog(rctx, "write mode is back, but the charm state could not record it: "+err.Error())
 		}
 	}
-	data, err := registry.Marshal(withReadOnly(cfg, true))
+	data, err := registryconf.Marshal(withReadOnly(cfg, true))
 	if err != nil {
 		return release, err
 	}
@@ -149,7 +149,7 @@ func (c *Charm) restoreWriteMode(ctx context.Context, h *GCHold) error {
 	if err != nil {
 		return fmt.Errorf("cannot parse the registry configuration: %w", err)
 	}
-	data, err := registry.Marshal(withReadOnly(cfg, h.ReadOnly))
+	data, err := registryconf.Marshal(withReadOnly(cfg, h.ReadOnly))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -96,7 +97,7 @@ func (localMachine) LookupAccount() (service.Account, bool, error) {
 func (localMachine) Disk(dir string) Disk { return statDisk(dir) }
 
 func (localMachine) CheckStorage(ctx context.Context, cfg *configuration.Configuration) error {
-	return registry.CheckStorage(ctx, cfg)
+	return registryconf.CheckStorage(ctx, cfg)
 }
 
 func (localMachine) Now() time.Time { return time.Now() }

@@ -13,6 +13,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -92,7 +93,7 @@ type HostState struct {
 	Htpasswd []byte
 	// TLSFiles are the files at tls-*-path, read when no source of ours
 	// provides TLS (an operator may have placed them by hand).
-	TLSFiles TLSMaterial
+	TLSFiles pki.Material
 	// NRPECheck is the nagios check file this unit last wrote, if any.
 	NRPECheck []byte
 	// ForeignTLS are tls-*-path files outside the charm's own config
@@ -112,9 +113,6 @@ type HostState struct {
 	Self      files.Identity
 	Installed bool
 }
-
-// TLSMaterial is PEM text of a serving certificate, its key and its CA.
-type TLSMaterial struct{ Cert, Key, CA []byte }
 
 // observe reads everything the reconcile depends on. It asks Juju only for
 // what the protocols in use need. Each hook tool is a process and a round

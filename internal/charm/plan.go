@@ -11,7 +11,7 @@ import (
 	"github.com/canonical/docker-registry-charm/internal/files"
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/pki"
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 )
 
@@ -37,8 +37,8 @@ type Desired struct {
 	NewSecret bool // the leader generated it in this hook
 
 	TLS        *TLSPlan
-	ClientPair *TLSMaterial // client cert/key from cert-provider, for push
-	CSR        string       // this hook's v4 certificate signing request (plan_tlsv4.go)
+	ClientPair *pki.Material // client cert/key from cert-provider, for push
+	CSR        string        // this hook's v4 certificate signing request (plan_tlsv4.go)
 
 	Registry     []byte // config.yml
 	Htpasswd     []byte // nil: no basic auth
@@ -89,7 +89,7 @@ type Desired struct {
 // TLSPlan is the serving certificate and where it comes from.
 type TLSPlan struct {
 	Source   string
-	Material TLSMaterial
+	Material pki.Material
 	// ClientCAs is true when the registry verifies client certificates
 	// against the CA (tls-client-auth with a CA present).
 	ClientCAs bool
@@ -217,12 +217,12 @@ func planTLS(o *Observed, d *Desired, now time.Time) (hold *juju.Status, keep bo
 		return hold, keep
 	}
 	if issued, ok := issuedCert(o); ok {
-		m := TLSMaterial{Cert: []byte(issued.ServerCert), Key: []byte(issued.ServerKey), CA: []byte(issued.CA)}
+		m := pki.Material{Cert: []byte(issued.ServerCert), Key: []byte(issued.ServerKey), CA: []byte(issued.CA)}
 		if err := useTLS(d, cfg, tlsFromRelation, m, now, []string{o.PrivateAddress}); err != nil {
 			return blocked(fmt.Sprintf("Certificate from %s is unusable (%v): renew it on the provider", epCerts, err))
 		}
 		if issued.ClientCert != "" && issued.ClientKey != "" {
-			d.ClientPair = &TLSMaterial{Cert: []byte(issued.ClientCert), Key: []byte(issued.ClientKey)}
+			d.ClientPair = &pki.Material{Cert: []byte(issued.ClientCert), Key: []byte(issued.ClientKey)}
 		}
 		return nil, false
 	}
@@ -260,31 +260,30 @@ func issuedCert(o *Observed) (relation.TLSCertsIssued, bool) {
 	return relation.TLSCertsIssued{}, false
 }
 
-func blobMaterial(cfg config.Config) (TLSMaterial, error) {
-	var m TLSMaterial
+func blobMaterial(cfg config.Config) (pki.Material, error) {
+	var m pki.Material
 	var err error
-	if m.Cert, err = registry.DecodeBlob(cfg.TLSCertBlob); err != nil {
+	if m.Cert, err = registryconf.DecodeBlob(cfg.TLSCertBlob); err != nil {
 		return m, fmt.Errorf("tls-cert-blob: %w", err)
 	}
-	if m.Key, err = registry.DecodeBlob(cfg.TLSKeyBlob); err != nil {
+	if m.Key, err = registryconf.DecodeBlob(cfg.TLSKeyBlob); err != nil {
 		return m, fmt.Errorf("tls-key-blob: %w", err)
 	}
 	if cfg.TLSCABlob != "" {
-		if m.CA, err = registry.DecodeBlob(cfg.TLSCABlob); err != nil {
+		if m.CA, err = registryconf.DecodeBlob(cfg.TLSCABlob); err != nil {
 			return m, fmt.Errorf("tls-ca-blob: %w", err)
 		}
 	}
 	return m, nil
 }
 
-func useTLS(d *Desired, cfg config.Config, source string, m TLSMaterial, now time.Time, addrs []string) error {
-	mat := registry.Material{CertPEM: m.Cert, KeyPEM: m.Key, CAPEM: m.CA}
-	if err := registry.CheckServing(mat, now, addrs); err != nil {
+func useTLS(d *Desired, cfg config.Config, source string, m pki.Material, now time.Time, addrs []string) error {
+	if err := registryconf.CheckServing(m, now, addrs); err != nil {
 		return err
 	}
-	clean := TLSMaterial{Cert: registry.NormalizePEM(m.Cert), Key: registry.NormalizePEM(m.Key)}
+	clean := pki.Material{Cert: registryconf.NormalizePEM(m.Cert), Key: registryconf.NormalizePEM(m.Key)}
 	if len(m.CA) > 0 {
-		clean.CA = registry.NormalizePEM(m.CA)
+		clean.CA = registryconf.NormalizePEM(m.CA)
 	}
 	if leaf, err := pki.ParseCertificates(clean.Cert); err == nil {
 		d.CertExpires = leaf[0].NotAfter

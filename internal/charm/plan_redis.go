@@ -5,11 +5,12 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 )
 
 // planRedis writes redis-tls-ca where the registry reads it, when the
 // shared redis cache talks TLS with a CA of its own.
-func planRedis(o *Observed, d *Desired, in *registry.RenderInput) {
+func planRedis(o *Observed, d *Desired, in *registryconf.RenderInput) {
 	cfg := o.Config
 	if !cfg.UsesRedis() || !cfg.RedisTLS {
 		return

@@ -8,7 +8,9 @@ import (
 	"fmt"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/htpasswd"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -16,7 +18,7 @@ import (
 // secret and the TLS plan.
 func planRegistry(o *Observed, d *Desired) error {
 	cfg := o.Config
-	in := registry.RenderInput{
+	in := registryconf.RenderInput{
 		Config:                  cfg,
 		AppName:                 o.App,
 		HTTPSecret:              d.Secret,
@@ -28,17 +30,17 @@ func planRegistry(o *Observed, d *Desired) error {
 		LocalMetrics:            len(o.COSAgents) > 0,
 	}
 	if d.TLS != nil {
-		in.TLS = &registry.TLSPaths{Cert: cfg.TLSCertPath, Key: cfg.TLSKeyPath}
+		in.TLS = &registryconf.TLSPaths{Cert: cfg.TLSCertPath, Key: cfg.TLSKeyPath}
 		if d.TLS.ClientCAs {
 			in.TLS.CA = cfg.TLSCAPath
 		}
 	}
 	planRedis(o, d, &in)
-	rendered, err := registry.Render(in)
+	rendered, err := registryconf.Render(in)
 	if err != nil {
 		return err
 	}
-	if d.Registry, err = registry.Marshal(rendered); err != nil {
+	if d.Registry, err = registryconf.Marshal(rendered); err != nil {
 		return err
 	}
 	if err := planAuth(o, d); err != nil {
@@ -53,10 +55,10 @@ func planAuth(o *Observed, d *Desired) error {
 		user, password := cfg.AuthBasicUser, cfg.AuthBasicPassword
 		memo := htpasswdMemo(d.Secret, o.Host.Htpasswd, user, password)
 		if hmac.Equal([]byte(memo), []byte(o.Host.State.HtpasswdMemo)) ||
-			registry.HtpasswdUpToDate(o.Host.Htpasswd, user, password) {
+			htpasswd.UpToDate(o.Host.Htpasswd, user, password) {
 			d.Htpasswd, d.HtpasswdKeep = o.Host.Htpasswd, true
 		} else {
-			entry, err := registry.HtpasswdEntry(user, password)
+			entry, err := htpasswd.OneUser(user, password)
 			if err != nil {
 				return err
 			}
@@ -66,7 +68,7 @@ func planAuth(o *Observed, d *Desired) error {
 		d.HtpasswdMemo = memo
 	}
 	if cfg.TokenAuth() {
-		bundle, err := registry.TokenRootCertBundle(cfg)
+		bundle, err := registryconf.TokenRootCertBundle(cfg)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
+	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 	"github.com/canonical/docker-registry-charm/internal/service"
@@ -146,7 +147,7 @@ func TestPlanHolds(t *testing.T) {
 		}, juju.StatusBlocked, "Certificate from cert-provider is unusable (the certificate does not parse)", false},
 		{"expired certificate an operator put at tls-cert-path", func(o *Observed) {
 			cert, key := planCert(t, planNow.Add(-time.Minute*10))
-			o.Host.TLSFiles = TLSMaterial{Cert: cert, Key: key}
+			o.Host.TLSFiles = pki.Material{Cert: cert, Key: key}
 		}, juju.StatusBlocked, "Certificate at tls-cert-path is unusable (", false},
 		{"the reactive charm's container keeps its images inside docker", func(o *Observed) {
 			o.Host.Previous = Previous{DockerAsked: true, Container: &service.Container{

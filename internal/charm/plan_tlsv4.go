@@ -100,7 +100,7 @@ func planTLSFromCSR(o *Observed, d *Desired, now time.Time, served bool,
 		hold, keep = blocked(fmt.Sprintf("Certificate from %s is unusable (%s): renew it on the provider", epCerts, a.Reason))
 		return hold, keep, true
 	}
-	m := TLSMaterial{Cert: []byte(a.Cert), Key: o.CertKey.PEM, CA: []byte(a.CA)}
+	m := pki.Material{Cert: []byte(a.Cert), Key: o.CertKey.PEM, CA: []byte(a.CA)}
 	if err := useTLS(d, o.Config, tlsFromRelation, m, now, []string{o.PrivateAddress}); err != nil {
 		hold, keep = blocked(fmt.Sprintf("Certificate from %s is unusable (%v): renew it on the provider", epCerts, err))
 		return hold, keep, true
@@ -108,7 +108,7 @@ func planTLSFromCSR(o *Observed, d *Desired, now time.Time, served bool,
 	if clientCapable(m.Cert) {
 		// The unit's own certificate is its client identity for the
 		// push action when the registry requires client certificates.
-		d.ClientPair = &TLSMaterial{Cert: d.TLS.Material.Cert, Key: d.TLS.Material.Key}
+		d.ClientPair = &pki.Material{Cert: d.TLS.Material.Cert, Key: d.TLS.Material.Key}
 	}
 	return nil, false, true
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 )
 
 // A redis outage is not a storage outage: the registry serves from
@@ -61,7 +62,7 @@ func TestRedisCAWritten(t *testing.T) {
 	if h.exists(unit0, machineRedisCA) {
 		t.Error("the CA file stays after redis-tls-ca is unset")
 	}
-	if cfg := h.file(unit0, "/etc/docker/registry/config.yml"); !strings.Contains(cfg, "- "+registry.SystemCABundle) {
+	if cfg := h.file(unit0, "/etc/docker/registry/config.yml"); !strings.Contains(cfg, "- "+registryconf.SystemCABundle) {
 		t.Errorf("redis-tls without a CA does not trust the system bundle:\n%s", cfg)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 
 	"github.com/canonical/docker-registry-charm/internal/juju"
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 )
 
 // observeStorage asks object storage the options move the registry onto
@@ -25,7 +25,7 @@ import (
 // more), and only in hooks that change the storage settings; invalid
 // options are not asked about.
 func (c *Charm) observeStorage(ctx context.Context, o *Observed) {
-	want := registry.ObjectStorage(o.Config)
+	want := registryconf.ObjectStorage(o.Config)
 	if want == nil || len(o.Config.Validate()) > 0 {
 		return // the filesystem is checked by the registry as it starts
 	}
@@ -40,7 +40,7 @@ func (c *Charm) observeStorage(ctx context.Context, o *Observed) {
 		return
 	}
 	o.StorageRefused = "Object storage check failed (see juju debug-log)"
-	var se *registry.StorageError
+	var se *registryconf.StorageError
 	if errors.As(err, &se) {
 		o.StorageRefused = se.Problem
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 
-	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/testing/sim"
 )
 
@@ -26,7 +26,7 @@ func (f *fakeStorage) install(h *harness) {
 		if cfg.Storage.Parameters()["secretkey"] == f.good {
 			return nil
 		}
-		return &registry.StorageError{
+		return &registryconf.StorageError{
 			Problem: "S3 storage refused the credentials: check storage-s3-accesskey and storage-s3-secretkey",
 			Err:     errors.New("SignatureDoesNotMatch: The request signature we calculated does not match"),
 		}
@@ -141,7 +141,7 @@ func TestRefusedSwiftLoginBlocksAndKeepsLastGoodConfig(t *testing.T) {
 		if cfg.Storage.Type() != "swift" || cfg.Storage.Parameters()["password"] == "good-swift-pw" {
 			return nil
 		}
-		return &registry.StorageError{
+		return &registryconf.StorageError{
 			Problem: "Swift refused the login: check storage-swift-username, storage-swift-password, storage-swift-tenant and storage-swift-domain",
 			Err:     errors.New("swift: cannot authenticate at https://keystone.example.com:5000/v3 as \"registry\": Authorization Failed"),
 		}

@@ -1,6 +1,6 @@
 package config
 
-import "strings"
+import "github.com/canonical/docker-registry-charm/internal/htpasswd"
 
 // bcryptMaxPassword is bcrypt's input limit: longer passwords cannot be
 // hashed (golang.org/x/crypto/bcrypt refuses them).
@@ -10,7 +10,7 @@ func (c Config) checkBasicAuth(v *validator) {
 	if c.AuthBasicPassword != "" && c.AuthBasicUser == "" {
 		v.add("auth-basic-user", "must be set when auth-basic-password is set")
 	}
-	if c.AuthBasicUser != "" && !ValidHtpasswdUser(c.AuthBasicUser) {
+	if c.AuthBasicUser != "" && !htpasswd.ValidUser(c.AuthBasicUser) {
 		v.add("auth-basic-user", `must not contain ":" or line breaks, start with "#" or begin or end with spaces`)
 	}
 	if len(c.AuthBasicPassword) > bcryptMaxPassword {
@@ -19,16 +19,6 @@ func (c Config) checkBasicAuth(v *validator) {
 	if c.BasicAuth() && c.TokenAuth() {
 		v.add("auth-basic-password", "cannot be combined with token authentication: the registry takes one auth method; unset auth-basic-password or all auth-token-* options")
 	}
-}
-
-// ValidHtpasswdUser reports whether user survives an htpasswd file: the
-// reader splits each line at the first ":", trims spaces and skips lines
-// starting with "#".
-func ValidHtpasswdUser(user string) bool {
-	return user != "" &&
-		!strings.ContainsAny(user, ":\r\n") &&
-		!strings.HasPrefix(user, "#") &&
-		strings.TrimSpace(user) == user
 }
 
 // TokenAuthComplete reports whether all four auth-token-* options are set,

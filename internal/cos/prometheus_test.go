@@ -23,6 +23,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	remoteside "github.com/canonical/docker-registry-charm/internal/testing/remote"
@@ -158,7 +159,7 @@ func writeRegistryConfig(t *testing.T, dir string, regPort, debugPort int) strin
 	t.Helper()
 	cfg := charmDefaults(t)
 	cfg.RegistryPort, cfg.DebugPort = regPort, debugPort
-	rendered, err := registry.Render(registry.RenderInput{
+	rendered, err := registryconf.Render(registryconf.RenderInput{
 		Config: cfg, AppName: "docker-registry", HTTPSecret: "test-http-secret",
 		DataDir: filepath.Join(dir, "data"), ListenAddr: fmt.Sprintf("127.0.0.1:%d", regPort), LocalMetrics: true,
 	})
@@ -168,7 +169,7 @@ func writeRegistryConfig(t *testing.T, dir string, regPort, debugPort int) strin
 	if rendered.HTTP.Debug.Addr != fmt.Sprintf("127.0.0.1:%d", debugPort) {
 		t.Fatalf("metrics at %q, want loopback", rendered.HTTP.Debug.Addr)
 	}
-	data, err := registry.Marshal(rendered)
+	data, err := registryconf.Marshal(rendered)
 	if err != nil {
 		t.Fatal(err)
 	}

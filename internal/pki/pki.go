@@ -13,6 +13,12 @@ import (
 	"strings"
 )
 
+// Material is the PEM text TLS is served with: a certificate (with any
+// intermediates after it), its private key and, when known, the CA that
+// issued it (empty otherwise), as found in the tls-*-blob options, the
+// certificate relations or the tls-*-path files.
+type Material struct{ Cert, Key, CA []byte }
+
 // ParseCertificates returns every CERTIFICATE block of b, in order (leaf
 // first in a chain).
 func ParseCertificates(b []byte) ([]*x509.Certificate, error) {

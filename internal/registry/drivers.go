@@ -13,14 +13,13 @@ package registry
 //   - inmemory: tests only — its content lives in the driver instance, so a
 //     reload (which builds a new driver) starts it empty.
 //
-// Access controllers: htpasswd (basic auth) and token (an external token
-// service). "htpasswd" is our own controller (htpasswdauth.go), registered
-// in place of distribution's registry/auth/htpasswd: same configuration and
-// behaviour, but it verifies each credential with bcrypt once, not on every
-// request, and never creates a missing file. distribution's package must not
-// be imported anywhere in the binary (it would take the name first; our init
-// then panics). The pull-through cache (proxy.remoteurl) is compiled into
-// handlers and needs no import here.
+// Access controllers: charm-htpasswd (basic auth; ours,
+// internal/registry/auth/charmhtpasswd: it verifies each credential with
+// bcrypt once, not on every request, and never creates a missing file) and
+// token (an external token service). distribution's "htpasswd" is not
+// linked: it creates a missing file with a random password that it logs.
+// The pull-through cache (proxy.remoteurl) is compiled into handlers and
+// needs no import here.
 //
 // Deliberately absent: azure and gcs (no charm options for them), the
 // storage middlewares (cloudfront, redirect, rewrite) and the "silly" test
@@ -31,5 +30,6 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 
+	_ "github.com/canonical/docker-registry-charm/internal/registry/auth/charmhtpasswd"
 	_ "github.com/canonical/docker-registry-charm/internal/storage/swift"
 )

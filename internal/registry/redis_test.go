@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/registryconf"
 )
 
 // testRedis is Debian's redis-server on 127.0.0.1, in its own temp dir,
@@ -85,10 +86,9 @@ func (r *testRedis) Client() *redis.Client {
 
 // redisInput renders the charm's configuration for filesystem storage
 // and the redis cache at r.
-func redisInput(t *testing.T, r *testRedis, root string) RenderInput {
-	in := baseInput(t)
-	in.DataDir = root
-	in.ListenAddr = "127.0.0.1:0"
+func redisInput(r *testRedis, root string) registryconf.RenderInput {
+	in := registryconf.RenderInput{AppName: "docker-registry", HTTPSecret: "http-secret-value", DataDir: root, ListenAddr: "127.0.0.1:0"}
+	in.Config.LogLevel = "info"
 	in.Config.StorageCache = config.CacheRedis
 	in.Config.RedisAddresses = r.Addr
 	in.Config.RedisPassword = r.Password
@@ -96,13 +96,13 @@ func redisInput(t *testing.T, r *testRedis, root string) RenderInput {
 	return in
 }
 
-func serveRendered(t *testing.T, in RenderInput) *running {
+func serveRendered(t *testing.T, in registryconf.RenderInput) *running {
 	t.Helper()
-	cfg, err := Render(in)
+	cfg, err := registryconf.Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := Marshal(cfg)
+	data, err := registryconf.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func waitFailing(t *testing.T, r *running, want bool, within time.Duration) time
 func TestRedisCacheSharedAndOptional(t *testing.T) {
 	rd := startRedis(t)
 	root := t.TempDir()
-	a := serveRendered(t, redisInput(t, rd, root))
-	b := serveRendered(t, redisInput(t, rd, root))
+	a := serveRendered(t, redisInput(rd, root))
+	b := serveRendered(t, redisInput(rd, root))
 	rc := rd.Client()
 	defer rc.Close()
 	ctx := context.Background()

@@ -27,8 +27,10 @@ type tlsState struct {
 // tlsCert is the certificate handed out by GetCertificate.
 type tlsCert struct{ cert *tls.Certificate }
 
-// tlsMaterial is a configuration's TLS, loaded but not yet in use.
-type tlsMaterial struct {
+// loadedTLS is a configuration's TLS read from its files and parsed into
+// what handshakes use, not yet in use. It is not PEM text (that is
+// pki.Material, which the hooks vet before writing the files).
+type loadedTLS struct {
 	config *tls.Config // nil when TLS is off
 	cert   *tls.Certificate
 	sum    [sha256.Size]byte
@@ -51,10 +53,10 @@ var tlsClientAuth = map[configuration.ClientAuth]tls.ClientAuthType{
 // loadTLS reads http.tls: certificate, key, client CAs and policy. The
 // fingerprint covers the bytes read and the settings, so an unchanged
 // reload keeps existing connections.
-func loadTLS(cfg *configuration.Configuration) (*tlsMaterial, error) {
+func loadTLS(cfg *configuration.Configuration) (*loadedTLS, error) {
 	t := cfg.HTTP.TLS
 	if t.Certificate == "" {
-		return &tlsMaterial{}, nil
+		return &loadedTLS{}, nil
 	}
 	h := sha256.New()
 	certPEM, err := readHashed(h, t.Certificate)
@@ -80,7 +82,7 @@ func loadTLS(cfg *configuration.Configuration) (*tlsMaterial, error) {
 		conf.ClientAuth = tlsClientAuth[t.ClientAuth]
 	}
 	fmt.Fprintf(h, "%q %q %q %v", t.MinimumTLS, t.ClientAuth, t.CipherSuites, cfg.HTTP.HTTP2.Disabled)
-	m := &tlsMaterial{config: conf, cert: &cert}
+	m := &loadedTLS{config: conf, cert: &cert}
 	h.Sum(m.sum[:0])
 	return m, nil
 }
@@ -157,7 +159,7 @@ func readHashed(h io.Writer, path string) ([]byte, error) {
 // commitTLS installs m: the certificate first (GetCertificate serves it on
 // the next handshake, even on connections accepted earlier), then the
 // listener's state. The epoch moves only when something really changed.
-func (s *Server) commitTLS(m *tlsMaterial) {
+func (s *Server) commitTLS(m *loadedTLS) {
 	cur := s.tls.Load()
 	next := &tlsState{config: m.config, epoch: cur.epoch, sum: m.sum}
 	if next.sum != cur.sum || (next.config == nil) != (cur.config == nil) {

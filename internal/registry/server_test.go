@@ -93,7 +93,7 @@ storage:
 {{- end}}
 {{- if .Htpasswd}}
 auth:
-  htpasswd: {realm: test, path: {{.Htpasswd}}}
+  charm-htpasswd: {realm: test, path: {{.Htpasswd}}}
 {{- end}}
 health:
 {{- if .HealthEvery}}

@@ -38,7 +38,7 @@ func TestServiceReachesEveryPathItOpens(t *testing.T) {
 	}
 	read := []string{"/etc/docker/registry/config.yml", cfg.HTTP.TLS.Certificate, cfg.HTTP.TLS.Key}
 	read = append(read, cfg.HTTP.TLS.ClientCAs...)
-	if p, ok := cfg.Auth["htpasswd"]["path"].(string); ok {
+	if p, ok := cfg.Auth["charm-htpasswd"]["path"].(string); ok {
 		read = append(read, p)
 	} else {
 		t.Errorf("config.yml has no htpasswd path: %v", cfg.Auth)

@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"bytes"
@@ -178,6 +178,12 @@ func renderTLS(p *TLSPaths, clientAuth string) configuration.TLS {
 	return t
 }
 
+// htpasswdAuth is the access controller for basic auth: ours
+// (internal/registry/auth/charmhtpasswd), which verifies each credential
+// with bcrypt once and never creates a missing file. The registry binary
+// links it; distribution's "htpasswd" it does not.
+const htpasswdAuth = "charm-htpasswd"
+
 // renderAuth picks the access controller. distribution accepts only one;
 // validation blocks on both, and Render refuses rather than pick silently.
 func renderAuth(in RenderInput) (configuration.Auth, error) {
@@ -190,7 +196,7 @@ func renderAuth(in RenderInput) (configuration.Auth, error) {
 		if in.AppName == "" || in.HtpasswdPath == "" {
 			return nil, errors.New("cannot render registry config: basic auth needs the application name and the htpasswd path")
 		}
-		return configuration.Auth{"htpasswd": {"realm": in.AppName, "path": in.HtpasswdPath}}, nil
+		return configuration.Auth{htpasswdAuth: {"realm": in.AppName, "path": in.HtpasswdPath}}, nil
 	case token:
 		if in.TokenRootCertBundlePath == "" {
 			return nil, errors.New("cannot render registry config: token auth needs the root certificate bundle path")

@@ -1,4 +1,4 @@
-package registry
+package charmhtpasswd
 
 import (
 	"bytes"
@@ -21,8 +21,12 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/auth"
 	"github.com/distribution/distribution/v3/registry/handlers"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // the apps' storage
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/canonical/docker-registry-charm/internal/htpasswd"
 )
 
 // htpasswdLines writes user:bcrypt(password) lines at the given cost,
@@ -83,8 +87,30 @@ func (c *compareCalls) lastCost() int {
 	return c.costs[len(c.costs)-1]
 }
 
-// authApp serves a real distribution App with inmemory storage and the
-// "htpasswd" access controller on 127.0.0.1.
+// logged collects what the registry logs, for tests that check a password
+// never shows there.
+type logged struct{ hook *logtest.Hook }
+
+func captureLogs(t testing.TB) logged {
+	t.Helper()
+	hook := new(logtest.Hook)
+	prev := logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{})
+	logrus.AddHook(hook)
+	t.Cleanup(func() { logrus.StandardLogger().ReplaceHooks(prev) })
+	return logged{hook: hook}
+}
+
+// String is every entry logged so far, message and fields.
+func (l logged) String() string {
+	var b strings.Builder
+	for _, e := range l.hook.AllEntries() {
+		fmt.Fprintf(&b, "%s %v\n", e.Message, e.Data)
+	}
+	return b.String()
+}
+
+// authApp serves a real distribution App with inmemory storage and this
+// access controller on 127.0.0.1.
 func authApp(t testing.TB, realm, htpasswd string) *httptest.Server {
 	t.Helper()
 	cfg := &configuration.Configuration{}
@@ -94,7 +120,7 @@ func authApp(t testing.TB, realm, htpasswd string) *httptest.Server {
 		"inmemory":    configuration.Parameters{},
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 	}
-	cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": realm, "path": htpasswd}}
+	cfg.Auth = configuration.Auth{Name: configuration.Parameters{"realm": realm, "path": htpasswd}}
 	ctx, cancel := context.WithCancel(context.Background())
 	app := handlers.NewApp(ctx, cfg)
 	srv := httptest.NewServer(app)
@@ -138,15 +164,52 @@ func wantStatus(t testing.TB, srv *httptest.Server, user, pass string, want int)
 	return resp
 }
 
-func TestHtpasswdIsOurController(t *testing.T) {
+func TestRegisteredByImport(t *testing.T) {
 	htp := filepath.Join(t.TempDir(), "htpasswd")
 	htpasswdLines(t, htp, bcrypt.MinCost, "u", "pw")
-	ac, err := auth.GetAccessController("htpasswd", map[string]any{"realm": "r", "path": htp})
+	ac, err := auth.GetAccessController(Name, map[string]any{"realm": "r", "path": htp})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := ac.(*htpasswdController); !ok {
-		t.Fatalf(`the "htpasswd" access controller is %T, want ours`, ac)
+	if _, ok := ac.(*controller); !ok {
+		t.Fatalf(`the %q access controller is %T, want ours`, Name, ac)
+	}
+}
+
+// TestOneUserFile checks the file the hooks write (htpasswd.OneUser) with
+// this controller, the code that reads it in production.
+func TestOneUserFile(t *testing.T) {
+	file, err := htpasswd.OneUser("admin", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := auth.GetAccessController(Name, map[string]any{"realm": "docker-registry", "path": path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		user, password string
+		ok             bool
+	}{
+		{"admin", "correct horse", true},
+		{"admin", "wrong", false},
+		{"root", "correct horse", false},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/v2/", nil)
+		req.SetBasicAuth(tt.user, tt.password)
+		_, err := ac.Authorized(req)
+		if ok := err == nil; ok != tt.ok {
+			t.Errorf("%s with password ok=%v: got err %v", tt.user, tt.ok, err)
+		}
+		var ch auth.Challenge
+		if err != nil && !errors.As(err, &ch) {
+			t.Errorf("%s: want an auth challenge, got %v", tt.user, err)
+		}
 	}
 }
 
@@ -213,7 +276,7 @@ func TestHtpasswdControllerThroughApp(t *testing.T) {
 func TestHtpasswdControllerGrantsTheUser(t *testing.T) {
 	htp := filepath.Join(t.TempDir(), "htpasswd")
 	htpasswdLines(t, htp, bcrypt.MinCost, "alice", "pw")
-	ac, err := newHtpasswdController(map[string]any{"realm": "r", "path": htp})
+	ac, err := newController(map[string]any{"realm": "r", "path": htp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,9 +291,7 @@ func TestHtpasswdControllerGrantsTheUser(t *testing.T) {
 			t.Errorf("grant = %+v, want user alice and no resource list (as distribution's)", grant)
 		}
 	}
-	var logs syncBuffer
-	logrus.SetOutput(&logs)
-	defer logrus.SetOutput(os.Stderr)
+	logs := captureLogs(t)
 	const wrong = "nope-guess"
 	req.SetBasicAuth("alice", wrong)
 	_, err = ac.Authorized(req)
@@ -304,12 +365,10 @@ func TestHtpasswdControllerRereadsChangedFile(t *testing.T) {
 }
 
 func TestHtpasswdControllerMissingFile(t *testing.T) {
-	var logs syncBuffer
-	logrus.SetOutput(&logs)
-	defer logrus.SetOutput(os.Stderr)
+	logs := captureLogs(t)
 
 	missing := filepath.Join(t.TempDir(), "absent-dir", "htpasswd")
-	_, err := auth.GetAccessController("htpasswd", map[string]any{"realm": "r", "path": missing})
+	_, err := auth.GetAccessController(Name, map[string]any{"realm": "r", "path": missing})
 	if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("missing file: %v, want an error naming %s", err, missing)
 	}
@@ -326,7 +385,7 @@ func TestHtpasswdControllerMissingFile(t *testing.T) {
 		cfg := &configuration.Configuration{}
 		cfg.HTTP.Secret = "test-secret"
 		cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "r", "path": missing}}
+		cfg.Auth = configuration.Auth{Name: configuration.Parameters{"realm": "r", "path": missing}}
 		handlers.NewApp(context.Background(), cfg)
 	}()
 
@@ -348,7 +407,7 @@ func TestHtpasswdControllerOptions(t *testing.T) {
 		{"realm": "r", "path": 7},
 		{"realm": "r", "path": ""},
 	} {
-		if _, err := auth.GetAccessController("htpasswd", opts); err == nil {
+		if _, err := auth.GetAccessController(Name, opts); err == nil {
 			t.Errorf("options %v accepted", opts)
 		}
 	}
@@ -357,7 +416,7 @@ func TestHtpasswdControllerOptions(t *testing.T) {
 	h1, _ := bcrypt.GenerateFromPassword([]byte("old"), bcrypt.MinCost)
 	h2, _ := bcrypt.GenerateFromPassword([]byte("new"), bcrypt.MinCost)
 	writeTestFileRenamed(t, htp, fmt.Appendf(nil, "# comment\n\n  u:%s  \nu:%s\n", h1, h2))
-	ac, err := auth.GetAccessController("htpasswd", map[string]any{"realm": "r", "path": htp})
+	ac, err := auth.GetAccessController(Name, map[string]any{"realm": "r", "path": htp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +432,7 @@ func TestHtpasswdControllerOptions(t *testing.T) {
 func TestHtpasswdControllerMalformedFile(t *testing.T) {
 	htp := filepath.Join(t.TempDir(), "htpasswd")
 	writeTestFileRenamed(t, htp, []byte("# users\nplaintext-secret-line\n"))
-	_, err := auth.GetAccessController("htpasswd", map[string]any{"realm": "r", "path": htp})
+	_, err := auth.GetAccessController(Name, map[string]any{"realm": "r", "path": htp})
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("malformed file: %v, want an error naming line 2", err)
 	}
@@ -388,7 +447,7 @@ func TestHtpasswdUnknownUserCostsTheSame(t *testing.T) {
 	for _, cost := range []int{bcrypt.MinCost, bcrypt.DefaultCost} {
 		htp := filepath.Join(t.TempDir(), "htpasswd")
 		htpasswdLines(t, htp, cost, "admin", "pw")
-		ac, err := newHtpasswdController(map[string]any{"realm": "r", "path": htp})
+		ac, err := newController(map[string]any{"realm": "r", "path": htp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -452,19 +511,24 @@ func TestVerifiedCacheExpiresAndIsBounded(t *testing.T) {
 		}
 		now = now.Add(time.Second)
 	}
-	v.check(mac(0), ok)
+	v.check(mac(0), ok) // from the cache, and now the most recently used
 	if runs != 3 || v.size() != 3 {
 		t.Fatalf("3 credentials checked, one twice: %d runs, %d remembered; want 3, 3", runs, v.size())
 	}
-	// A fourth credential evicts the oldest.
+	// A fourth credential evicts the least recently used (user1).
 	v.check(mac(3), ok)
 	if v.size() != 3 {
 		t.Errorf("%d remembered, want at most 3", v.size())
 	}
 	runs = 0
 	v.check(mac(0), ok)
+	v.check(mac(2), ok)
+	if runs != 0 {
+		t.Errorf("recently used credentials were evicted (%d runs)", runs)
+	}
+	v.check(mac(1), ok)
 	if runs != 1 {
-		t.Errorf("the oldest credential was not evicted (%d runs)", runs)
+		t.Errorf("the least recently used credential was not evicted (%d runs)", runs)
 	}
 	// Failures are not remembered.
 	runs = 0
@@ -472,15 +536,19 @@ func TestVerifiedCacheExpiresAndIsBounded(t *testing.T) {
 	if err := v.check(mac(9), bad); err == nil || runs != 2 {
 		t.Errorf("failures: %v after %d runs, want an error after 2", err, runs)
 	}
-	// After the ttl, a credential is verified again.
+	// user1 was verified last, at now. After the ttl, a credential is verified again, however recently it
+	// was used.
 	runs = 0
-	now = now.Add(5 * time.Minute)
-	v.check(mac(3), ok)
-	if runs != 1 {
-		t.Errorf("an expired credential was trusted (%d runs)", runs)
+	now = now.Add(5*time.Minute - time.Second)
+	v.check(mac(1), ok)
+	if runs != 0 {
+		t.Errorf("a credential was verified again within its ttl (%d runs)", runs)
 	}
-	if v.size() != 1 {
-		t.Errorf("%d remembered after every other entry expired, want 1", v.size())
+	now = now.Add(time.Second)
+	v.check(mac(1), ok)
+	v.check(mac(1), ok)
+	if runs != 1 {
+		t.Errorf("an expired credential was trusted (%d runs, want 1)", runs)
 	}
 	// A verification that panics leaves nothing trusted behind.
 	func() {
@@ -514,14 +582,14 @@ func TestCredentialMAC(t *testing.T) {
 }
 
 // benchController is a controller for a cost-10 htpasswd file.
-func benchController(b *testing.B, cached bool) (*htpasswdController, *http.Request) {
+func benchController(b *testing.B, cached bool) (*controller, *http.Request) {
 	htp := filepath.Join(b.TempDir(), "htpasswd")
 	htpasswdLines(b, htp, bcrypt.DefaultCost, "admin", "pw")
-	ac, err := newHtpasswdController(map[string]any{"realm": "r", "path": htp})
+	ac, err := newController(map[string]any{"realm": "r", "path": htp})
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := ac.(*htpasswdController)
+	c := ac.(*controller)
 	if !cached {
 		c.verified = nil
 	}

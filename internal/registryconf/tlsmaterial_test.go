@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
 )
 
@@ -142,20 +143,20 @@ func TestCheckServingAccepts(t *testing.T) {
 	rsaK := rsaKey(t)
 	tests := []struct {
 		name  string
-		m     Material
+		m     pki.Material
 		addrs []string
 	}{
-		{"EC key, no CA, no address", Material{CertPEM: ca.issue(t, leafOpts{key: ec}), KeyPEM: ecPEM(t, ec)}, nil},
-		{"RSA PKCS#1 with CA and IP SAN", Material{ca.issue(t, leafOpts{key: rsaK, ips: []string{"10.0.0.5"}}), pkcs1PEM(rsaK), ca.certPEM}, []string{"10.0.0.5", "10.9.9.9"}},
-		{"RSA PKCS#8 with DNS SAN and port", Material{ca.issue(t, leafOpts{key: rsaK, dns: []string{"registry.example.com"}}), pkcs8PEM(t, rsaK), ca.certPEM}, []string{"registry.example.com:5000"}},
-		{"EC PKCS#8", Material{CertPEM: ca.issue(t, leafOpts{key: ec}), KeyPEM: pkcs8PEM(t, ec)}, nil},
-		{"easyrsa text before PEM", Material{
-			CertPEM: append([]byte(easyrsaText), ca.issue(t, leafOpts{key: ec, ips: []string{"10.0.0.5"}})...),
-			KeyPEM:  ecPEM(t, ec),
-			CAPEM:   append([]byte(easyrsaText), ca.certPEM...),
+		{"EC key, no CA, no address", pki.Material{Cert: ca.issue(t, leafOpts{key: ec}), Key: ecPEM(t, ec)}, nil},
+		{"RSA PKCS#1 with CA and IP SAN", pki.Material{Cert: ca.issue(t, leafOpts{key: rsaK, ips: []string{"10.0.0.5"}}), Key: pkcs1PEM(rsaK), CA: ca.certPEM}, []string{"10.0.0.5", "10.9.9.9"}},
+		{"RSA PKCS#8 with DNS SAN and port", pki.Material{Cert: ca.issue(t, leafOpts{key: rsaK, dns: []string{"registry.example.com"}}), Key: pkcs8PEM(t, rsaK), CA: ca.certPEM}, []string{"registry.example.com:5000"}},
+		{"EC PKCS#8", pki.Material{Cert: ca.issue(t, leafOpts{key: ec}), Key: pkcs8PEM(t, ec)}, nil},
+		{"easyrsa text before PEM", pki.Material{
+			Cert: append([]byte(easyrsaText), ca.issue(t, leafOpts{key: ec, ips: []string{"10.0.0.5"}})...),
+			Key:  ecPEM(t, ec),
+			CA:   append([]byte(easyrsaText), ca.certPEM...),
 		}, []string{"10.0.0.5"}},
-		{"no extended key usage", Material{ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{}}), ecPEM(t, ec), ca.certPEM}, nil},
-		{"any extended key usage", Material{ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}), ecPEM(t, ec), ca.certPEM}, nil},
+		{"no extended key usage", pki.Material{Cert: ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{}}), Key: ecPEM(t, ec), CA: ca.certPEM}, nil},
+		{"any extended key usage", pki.Material{Cert: ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}), Key: ecPEM(t, ec), CA: ca.certPEM}, nil},
 	}
 	for _, tt := range tests {
 		if err := CheckServing(tt.m, testNow, tt.addrs); err != nil {
@@ -170,22 +171,22 @@ func TestCheckServingRejects(t *testing.T) {
 	good := ca.issue(t, leafOpts{key: ec, ips: []string{"10.0.0.5"}})
 	tests := []struct {
 		name  string
-		m     Material
+		m     pki.Material
 		addrs []string
 		want  string
 	}{
-		{"wrong key", Material{CertPEM: good, KeyPEM: ecPEM(t, otherEC)}, nil, "certificate and key do not match"},
-		{"expired", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: testNow.AddDate(-1, 0, 0), notAfter: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate expired on 2026-01-01 00:00 UTC"},
-		{"not yet valid", Material{CertPEM: ca.issue(t, leafOpts{key: ec, notBefore: testNow.Add(48 * time.Hour), notAfter: testNow.AddDate(1, 0, 0)}), KeyPEM: ecPEM(t, ec)}, nil, "certificate is not valid before 2026-06-03 12:00 UTC"},
-		{"wrong CA", Material{good, ecPEM(t, ec), otherCA.certPEM}, nil, "certificate is not signed by the CA"},
-		{"client-only usage", Material{ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}), ecPEM(t, ec), ca.certPEM}, nil, "not valid for TLS server authentication"},
-		{"wrong SAN", Material{CertPEM: good, KeyPEM: ecPEM(t, ec)}, []string{"10.0.0.6"}, "certificate does not cover 10.0.0.6"},
-		{"wrong DNS", Material{CertPEM: good, KeyPEM: ecPEM(t, ec)}, []string{"other.example.com:5000"}, "certificate does not cover other.example.com"},
-		{"no certificate", Material{CertPEM: ecPEM(t, ec), KeyPEM: ecPEM(t, ec)}, nil, "cannot parse certificate: no PEM certificate found"},
-		{"no key", Material{CertPEM: good, KeyPEM: good}, nil, "cannot parse private key: no PEM private key found"},
-		{"encrypted key", Material{CertPEM: good, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}})}, nil, "the key is encrypted"},
-		{"garbage key", Material{CertPEM: good, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("SECRETBYTES")})}, nil, "the key is not PKCS#8, PKCS#1 or EC"},
-		{"garbage CA", Material{good, ecPEM(t, ec), []byte("nothing")}, nil, "cannot parse CA certificate"},
+		{"wrong key", pki.Material{Cert: good, Key: ecPEM(t, otherEC)}, nil, "certificate and key do not match"},
+		{"expired", pki.Material{Cert: ca.issue(t, leafOpts{key: ec, notBefore: testNow.AddDate(-1, 0, 0), notAfter: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}), Key: ecPEM(t, ec)}, nil, "certificate expired on 2026-01-01 00:00 UTC"},
+		{"not yet valid", pki.Material{Cert: ca.issue(t, leafOpts{key: ec, notBefore: testNow.Add(48 * time.Hour), notAfter: testNow.AddDate(1, 0, 0)}), Key: ecPEM(t, ec)}, nil, "certificate is not valid before 2026-06-03 12:00 UTC"},
+		{"wrong CA", pki.Material{Cert: good, Key: ecPEM(t, ec), CA: otherCA.certPEM}, nil, "certificate is not signed by the CA"},
+		{"client-only usage", pki.Material{Cert: ca.issue(t, leafOpts{key: ec, usage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}), Key: ecPEM(t, ec), CA: ca.certPEM}, nil, "not valid for TLS server authentication"},
+		{"wrong SAN", pki.Material{Cert: good, Key: ecPEM(t, ec)}, []string{"10.0.0.6"}, "certificate does not cover 10.0.0.6"},
+		{"wrong DNS", pki.Material{Cert: good, Key: ecPEM(t, ec)}, []string{"other.example.com:5000"}, "certificate does not cover other.example.com"},
+		{"no certificate", pki.Material{Cert: ecPEM(t, ec), Key: ecPEM(t, ec)}, nil, "cannot parse certificate: no PEM certificate found"},
+		{"no key", pki.Material{Cert: good, Key: good}, nil, "cannot parse private key: no PEM private key found"},
+		{"encrypted key", pki.Material{Cert: good, Key: pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{1}})}, nil, "the key is encrypted"},
+		{"garbage key", pki.Material{Cert: good, Key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("SECRETBYTES")})}, nil, "the key is not PKCS#8, PKCS#1 or EC"},
+		{"garbage CA", pki.Material{Cert: good, Key: ecPEM(t, ec), CA: []byte("nothing")}, nil, "cannot parse CA certificate"},
 	}
 	for _, tt := range tests {
 		err := CheckServing(tt.m, testNow, tt.addrs)
@@ -207,7 +208,7 @@ func TestCheckServingWithIntermediate(t *testing.T) {
 	inter := testCA{interCert, interKey, interPEM}
 	leafKey := ecKey(t)
 	chain := append(inter.issue(t, leafOpts{key: leafKey}), interPEM...)
-	if err := CheckServing(Material{chain, ecPEM(t, leafKey), root.certPEM}, testNow, nil); err != nil {
+	if err := CheckServing(pki.Material{Cert: chain, Key: ecPEM(t, leafKey), CA: root.certPEM}, testNow, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"bytes"
@@ -15,12 +15,16 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/auth"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	"github.com/ncw/swift/v2/swifttest"
 	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
+	"github.com/canonical/docker-registry-charm/internal/htpasswd"
+	"github.com/canonical/docker-registry-charm/internal/registry/auth/charmhtpasswd"
 )
 
 // charmDefaults decodes config.yaml's defaults as Juju hands them over.
@@ -190,7 +194,7 @@ func TestRenderOptions(t *testing.T) {
 		}},
 		{"auth-basic", func(in *RenderInput) { in.Config.AuthBasicPassword = "pw" },
 			func(c *configuration.Configuration) (any, any) {
-				return c.Auth, configuration.Auth{"htpasswd": {"realm": "docker-registry", "path": "/etc/docker/registry/htpasswd"}}
+				return c.Auth, configuration.Auth{"charm-htpasswd": {"realm": "docker-registry", "path": "/etc/docker/registry/htpasswd"}}
 			}},
 		{"auth-basic user only", func(in *RenderInput) { in.Config.AuthBasicUser = "admin" },
 			func(c *configuration.Configuration) (any, any) { return c.Auth.Type(), "" }},
@@ -356,6 +360,14 @@ func TestRenderRefuses(t *testing.T) {
 	}
 }
 
+// The name basic auth renders is the one the registry's own controller
+// registers (the service side; this package does not import it).
+func TestHtpasswdAuthIsTheCharmController(t *testing.T) {
+	if htpasswdAuth != charmhtpasswd.Name {
+		t.Errorf("config.yml names access controller %q, the registry registers %q", htpasswdAuth, charmhtpasswd.Name)
+	}
+}
+
 // TestRenderedConfigRuns hands the parsed file to distribution itself: the
 // app, the s3 driver and the token access controller accept what we write.
 func TestRenderedConfigRuns(t *testing.T) {
@@ -363,7 +375,7 @@ func TestRenderedConfigRuns(t *testing.T) {
 	in.DataDir = t.TempDir()
 	in.HtpasswdPath = filepath.Join(t.TempDir(), "htpasswd")
 	in.Config.AuthBasicPassword = "pw"
-	entry, err := HtpasswdEntry("admin", "pw")
+	entry, err := htpasswd.OneUser("admin", "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +469,7 @@ func TestRenderedTokenAuthAcceptedByController(t *testing.T) {
 // notRendered lists the options that cannot change config.yml, and why.
 // Every other option must.
 var notRendered = map[string]string{
-	"auth-basic-password":   "hashed into the htpasswd file (HtpasswdEntry)",
+	"auth-basic-password":   "hashed into the htpasswd file (htpasswd.OneUser)",
 	"auth-token-root-certs": "decoded into the bundle file (TokenRootCertBundle)",
 	"registry-http-proxy":   "process environment of the service",
 	"registry-https-proxy":  "process environment of the service",

@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"bytes"
@@ -13,17 +13,8 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
-
 	"github.com/canonical/docker-registry-charm/internal/pki"
 )
-
-// Material is the PEM the registry serves TLS with, as found in the
-// tls-*-blob options or the cert-provider relation. CAPEM may be empty.
-type Material struct {
-	CertPEM []byte
-	KeyPEM  []byte
-	CAPEM   []byte
-}
 
 // dateLayout is how certificate dates appear in operator messages.
 const dateLayout = "2006-01-02 15:04 UTC"
@@ -32,12 +23,12 @@ const dateLayout = "2006-01-02 15:04 UTC"
 // terms, or nil. The certificate and key must parse and match, the
 // certificate must be valid now, chain to the CA when one is given, and
 // cover one of addrs when addrs is not empty. Errors never quote key material.
-func CheckServing(m Material, now time.Time, addrs []string) error {
-	chain, err := pki.ParseCertificates(m.CertPEM)
+func CheckServing(m pki.Material, now time.Time, addrs []string) error {
+	chain, err := pki.ParseCertificates(m.Cert)
 	if err != nil {
 		return fmt.Errorf("cannot parse certificate: %w", err)
 	}
-	key, err := pki.ParsePrivateKey(m.KeyPEM)
+	key, err := pki.ParsePrivateKey(m.Key)
 	if err != nil {
 		return fmt.Errorf("cannot parse private key: %w", err)
 	}
@@ -48,8 +39,8 @@ func CheckServing(m Material, now time.Time, addrs []string) error {
 	if err := checkValidity(leaf, now); err != nil {
 		return err
 	}
-	if len(m.CAPEM) > 0 {
-		if err := checkChain(chain, m.CAPEM, now); err != nil {
+	if len(m.CA) > 0 {
+		if err := checkChain(chain, m.CA, now); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package registry
+package registryconf
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"github.com/distribution/distribution/v3/configuration"
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	// CheckStorage makes the driver the registry would: s3-aws here,
+	// swift through render.go's import of internal/storage/swift.
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 )
 
 // storageCheckTimeout bounds CheckStorage: an endpoint that drops packets
