@@ -327,12 +327,18 @@ func s3Parameters(c config.Config) configuration.Parameters {
 	if c.StorageS3Encrypt {
 		optional["keyid"] = c.StorageS3KeyID
 	}
+	setOptional(p, optional)
+	return p
+}
+
+// setOptional sets the parameters whose option is set, so that the
+// driver's own defaults apply to the others.
+func setOptional(p configuration.Parameters, optional map[string]string) {
 	for k, v := range optional {
 		if v != "" {
 			p[k] = v
 		}
 	}
-	return p
 }
 
 // swiftParameters maps the storage-swift-* options onto the swift
@@ -348,14 +354,10 @@ func swiftParameters(c config.Config) configuration.Parameters {
 	if v, err := swift.AuthVersion(c.StorageSwiftAuthURL); err == nil {
 		p["authversion"] = v
 	}
-	for k, v := range map[string]string{
+	setOptional(p, map[string]string{
 		"region": c.StorageSwiftRegion,
 		"tenant": c.StorageSwiftTenant,
 		"domain": c.StorageSwiftDomain,
-	} {
-		if v != "" {
-			p[k] = v
-		}
-	}
+	})
 	return p
 }
