@@ -17,9 +17,6 @@ import (
 // application bag. Whichever flavour answers is served; a v4 answer is
 // looked at first because its key never travelled.
 
-// newCSR signs a CSR; a seam for tests that count signatures.
-var newCSR = relation.NewTLSCertsV4CSR
-
 // certRequest is what the unit asks any provider for: its address as CN,
 // and as SANs every name clients may use (addresses, hostname, http-host's
 // host, a proxy in front).
@@ -48,7 +45,7 @@ func planCSR(o *Observed, d *Desired) string {
 			}
 		}
 	}
-	csr, err := newCSR(req, o.CertKey.Signer, nil)
+	csr, err := relation.NewTLSCertsV4CSR(req, o.CertKey.Signer, nil)
 	if err != nil {
 		// Only a broken random source gets here; the reactive
 		// request still goes out.
