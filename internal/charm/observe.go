@@ -78,6 +78,9 @@ type Observed struct {
 	// Secrets says which options came from Juju secrets, and why any
 	// could not be read.
 	Secrets Secrets
+	// remoteApps is State.RemoteApps, for the relation readers, which run
+	// while the machine's state is being read into Host.
+	remoteApps map[string]string
 	// Answers: the registry answered as last configured when observed
 	// (false when it was not to serve).
 	Answers bool
@@ -126,6 +129,13 @@ func (c *Charm) observe(ctx context.Context) (*Observed, error) {
 	// Leadership matters only to make the http secret and to publish
 	// the website stanza: asked then, once, as soon as that is known.
 	leader := sync.OnceValues(func() (bool, error) { return j.IsLeader(ctx) })
+	// The state file first (one small read): what earlier hooks learnt
+	// lets the relation readers ask fewer questions in a row.
+	st, err := loadState(c.Paths.StateFile())
+	if err != nil {
+		return nil, err
+	}
+	o.Host.State, o.remoteApps = st, st.RemoteApps
 	var g group
 	g.Go(func() error { return c.observeMachine(ctx, o) })
 	g.Go(func() (err error) { o.PrivateAddress, err = j.UnitGet(ctx, "private-address"); return })
@@ -156,7 +166,7 @@ func (c *Charm) observeMachine(ctx context.Context, o *Observed) error {
 		return err
 	}
 	var err error
-	if o.Host, err = c.observeHost(o.Config); err != nil {
+	if o.Host, err = c.observeHost(o.Config, o.Host.State); err != nil {
 		return err
 	}
 	if last := o.Host.State.Last; last != nil && last.Configured && !o.Host.State.Stopped {
@@ -255,9 +265,15 @@ func (c *Charm) readEndpoint(ctx context.Context, o *Observed, ids []string, spe
 		if spec.local {
 			g.Go(func() (err error) { r.Local, err = c.Juju.RelationGet(ctx, id, o.Unit, false); return })
 		}
+		known := spec.remoteApp && o.remoteApps[id] != ""
+		if known {
+			// A relation's remote application never changes: named
+			// by an earlier hook, its bag is read at once.
+			g.Go(func() (err error) { r.RemoteApp, err = c.Juju.RelationGet(ctx, id, o.remoteApps[id], true); return })
+		}
 		if spec.remote {
 			g.Go(func() error {
-				if err := c.readRemote(ctx, r); err != nil || !spec.remoteApp {
+				if err := c.readRemote(ctx, r); err != nil || !spec.remoteApp || known {
 					return err
 				}
 				return c.readRemoteApp(ctx, r)
@@ -296,12 +312,9 @@ func (c *Charm) readRemote(ctx context.Context, r *Relation) error {
 	return nil
 }
 
-func (c *Charm) observeHost(cfg config.Config) (HostState, error) {
-	var h HostState
+func (c *Charm) observeHost(cfg config.Config, st LocalState) (HostState, error) {
+	h := HostState{State: st}
 	var err error
-	if h.State, err = loadState(c.Paths.StateFile()); err != nil {
-		return h, err
-	}
 	if acc, ok, err := c.Machine.LookupAccount(); err != nil {
 		return h, err
 	} else if ok {

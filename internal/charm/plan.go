@@ -84,6 +84,9 @@ type Desired struct {
 	Serving bool
 	Tell    Changes
 	Drive   Drive
+	// RemoteApps names each cert-provider relation's remote application,
+	// remembered for the next hooks.
+	RemoteApps map[string]string
 }
 
 // TLSPlan is the serving certificate and where it comes from.
@@ -151,6 +154,7 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 		d.Hold = holdIfNone(d.Hold, juju.StatusBlocked, fmt.Sprintf("%s service is stopped.", o.Config.RegistryName))
 	}
 	planTakeover(o, d)
+	d.RemoteApps = remoteApps(o)
 	d.Write, d.Changes = fileChanges(o, planFiles(o, d))
 	d.InstallBinary = binaryDiffers(o)
 	d.Changes.Binary = d.InstallBinary
@@ -340,4 +344,18 @@ func hostPort(host string, port int) string {
 // unchanged; the copy is synced to disk before that identity is recorded.
 func binaryDiffers(o *Observed) bool {
 	return o.Host.Self != (files.Identity{}) && (o.Host.Self != o.Host.State.InstalledFrom || !o.Host.Installed)
+}
+
+// remoteApps names the remote application of each cert-provider relation,
+// for the next hooks (LocalState.RemoteApps); a relation gone is dropped.
+func remoteApps(o *Observed) map[string]string {
+	m := map[string]string{}
+	for _, r := range o.Certs {
+		if len(r.Units) > 0 {
+			m[r.ID] = appOfUnit(r.Units[0])
+		} else if app := o.Host.State.RemoteApps[r.ID]; app != "" {
+			m[r.ID] = app
+		}
+	}
+	return m
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -277,5 +278,22 @@ func TestPlanTakeover(t *testing.T) {
 				t.Errorf("progress status %q", d.Progress.Message)
 			}
 		})
+	}
+}
+
+// The remote application of each cert-provider relation is remembered, so
+// that later hooks read its bag without first listing its units; a
+// relation that is gone is forgotten.
+func TestRemoteAppsRemembered(t *testing.T) {
+	o := baseObserved(t)
+	o.Host.State.RemoteApps = map[string]string{"cert-provider:3": "vault", "cert-provider:9": "easyrsa"}
+	o.Certs = []Relation{
+		{ID: "cert-provider:3"},                               // its units departed: still vault's
+		{ID: "cert-provider:4", Units: []string{"lego-ca/1"}}, // new: learnt
+	}
+	got := plan(o, planNow, func() string { return "new" }).RemoteApps
+	want := map[string]string{"cert-provider:3": "vault", "cert-provider:4": "lego-ca"}
+	if !maps.Equal(got, want) {
+		t.Errorf("remote apps %v, want %v", got, want)
 	}
 }

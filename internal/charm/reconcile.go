@@ -60,6 +60,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		}
 		return out, nil
 	}
+	st.RemoteApps = d.RemoteApps
 	if err := c.applyPorts(ctx, o, d); err != nil {
 		return out, err
 	}

@@ -58,6 +58,10 @@ type LocalState struct {
 	// Last is the status computed by the last full reconcile; update-status
 	// reuses it because nothing in Juju's model changes without a hook.
 	Last *Summary `json:"last,omitempty"`
+	// RemoteApps names the remote application of each cert-provider
+	// relation, by relation id, as an earlier hook learnt it: its bag
+	// is then read without first listing the relation's units.
+	RemoteApps map[string]string `json:"remote-apps,omitempty"`
 }
 
 // Summary is the part of a reconcile's outcome that status depends on,
