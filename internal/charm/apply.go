@@ -32,7 +32,7 @@ func (c *Charm) applyWorkload(o *Observed, d *Desired, st *LocalState, acc servi
 	pending.add(d.Changes)
 	if pending != st.Pending {
 		st.Pending = pending
-		if err := saveState(c.Paths.StateFile(), *st); err != nil {
+		if err := writePending(pendingPath(c.Paths.StateFile()), pending); err != nil {
 			return err
 		}
 	}

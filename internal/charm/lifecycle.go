@@ -93,7 +93,7 @@ func (c *Charm) forget(ctx context.Context) error {
 	}
 	paths = append(paths,
 		filepath.Join(c.Paths.UnitDir(), service.ServiceUnit), filepath.Join(c.Paths.UnitDir(), service.SocketUnit),
-		c.Paths.Binary(), c.Paths.StateFile())
+		c.Paths.Binary(), c.Paths.StateFile(), pendingPath(c.Paths.StateFile()))
 	if err := applyAll(paths, files.Remove); err != nil {
 		return err
 	}

@@ -88,6 +88,11 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	if err == nil || st.ReloadPending || errors.Is(err, errNoSocket) {
 		// systemd knows: a rejected reload is retried through
 		// ReloadPending, a busy port on the next hook.
+		if st.Pending != (Changes{}) {
+			if err := writePending(pendingPath(c.Paths.StateFile()), Changes{}); err != nil {
+				return out, err
+			}
+		}
 		st.Pending = Changes{}
 	}
 	out.Rejected = st.ReloadPending

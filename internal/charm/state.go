@@ -46,7 +46,10 @@ type LocalState struct {
 	// yet: recorded before they are written, cleared once the service
 	// was reloaded or restarted, so a hook killed in between is followed
 	// by one that finishes the job.
-	Pending Changes `json:"pending,omitzero"`
+	// Kept in its own file (pending.go), cheaper to write than this one.
+	// (A state file from the build before still holding some needs no
+	// reading: that build's upgrade restarts the service anyway.)
+	Pending Changes `json:"-"`
 	// ReactiveContainerChecked is set once docker answered that the
 	// reactive charm's registry container is gone, never was, or is
 	// someone else's (see reactiveContainer): later hooks do not run
@@ -103,6 +106,7 @@ func loadState(path string) (LocalState, error) {
 	var s LocalState
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		s.Pending = readPending(pendingPath(path))
 		return s, nil
 	}
 	if err != nil {
@@ -111,8 +115,10 @@ func loadState(path string) (LocalState, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		// A corrupt state file must not wedge every hook: start afresh,
 		// the next full reconcile rebuilds it.
-		return LocalState{}, nil
+		s = LocalState{}
 	}
+	// What an earlier hook was about to tell systemd (pending.go).
+	s.Pending = readPending(pendingPath(path))
 	return s, nil
 }
 
