@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ type Desired struct {
 	Serving bool
 	Tell    Changes
 	Drive   Drive
+	// OpenPorts and ClosePorts are what Juju is to open and close for
+	// Ports, given the ports it has open.
+	OpenPorts, ClosePorts []juju.Port
 	// RemoteApps names each cert-provider relation's remote application,
 	// remembered for the next hooks.
 	RemoteApps map[string]string
@@ -155,6 +159,7 @@ func plan(o *Observed, now time.Time, newSecret func() string) *Desired {
 	}
 	planTakeover(o, d)
 	d.RemoteApps = remoteApps(o)
+	d.OpenPorts, d.ClosePorts = portChanges(o.OpenedPorts, d.Ports)
 	d.Write, d.Changes = fileChanges(o, planFiles(o, d))
 	d.InstallBinary = binaryDiffers(o)
 	d.Changes.Binary = d.InstallBinary
@@ -358,4 +363,30 @@ func remoteApps(o *Observed) map[string]string {
 		}
 	}
 	return m
+}
+
+// portChanges are the ports to open and to close for want, given those
+// open: each in a stable order.
+func portChanges(opened, want []juju.Port) (open, shut []juju.Port) {
+	wanted := map[string]bool{}
+	for _, p := range want {
+		wanted[p.String()] = true
+	}
+	have := map[string]bool{}
+	for _, p := range opened {
+		have[p.String()] = true
+		if !wanted[p.String()] {
+			shut = append(shut, p)
+		}
+	}
+	for _, p := range want {
+		if !have[p.String()] {
+			open = append(open, p)
+			have[p.String()] = true // a port wanted twice is opened once
+		}
+	}
+	byName := func(a, b juju.Port) int { return strings.Compare(a.String(), b.String()) }
+	slices.SortFunc(open, byName)
+	slices.SortFunc(shut, byName)
+	return open, shut
 }

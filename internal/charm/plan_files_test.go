@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/canonical/docker-registry-charm/internal/files"
+	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/service"
 )
 
@@ -181,6 +182,31 @@ func TestPlanDrive(t *testing.T) {
 			d := plan(o, planNow, func() string { return "new" })
 			if d.Drive != tc.want {
 				t.Errorf("drive %v (tell %+v), want %v", d.Drive, d.Tell, tc.want)
+			}
+		})
+	}
+}
+
+// What Juju is to open and close: the difference between the ports plan
+// wants and those open, whatever order either comes in.
+func TestPortChanges(t *testing.T) {
+	p := func(n int) juju.Port { return juju.Port{Number: n} }
+	for _, tc := range []struct {
+		name             string
+		opened, want     []juju.Port
+		wantOpen, wantCl []juju.Port
+	}{
+		{"first hook", nil, []juju.Port{p(5000)}, []juju.Port{p(5000)}, nil},
+		{"nothing to do", []juju.Port{p(5000)}, []juju.Port{p(5000)}, nil, nil},
+		{"registry-port moved", []juju.Port{p(5000)}, []juju.Port{p(5001)}, []juju.Port{p(5001)}, []juju.Port{p(5000)}},
+		{"someone opened another", []juju.Port{p(22), p(5000)}, []juju.Port{p(5000)}, nil, []juju.Port{p(22)}},
+		{"wanted twice", nil, []juju.Port{p(5000), p(5000)}, []juju.Port{p(5000)}, nil},
+		{"range", []juju.Port{{Number: 5000, To: 5001}}, []juju.Port{p(5000)}, []juju.Port{p(5000)}, []juju.Port{{Number: 5000, To: 5001}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open, shut := portChanges(tc.opened, tc.want)
+			if !slices.Equal(open, tc.wantOpen) || !slices.Equal(shut, tc.wantCl) {
+				t.Errorf("open %v close %v, want open %v close %v", open, shut, tc.wantOpen, tc.wantCl)
 			}
 		})
 	}

@@ -61,7 +61,7 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 		return out, nil
 	}
 	st.RemoteApps = d.RemoteApps
-	if err := c.applyPorts(ctx, o, d); err != nil {
+	if err := c.applyPorts(ctx, d); err != nil {
 		return out, err
 	}
 	acc, err := c.Machine.Account(ctx)
@@ -256,25 +256,15 @@ var errNoSocket = errors.New("cannot listen")
 // it is not repeated here because configuration errors may quote values.
 var errRejected = errors.New("rejected")
 
-func (c *Charm) applyPorts(ctx context.Context, o *Observed, d *Desired) error {
-	want := map[string]juju.Port{}
-	for _, p := range d.Ports {
-		want[p.String()] = p
-	}
-	have := map[string]bool{}
-	for _, p := range o.OpenedPorts {
-		have[p.String()] = true
-		if _, ok := want[p.String()]; !ok {
-			if err := c.Juju.ClosePort(ctx, p); err != nil {
-				return err
-			}
+func (c *Charm) applyPorts(ctx context.Context, d *Desired) error {
+	for _, p := range d.ClosePorts {
+		if err := c.Juju.ClosePort(ctx, p); err != nil {
+			return err
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(want)) {
-		if !have[k] {
-			if err := c.Juju.OpenPort(ctx, want[k]); err != nil {
-				return err
-			}
+	for _, p := range d.OpenPorts {
+		if err := c.Juju.OpenPort(ctx, p); err != nil {
+			return err
 		}
 	}
 	return nil
