@@ -82,15 +82,24 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	if err := c.applyNRPE(d, st); err != nil {
 		return out, err
 	}
+	if err := c.tell(ctx, o, d, st, &out); err != nil {
+		return out, err
+	}
+	c.report(ctx, o, d, &out)
+	return out, nil
+}
+
+// tell has the service use what changed (drive) and records what systemd
+// now knows: the pending record is cleared, a rejected reload is retried
+// through ReloadPending, a busy port on the next hook.
+func (c *Charm) tell(ctx context.Context, o *Observed, d *Desired, st *LocalState, out *Outcome) error {
 	out.Serving = d.Serving
-	err = c.drive(ctx, d)
+	err := c.drive(ctx, d)
 	st.ReloadPending = errors.Is(err, errRejected)
 	if err == nil || st.ReloadPending || errors.Is(err, errNoSocket) {
-		// systemd knows: a rejected reload is retried through
-		// ReloadPending, a busy port on the next hook.
 		if st.Pending != (Changes{}) {
 			if err := writePending(pendingPath(c.Paths.StateFile()), Changes{}); err != nil {
-				return out, err
+				return err
 			}
 		}
 		st.Pending = Changes{}
@@ -100,8 +109,15 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 	case errors.Is(err, errNoSocket):
 		out.PortBusy, out.Serving = o.Config.RegistryPort, false
 	case err != nil && !st.ReloadPending:
-		return out, err
+		return err
 	}
+	return nil
+}
+
+// report adds what the machine shows after apply: the data filesystem's
+// space, whether the registry answers, its failing health checks, and
+// why it does not start.
+func (c *Charm) report(ctx context.Context, o *Observed, d *Desired, out *Outcome) {
 	if !o.Config.UsesS3() && !o.Config.UsesSwift() {
 		out.Disk = c.Machine.Disk(c.Paths.DataDir())
 	}
@@ -112,7 +128,6 @@ func (c *Charm) apply(ctx context.Context, o *Observed, d *Desired, st *LocalSta
 			out.StartFailure = c.startFailure(ctx, secretsOf(o, d))
 		}
 	}
-	return out, nil
 }
 
 // startFailure asks systemd whether a registry that does not answer
