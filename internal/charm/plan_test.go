@@ -6,19 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	jujucharm "github.com/juju/charm/v12"
-
-	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/juju"
 	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/relation"
 	"github.com/canonical/docker-registry-charm/internal/service"
+	"github.com/canonical/docker-registry-charm/internal/testing/charmconfig"
 )
 
 // Pure state transitions: an Observed in, a Desired out, no process and no
@@ -27,35 +24,9 @@ import (
 
 var planNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 
-// defaultConfig is config.yaml's defaults, as config-get gives them.
-func defaultConfig(t *testing.T) config.Config {
-	t.Helper()
-	f, err := os.Open("../../config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	meta, err := jujucharm.ReadConfig(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	settings := map[string]any{}
-	for k, v := range meta.DefaultSettings() {
-		if v != nil {
-			settings[k] = v
-		}
-	}
-	data, _ := json.Marshal(settings)
-	c, err := config.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func baseObserved(t *testing.T) *Observed {
 	return &Observed{
-		Unit: "docker-registry/0", App: "docker-registry", Config: defaultConfig(t), Leader: true,
+		Unit: "docker-registry/0", App: "docker-registry", Config: charmconfig.Defaults(t), Leader: true,
 		PrivateAddress: "10.0.0.5", PublicAddress: "10.0.0.5", Hostname: "juju-5",
 		Peer: &Relation{ID: "peer:1", App: Bag{httpSecret: "shared"}, Local: Bag{}},
 		Now:  planNow,

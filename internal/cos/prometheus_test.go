@@ -21,10 +21,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"gopkg.in/yaml.v3"
 
-	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/registry"
 	"github.com/canonical/docker-registry-charm/internal/registryconf"
 	"github.com/canonical/docker-registry-charm/internal/relation"
+	"github.com/canonical/docker-registry-charm/internal/testing/charmconfig"
 	"github.com/canonical/docker-registry-charm/internal/testing/images"
 	remoteside "github.com/canonical/docker-registry-charm/internal/testing/remote"
 )
@@ -157,7 +157,7 @@ func writeFile(t *testing.T, p string, data []byte) {
 // unit with cos-agent related, its defaults otherwise.
 func writeRegistryConfig(t *testing.T, dir string, regPort, debugPort int) string {
 	t.Helper()
-	cfg := charmDefaults(t)
+	cfg := charmconfig.Defaults(t)
 	cfg.RegistryPort, cfg.DebugPort = regPort, debugPort
 	rendered, err := registryconf.Render(registryconf.RenderInput{
 		Config: cfg, AppName: "docker-registry", HTTPSecret: "test-http-secret",
@@ -176,32 +176,6 @@ func writeRegistryConfig(t *testing.T, dir string, regPort, debugPort int) strin
 	p := filepath.Join(dir, "config.yml")
 	writeFile(t, p, data)
 	return p
-}
-
-func charmDefaults(t *testing.T) config.Config {
-	t.Helper()
-	data, err := os.ReadFile("../../config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Options map[string]struct {
-			Default any `yaml:"default"`
-		} `yaml:"options"`
-	}
-	if err := yaml.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]any{}
-	for name, o := range file.Options {
-		values[name] = o.Default
-	}
-	asJSON, _ := json.Marshal(values)
-	c, err := config.Parse(asJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 type runningRegistry struct {

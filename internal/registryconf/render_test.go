@@ -3,7 +3,6 @@ package registryconf
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,44 +19,17 @@ import (
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	"github.com/ncw/swift/v2/swifttest"
-	"gopkg.in/yaml.v3"
 
 	"github.com/canonical/docker-registry-charm/internal/config"
 	"github.com/canonical/docker-registry-charm/internal/htpasswd"
 	"github.com/canonical/docker-registry-charm/internal/registry/auth/charmhtpasswd"
+	"github.com/canonical/docker-registry-charm/internal/testing/charmconfig"
 )
-
-// charmDefaults decodes config.yaml's defaults as Juju hands them over.
-func charmDefaults(t *testing.T) config.Config {
-	t.Helper()
-	data, err := os.ReadFile("../../config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Options map[string]struct {
-			Default any `yaml:"default"`
-		} `yaml:"options"`
-	}
-	if err := yaml.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]any{}
-	for name, o := range file.Options {
-		values[name] = o.Default
-	}
-	asJSON, _ := json.Marshal(values)
-	c, err := config.Parse(asJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // baseInput is a production-like input: defaults, filesystem storage.
 func baseInput(t *testing.T) RenderInput {
 	return RenderInput{
-		Config:                  charmDefaults(t),
+		Config:                  charmconfig.Defaults(t),
 		AppName:                 "docker-registry",
 		HTTPSecret:              "http-secret-value",
 		DataDir:                 "/srv/registry",

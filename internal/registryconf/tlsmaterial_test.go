@@ -19,6 +19,7 @@ import (
 
 	"github.com/canonical/docker-registry-charm/internal/pki"
 	"github.com/canonical/docker-registry-charm/internal/pki/pkitest"
+	"github.com/canonical/docker-registry-charm/internal/testing/charmconfig"
 )
 
 func blob64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -251,7 +252,7 @@ func TestDecodeBlob(t *testing.T) {
 func TestTokenRootCertBundle(t *testing.T) {
 	ca1, ca2 := newCA(t), newCA(t)
 	in := append(append([]byte(easyrsaText), ca1.certPEM...), ca2.certPEM...)
-	c := charmDefaults(t)
+	c := charmconfig.Defaults(t)
 	c.AuthTokenRootCerts = blob64(in)
 	got, err := TokenRootCertBundle(c)
 	if err != nil {
